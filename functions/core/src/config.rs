@@ -1,0 +1,366 @@
+//! Function configuration: read once per cold start from environment
+//! variables, validated as a whole so one message names every wrong variable.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub regions: Vec<RegionSettings>,
+    pub incident_table: String,
+    pub notify_topic_arn: String,
+    pub platform: PlatformSettings,
+    pub dry_run: bool,
+    pub confirmation: ConfirmationPolicy,
+    /// A step that made no progress for this long is taken over by the next trigger.
+    pub takeover_after: Duration,
+    pub retention: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionSettings {
+    pub name: String,
+    pub cluster: String,
+    pub health_check_id: String,
+    #[serde(default)]
+    pub alarm_names: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformSettings {
+    pub namespace: String,
+    pub deployment: String,
+    pub selector: String,
+    pub replicas: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfirmationPolicy {
+    pub samples: u32,
+    pub interval: Duration,
+    /// Route 53 calls an endpoint healthy when more than this share of checkers report success.
+    pub healthy_ratio: f64,
+    pub max_observation_age: Duration,
+}
+
+impl Settings {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Self> {
+        Self::from_vars(std::env::vars())
+    }
+
+    /// Reads the settings from any set of variables (tests pass a table).
+    pub fn from_vars<K, V>(vars: impl IntoIterator<Item = (K, V)>) -> Result<Self>
+    where
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let vars: BTreeMap<String, String> =
+            vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+        let mut reader = Reader {
+            vars: &vars,
+            problems: Vec::new(),
+        };
+
+        let regions = reader.regions();
+        let incident_table = reader.required("INCIDENT_TABLE");
+        let notify_topic_arn = reader.required("NOTIFY_TOPIC_ARN");
+        if !notify_topic_arn.is_empty() && !is_sns_topic_arn(&notify_topic_arn) {
+            reader.problem("NOTIFY_TOPIC_ARN", "is not an SNS topic ARN (arn:<partition>:sns:<region>:<account>:<name>)");
+        }
+        let platform = PlatformSettings {
+            namespace: reader.text("PLATFORM_NAMESPACE", "vcluster-platform"),
+            deployment: reader.text("PLATFORM_DEPLOYMENT", "loft"),
+            selector: reader.text("PLATFORM_SELECTOR", "app=loft"),
+            replicas: reader.number("PLATFORM_REPLICAS", 3, 1..=100),
+        };
+        let dry_run = reader.flag("DRY_RUN", false);
+        let samples = reader.number("CONFIRM_SAMPLES", 3, 1..=10);
+        let interval_seconds = reader.number("CONFIRM_INTERVAL_SECONDS", 10, 0..=60);
+        let healthy_ratio = reader.ratio("HEALTHY_CHECKER_RATIO", 0.18);
+        let max_age_seconds = reader.number("OBSERVATION_MAX_AGE_SECONDS", 120, 1..=3600);
+        let takeover_seconds = reader.number("TAKEOVER_AFTER_SECONDS", 120, 0..=86_400);
+        let retention_days = reader.number("RETENTION_DAYS", 90, 1..=3650);
+        if takeover_seconds < samples.saturating_sub(1) * interval_seconds {
+            // A confirmation still sampling must not look abandoned.
+            reader.problem(
+                "TAKEOVER_AFTER_SECONDS",
+                &format!("({takeover_seconds}) must be at least the confirmation time, (CONFIRM_SAMPLES - 1) x CONFIRM_INTERVAL_SECONDS = {}", samples.saturating_sub(1) * interval_seconds),
+            );
+        }
+
+        if !reader.problems.is_empty() {
+            return Err(Error::Config(reader.problems.join("; ")));
+        }
+        Ok(Self {
+            regions,
+            incident_table,
+            notify_topic_arn,
+            platform,
+            dry_run,
+            confirmation: ConfirmationPolicy {
+                samples,
+                interval: Duration::from_secs(u64::from(interval_seconds)),
+                healthy_ratio,
+                max_observation_age: Duration::from_secs(u64::from(max_age_seconds)),
+            },
+            takeover_after: Duration::from_secs(u64::from(takeover_seconds)),
+            retention: Duration::from_secs(u64::from(retention_days) * 86_400),
+        })
+    }
+
+    pub fn region(&self, name: &str) -> Option<&RegionSettings> {
+        self.regions.iter().find(|r| r.name == name)
+    }
+
+    pub fn region_names(&self) -> Vec<&str> {
+        self.regions.iter().map(|r| r.name.as_str()).collect()
+    }
+}
+
+struct Reader<'a> {
+    vars: &'a BTreeMap<String, String>,
+    problems: Vec<String>,
+}
+
+impl Reader<'_> {
+    fn problem(&mut self, name: &str, what: &str) {
+        self.problems.push(format!("{name} {what}"));
+    }
+
+    fn value(&self, name: &str) -> Option<&str> {
+        self.vars
+            .get(name)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn required(&mut self, name: &str) -> String {
+        match self.value(name) {
+            Some(v) => v.to_owned(),
+            None => {
+                self.problem(name, "is required");
+                String::new()
+            }
+        }
+    }
+
+    fn text(&self, name: &str, default: &str) -> String {
+        self.value(name).unwrap_or(default).to_owned()
+    }
+
+    fn flag(&mut self, name: &str, default: bool) -> bool {
+        match self.value(name).map(str::to_ascii_lowercase).as_deref() {
+            None => default,
+            Some("true" | "1" | "yes") => true,
+            Some("false" | "0" | "no") => false,
+            Some(other) => {
+                self.problem(name, &format!("must be true or false, not {other:?}"));
+                default
+            }
+        }
+    }
+
+    fn number(&mut self, name: &str, default: u32, range: std::ops::RangeInclusive<u32>) -> u32 {
+        let Some(raw) = self.value(name) else {
+            return default;
+        };
+        match raw.parse::<u32>() {
+            Ok(n) if range.contains(&n) => n,
+            _ => {
+                let what = format!(
+                    "must be a whole number from {} to {}, not {raw:?}",
+                    range.start(),
+                    range.end()
+                );
+                self.problem(name, &what);
+                default
+            }
+        }
+    }
+
+    fn ratio(&mut self, name: &str, default: f64) -> f64 {
+        let Some(raw) = self.value(name) else {
+            return default;
+        };
+        match raw.parse::<f64>() {
+            Ok(r) if (0.0..1.0).contains(&r) => r,
+            _ => {
+                let what = format!("must be a number from 0 up to (not including) 1, not {raw:?}");
+                self.problem(name, &what);
+                default
+            }
+        }
+    }
+
+    fn regions(&mut self) -> Vec<RegionSettings> {
+        const NAME: &str = "REGIONS";
+        let Some(raw) = self.value(NAME) else {
+            self.problem(NAME, "is required (a JSON array of {name, cluster, health_check_id, alarm_names})");
+            return Vec::new();
+        };
+        let regions: Vec<RegionSettings> = match serde_json::from_str(raw) {
+            Ok(r) => r,
+            Err(e) => {
+                self.problem(NAME, &format!("is not a JSON array of {{name, cluster, health_check_id, alarm_names}}: {e}"));
+                return Vec::new();
+            }
+        };
+        if regions.len() < 2 {
+            self.problem(NAME, "must name at least two regions: one must stay healthy while the other is restored");
+        }
+        let mut names = HashSet::new();
+        let mut checks = HashSet::new();
+        let mut alarms = HashSet::new();
+        for (i, region) in regions.iter().enumerate() {
+            let at = format!("{NAME}[{i}]");
+            if !is_region_name(&region.name) {
+                self.problem(&at, &format!("name {:?} is not an AWS region name like us-east-1", region.name));
+            }
+            if region.cluster.trim().is_empty() {
+                self.problem(&at, "cluster is empty");
+            }
+            if region.health_check_id.trim().is_empty() {
+                self.problem(&at, "health_check_id is empty");
+            }
+            if !names.insert(region.name.as_str()) {
+                self.problem(&at, &format!("repeats region {:?}", region.name));
+            }
+            if !checks.insert(region.health_check_id.as_str()) {
+                self.problem(&at, &format!("repeats health check {:?}", region.health_check_id));
+            }
+            for alarm in &region.alarm_names {
+                if !alarms.insert(alarm.as_str()) {
+                    self.problem(&at, &format!("repeats alarm {alarm:?}"));
+                }
+            }
+        }
+        regions
+    }
+}
+
+/// `us-east-1`, `eu-central-2`, `us-gov-west-1`: lowercase words joined by
+/// hyphens, ending in a number.
+fn is_region_name(name: &str) -> bool {
+    let parts: Vec<&str> = name.split('-').collect();
+    let Some((number, words)) = parts.split_last() else {
+        return false;
+    };
+    words.len() >= 2
+        && words
+            .iter()
+            .all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase()))
+        && !number.is_empty()
+        && number.chars().all(|c| c.is_ascii_digit())
+}
+
+fn is_sns_topic_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.split(':').collect();
+    parts.len() == 6 && parts[0] == "arn" && parts[2] == "sns" && parts.iter().all(|p| !p.is_empty())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn sample_vars() -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "REGIONS",
+                r#"[{"name":"us-east-1","cluster":"platform-us-east-1","health_check_id":"hc-a","alarm_names":["alarm-a"]},
+                   {"name":"eu-west-1","cluster":"platform-eu-west-1","health_check_id":"hc-b","alarm_names":["alarm-b"]}]"#
+                    .to_owned(),
+            ),
+            ("INCIDENT_TABLE", "incidents".to_owned()),
+            ("NOTIFY_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:notices".to_owned()),
+        ]
+    }
+
+    pub(crate) fn sample_settings() -> Settings {
+        Settings::from_vars(sample_vars()).unwrap()
+    }
+
+    fn with(overrides: &[(&'static str, &str)]) -> Result<Settings> {
+        let mut vars: BTreeMap<&str, String> = sample_vars().into_iter().collect();
+        for (k, v) in overrides {
+            vars.insert(k, (*v).to_owned());
+        }
+        Settings::from_vars(vars)
+    }
+
+    #[test]
+    fn defaults_follow_the_runbook() {
+        let s = sample_settings();
+        assert_eq!(s.platform.namespace, "vcluster-platform");
+        assert_eq!(s.platform.deployment, "loft");
+        assert_eq!(s.platform.selector, "app=loft");
+        assert_eq!(s.platform.replicas, 3);
+        assert!(!s.dry_run);
+        assert_eq!(s.confirmation.samples, 3);
+        assert_eq!(s.confirmation.interval, Duration::from_secs(10));
+        assert!((s.confirmation.healthy_ratio - 0.18).abs() < f64::EPSILON);
+        assert_eq!(s.region_names(), ["us-east-1", "eu-west-1"]);
+    }
+
+    #[test]
+    fn overrides_are_read() {
+        let s = with(&[("DRY_RUN", "TRUE"), ("CONFIRM_SAMPLES", "2"), ("CONFIRM_INTERVAL_SECONDS", "0")]).unwrap();
+        assert!(s.dry_run);
+        assert_eq!(s.confirmation.samples, 2);
+        assert_eq!(s.confirmation.interval, Duration::ZERO);
+    }
+
+    #[test]
+    fn each_bad_variable_is_named() {
+        let cases: &[(&[(&str, &str)], &[&str])] = &[
+            (&[("INCIDENT_TABLE", "")], &["INCIDENT_TABLE is required"]),
+            (&[("NOTIFY_TOPIC_ARN", "my-topic")], &["NOTIFY_TOPIC_ARN is not an SNS topic ARN"]),
+            (&[("DRY_RUN", "maybe")], &["DRY_RUN must be true or false"]),
+            (&[("CONFIRM_SAMPLES", "0")], &["CONFIRM_SAMPLES must be a whole number from 1 to 10"]),
+            (&[("CONFIRM_INTERVAL_SECONDS", "ten")], &["CONFIRM_INTERVAL_SECONDS must be a whole number"]),
+            (&[("HEALTHY_CHECKER_RATIO", "1.5")], &["HEALTHY_CHECKER_RATIO must be a number from 0"]),
+            (&[("REGIONS", "us-east-1")], &["REGIONS is not a JSON array"]),
+            (
+                &[("CONFIRM_SAMPLES", "5"), ("CONFIRM_INTERVAL_SECONDS", "60"), ("TAKEOVER_AFTER_SECONDS", "120")],
+                &["TAKEOVER_AFTER_SECONDS (120) must be at least the confirmation time"],
+            ),
+            (
+                &[("REGIONS", r#"[{"name":"us-east-1","cluster":"c","health_check_id":"h"}]"#)],
+                &["REGIONS must name at least two regions"],
+            ),
+            (
+                &[("REGIONS", r#"[{"name":"East","cluster":"c","health_check_id":"h"},{"name":"eu-west-1","cluster":"","health_check_id":"h"}]"#)],
+                &["REGIONS[0] name \"East\" is not an AWS region name", "REGIONS[1] cluster is empty", "REGIONS[1] repeats health check \"h\""],
+            ),
+            (
+                &[("REGIONS", r#"[{"name":"us-east-1","cluster":"c","health_check_id":"h","alarm":"x"}]"#)],
+                &["unknown field `alarm`"],
+            ),
+            (
+                &[("INCIDENT_TABLE", " "), ("PLATFORM_REPLICAS", "-1")],
+                &["INCIDENT_TABLE is required", "PLATFORM_REPLICAS must be a whole number"],
+            ),
+        ];
+        for (overrides, expected) in cases {
+            let error = with(overrides).unwrap_err();
+            let Error::Config(message) = &error else {
+                panic!("expected a configuration error, got {error:?}");
+            };
+            for part in *expected {
+                assert!(message.contains(part), "{overrides:?}: {message:?} should contain {part:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn region_names_are_checked() {
+        for (name, ok) in [("us-east-1", true), ("us-gov-west-1", true), ("eu-central-2", true), ("us-east", false), ("US-EAST-1", false), ("", false), ("us--1", false)] {
+            assert_eq!(is_region_name(name), ok, "{name}");
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! In-memory ports for use-case tests.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::error::{Error, Result};
+use crate::health::CheckerObservation;
+use crate::incident::{Incident, TimelineEntry};
+use crate::notice::Notice;
+use crate::ports::{Clock, HealthChecks, IncidentStore, Notifier, Opened};
+
+pub struct FakeClock(Mutex<DateTime<Utc>>);
+
+impl FakeClock {
+    pub fn at(time: &str) -> Self {
+        Self(Mutex::new(time.parse().unwrap()))
+    }
+    pub fn advance(&self, by: Duration) {
+        let mut now = self.0.lock().unwrap();
+        *now += chrono::Duration::from_std(by).unwrap();
+    }
+}
+
+#[async_trait]
+impl Clock for FakeClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+    async fn sleep(&self, duration: Duration) {
+        self.advance(duration);
+    }
+}
+
+/// Per health check, a script of answers: `true` = all 8 checkers succeed.
+/// Each call takes the next answer; the last one sticks.
+#[derive(Default)]
+pub struct ScriptedHealth {
+    scripts: Mutex<HashMap<String, VecDeque<bool>>>,
+    pub calls: Mutex<Vec<String>>,
+    pub now: Mutex<Option<DateTime<Utc>>>,
+}
+
+impl ScriptedHealth {
+    pub fn script(self, health_check_id: &str, answers: &[bool]) -> Self {
+        self.scripts.lock().unwrap().insert(health_check_id.into(), answers.iter().copied().collect());
+        self
+    }
+}
+
+#[async_trait]
+impl HealthChecks for ScriptedHealth {
+    async fn observe(&self, health_check_id: &str) -> Result<Vec<CheckerObservation>> {
+        self.calls.lock().unwrap().push(health_check_id.into());
+        let mut scripts = self.scripts.lock().unwrap();
+        let Some(script) = scripts.get_mut(health_check_id) else {
+            return Err(Error::rejected("Route 53", format!("no health check {health_check_id}")));
+        };
+        let healthy = if script.len() > 1 { script.pop_front().unwrap() } else { *script.front().unwrap() };
+        let at = self.now.lock().unwrap().unwrap_or_else(Utc::now);
+        let status = if healthy { "Success: HTTP Status Code 200" } else { "Failure: HTTP Status Code 503" };
+        Ok((0..8).map(|i| CheckerObservation::from_status(format!("checker-{i}"), status, at)).collect())
+    }
+}
+
+#[derive(Default)]
+pub struct MemoryStore {
+    pub leases: Mutex<BTreeMap<String, String>>,
+    pub incidents: Mutex<BTreeMap<String, Incident>>,
+    pub timeline: Mutex<Vec<TimelineEntry>>,
+}
+
+impl MemoryStore {
+    pub fn only_incident(&self) -> Incident {
+        let incidents = self.incidents.lock().unwrap();
+        assert_eq!(incidents.len(), 1, "{incidents:?}");
+        incidents.values().next().unwrap().clone()
+    }
+    pub fn kinds(&self) -> Vec<String> {
+        self.timeline.lock().unwrap().iter().map(|e| format!("{:?}", e.kind)).collect()
+    }
+}
+
+#[async_trait]
+impl IncidentStore for MemoryStore {
+    async fn leaseholder(&self, region: &str) -> Result<Option<Incident>> {
+        let id = self.leases.lock().unwrap().get(region).cloned();
+        Ok(id.and_then(|id| self.incidents.lock().unwrap().get(&id).cloned()))
+    }
+    async fn get(&self, incident_id: &str) -> Result<Option<Incident>> {
+        Ok(self.incidents.lock().unwrap().get(incident_id).cloned())
+    }
+    async fn open(&self, incident: &Incident, first: &TimelineEntry) -> Result<Opened> {
+        let mut leases = self.leases.lock().unwrap();
+        if let Some(holder) = leases.get(&incident.region) {
+            return Ok(Opened::Existing(self.incidents.lock().unwrap()[holder].clone()));
+        }
+        leases.insert(incident.region.clone(), incident.id.clone());
+        self.incidents.lock().unwrap().insert(incident.id.clone(), incident.clone());
+        self.timeline.lock().unwrap().push(first.clone());
+        Ok(Opened::New)
+    }
+    async fn update(&self, incident: &Incident, entries: &[TimelineEntry]) -> Result<Incident> {
+        let mut incidents = self.incidents.lock().unwrap();
+        let stored = incidents.get_mut(&incident.id).ok_or_else(|| Error::Conflict("missing".into()))?;
+        if stored.version != incident.version {
+            return Err(Error::Conflict(format!("version {} != {}", stored.version, incident.version)));
+        }
+        *stored = Incident { version: incident.version + 1, ..incident.clone() };
+        if !stored.phase.is_open() && stored.pending_notice.is_none() {
+            self.leases.lock().unwrap().remove(&stored.region);
+        }
+        self.timeline.lock().unwrap().extend(entries.iter().cloned());
+        Ok(stored.clone())
+    }
+    async fn append(&self, entry: &TimelineEntry) -> Result<()> {
+        self.timeline.lock().unwrap().push(entry.clone());
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+pub struct RecordingNotifier {
+    pub sent: Mutex<Vec<Notice>>,
+    pub failing: Mutex<bool>,
+}
+
+#[async_trait]
+impl Notifier for RecordingNotifier {
+    async fn publish(&self, notice: &Notice) -> Result<()> {
+        if *self.failing.lock().unwrap() {
+            return Err(Error::unavailable("SNS", "connection refused"));
+        }
+        self.sent.lock().unwrap().push(notice.clone());
+        Ok(())
+    }
+}

@@ -1,0 +1,21 @@
+//! Pure decisions of the failover orchestrator.
+//!
+//! Nothing here performs I/O or knows an AWS or Kubernetes type: the model,
+//! the configuration rules, the verdicts and the notices are plain functions
+//! over plain data, and the use cases talk to the world only through the
+//! small traits in [`ports`].
+
+pub mod config;
+pub mod confirm_outage;
+pub mod error;
+pub mod health;
+pub mod incident;
+pub mod notice;
+pub mod ports;
+pub mod trigger;
+pub mod verdict;
+
+#[cfg(test)]
+mod fakes;
+
+pub use error::{Error, Result};

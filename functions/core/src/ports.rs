@@ -1,0 +1,59 @@
+//! The small traits the use cases need from the world. Adapters implement
+//! them over AWS; in-memory fakes implement them for use-case tests.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::error::Result;
+use crate::health::CheckerObservation;
+use crate::incident::{Incident, TimelineEntry};
+use crate::notice::Notice;
+
+#[async_trait]
+pub trait HealthChecks: Send + Sync {
+    /// The latest observation of every Route 53 checker for one health check.
+    async fn observe(&self, health_check_id: &str) -> Result<Vec<CheckerObservation>>;
+}
+
+/// What taking a region's lease found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Opened {
+    /// The lease was free: the incident and its first entry are stored.
+    New,
+    /// Another incident holds the lease.
+    Existing(Incident),
+}
+
+#[async_trait]
+pub trait IncidentStore: Send + Sync {
+    /// The incident holding the region's lease, if any.
+    async fn leaseholder(&self, region: &str) -> Result<Option<Incident>>;
+
+    async fn get(&self, incident_id: &str) -> Result<Option<Incident>>;
+
+    /// Takes the region's lease and stores the incident and its first entry,
+    /// all or nothing.
+    async fn open(&self, incident: &Incident, first: &TimelineEntry) -> Result<Opened>;
+
+    /// Stores `incident` if the stored version is still `incident.version`
+    /// (else `Error::Conflict`), with the entries, all or nothing. The stored
+    /// copy, returned, has the next version. A closed incident with no notice
+    /// left to deliver releases the region's lease in the same write.
+    async fn update(&self, incident: &Incident, entries: &[TimelineEntry]) -> Result<Incident>;
+
+    /// Appends one entry to an incident's timeline.
+    async fn append(&self, entry: &TimelineEntry) -> Result<()>;
+}
+
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    async fn publish(&self, notice: &Notice) -> Result<()>;
+}
+
+#[async_trait]
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+    async fn sleep(&self, duration: Duration);
+}
