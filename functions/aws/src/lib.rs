@@ -1,0 +1,60 @@
+//! AWS adapters of the failover orchestrator: the ports of
+//! `failover-core` implemented over Route 53, DynamoDB and SNS, the decoding
+//! of the events AWS delivers, and the Lambda plumbing every function shares.
+
+pub mod alarm_event;
+mod clock;
+mod dynamodb;
+mod lambda;
+mod route53;
+mod sdk_error;
+mod sns;
+
+pub use clock::SystemClock;
+pub use dynamodb::DynamoIncidentStore;
+pub use lambda::{failure, init_tracing};
+pub use route53::Route53HealthChecks;
+pub use sns::SnsNotifier;
+
+use failover_core::config::Settings;
+use failover_core::confirm_outage::Deps;
+
+/// The adapters one function needs, built once per cold start.
+pub struct AwsPorts {
+    pub health: Route53HealthChecks,
+    pub store: DynamoIncidentStore,
+    pub notifier: SnsNotifier,
+    pub clock: SystemClock,
+}
+
+impl AwsPorts {
+    /// `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` redirect the
+    /// clients (the local cloud uses them); credentials and region come from
+    /// the Lambda environment.
+    pub async fn from_env(settings: &Settings) -> Self {
+        let config = aws_config::load_from_env().await;
+        Self {
+            health: Route53HealthChecks::new(aws_sdk_route53::Client::new(&config)),
+            store: DynamoIncidentStore::new(
+                aws_sdk_dynamodb::Client::new(&config),
+                &settings.incident_table,
+                settings.retention,
+            ),
+            notifier: SnsNotifier::new(
+                aws_sdk_sns::Client::new(&config),
+                &settings.notify_topic_arn,
+            ),
+            clock: SystemClock,
+        }
+    }
+
+    pub fn deps<'a>(&'a self, settings: &'a Settings) -> Deps<'a> {
+        Deps {
+            settings,
+            health: &self.health,
+            store: &self.store,
+            notifier: &self.notifier,
+            clock: &self.clock,
+        }
+    }
+}

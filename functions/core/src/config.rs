@@ -60,8 +60,10 @@ impl Settings {
         K: Into<String>,
         V: Into<String>,
     {
-        let vars: BTreeMap<String, String> =
-            vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+        let vars: BTreeMap<String, String> = vars
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
         let mut reader = Reader {
             vars: &vars,
             problems: Vec::new(),
@@ -71,7 +73,10 @@ impl Settings {
         let incident_table = reader.required("INCIDENT_TABLE");
         let notify_topic_arn = reader.required("NOTIFY_TOPIC_ARN");
         if !notify_topic_arn.is_empty() && !is_sns_topic_arn(&notify_topic_arn) {
-            reader.problem("NOTIFY_TOPIC_ARN", "is not an SNS topic ARN (arn:<partition>:sns:<region>:<account>:<name>)");
+            reader.problem(
+                "NOTIFY_TOPIC_ARN",
+                "is not an SNS topic ARN (arn:<partition>:sns:<region>:<account>:<name>)",
+            );
         }
         let platform = PlatformSettings {
             namespace: reader.text("PLATFORM_NAMESPACE", "vcluster-platform"),
@@ -201,7 +206,10 @@ impl Reader<'_> {
     fn regions(&mut self) -> Vec<RegionSettings> {
         const NAME: &str = "REGIONS";
         let Some(raw) = self.value(NAME) else {
-            self.problem(NAME, "is required (a JSON array of {name, cluster, health_check_id, alarm_names})");
+            self.problem(
+                NAME,
+                "is required (a JSON array of {name, cluster, health_check_id, alarm_names})",
+            );
             return Vec::new();
         };
         let regions: Vec<RegionSettings> = match serde_json::from_str(raw) {
@@ -212,7 +220,10 @@ impl Reader<'_> {
             }
         };
         if regions.len() < 2 {
-            self.problem(NAME, "must name at least two regions: one must stay healthy while the other is restored");
+            self.problem(
+                NAME,
+                "must name at least two regions: one must stay healthy while the other is restored",
+            );
         }
         let mut names = HashSet::new();
         let mut checks = HashSet::new();
@@ -220,7 +231,13 @@ impl Reader<'_> {
         for (i, region) in regions.iter().enumerate() {
             let at = format!("{NAME}[{i}]");
             if !is_region_name(&region.name) {
-                self.problem(&at, &format!("name {:?} is not an AWS region name like us-east-1", region.name));
+                self.problem(
+                    &at,
+                    &format!(
+                        "name {:?} is not an AWS region name like us-east-1",
+                        region.name
+                    ),
+                );
             }
             if region.cluster.trim().is_empty() {
                 self.problem(&at, "cluster is empty");
@@ -232,7 +249,10 @@ impl Reader<'_> {
                 self.problem(&at, &format!("repeats region {:?}", region.name));
             }
             if !checks.insert(region.health_check_id.as_str()) {
-                self.problem(&at, &format!("repeats health check {:?}", region.health_check_id));
+                self.problem(
+                    &at,
+                    &format!("repeats health check {:?}", region.health_check_id),
+                );
             }
             for alarm in &region.alarm_names {
                 if !alarms.insert(alarm.as_str()) {
@@ -261,7 +281,10 @@ fn is_region_name(name: &str) -> bool {
 
 fn is_sns_topic_arn(arn: &str) -> bool {
     let parts: Vec<&str> = arn.split(':').collect();
-    parts.len() == 6 && parts[0] == "arn" && parts[2] == "sns" && parts.iter().all(|p| !p.is_empty())
+    parts.len() == 6
+        && parts[0] == "arn"
+        && parts[2] == "sns"
+        && parts.iter().all(|p| !p.is_empty())
 }
 
 #[cfg(test)]
@@ -309,7 +332,12 @@ pub(crate) mod tests {
 
     #[test]
     fn overrides_are_read() {
-        let s = with(&[("DRY_RUN", "TRUE"), ("CONFIRM_SAMPLES", "2"), ("CONFIRM_INTERVAL_SECONDS", "0")]).unwrap();
+        let s = with(&[
+            ("DRY_RUN", "TRUE"),
+            ("CONFIRM_SAMPLES", "2"),
+            ("CONFIRM_INTERVAL_SECONDS", "0"),
+        ])
+        .unwrap();
         assert!(s.dry_run);
         assert_eq!(s.confirmation.samples, 2);
         assert_eq!(s.confirmation.interval, Duration::ZERO);
@@ -319,31 +347,66 @@ pub(crate) mod tests {
     fn each_bad_variable_is_named() {
         let cases: &[(&[(&str, &str)], &[&str])] = &[
             (&[("INCIDENT_TABLE", "")], &["INCIDENT_TABLE is required"]),
-            (&[("NOTIFY_TOPIC_ARN", "my-topic")], &["NOTIFY_TOPIC_ARN is not an SNS topic ARN"]),
-            (&[("DRY_RUN", "maybe")], &["DRY_RUN must be true or false"]),
-            (&[("CONFIRM_SAMPLES", "0")], &["CONFIRM_SAMPLES must be a whole number from 1 to 10"]),
-            (&[("CONFIRM_INTERVAL_SECONDS", "ten")], &["CONFIRM_INTERVAL_SECONDS must be a whole number"]),
-            (&[("HEALTHY_CHECKER_RATIO", "1.5")], &["HEALTHY_CHECKER_RATIO must be a number from 0"]),
-            (&[("REGIONS", "us-east-1")], &["REGIONS is not a JSON array"]),
             (
-                &[("CONFIRM_SAMPLES", "5"), ("CONFIRM_INTERVAL_SECONDS", "60"), ("TAKEOVER_AFTER_SECONDS", "120")],
+                &[("NOTIFY_TOPIC_ARN", "my-topic")],
+                &["NOTIFY_TOPIC_ARN is not an SNS topic ARN"],
+            ),
+            (&[("DRY_RUN", "maybe")], &["DRY_RUN must be true or false"]),
+            (
+                &[("CONFIRM_SAMPLES", "0")],
+                &["CONFIRM_SAMPLES must be a whole number from 1 to 10"],
+            ),
+            (
+                &[("CONFIRM_INTERVAL_SECONDS", "ten")],
+                &["CONFIRM_INTERVAL_SECONDS must be a whole number"],
+            ),
+            (
+                &[("HEALTHY_CHECKER_RATIO", "1.5")],
+                &["HEALTHY_CHECKER_RATIO must be a number from 0"],
+            ),
+            (
+                &[("REGIONS", "us-east-1")],
+                &["REGIONS is not a JSON array"],
+            ),
+            (
+                &[
+                    ("CONFIRM_SAMPLES", "5"),
+                    ("CONFIRM_INTERVAL_SECONDS", "60"),
+                    ("TAKEOVER_AFTER_SECONDS", "120"),
+                ],
                 &["TAKEOVER_AFTER_SECONDS (120) must be at least the confirmation time"],
             ),
             (
-                &[("REGIONS", r#"[{"name":"us-east-1","cluster":"c","health_check_id":"h"}]"#)],
+                &[(
+                    "REGIONS",
+                    r#"[{"name":"us-east-1","cluster":"c","health_check_id":"h"}]"#,
+                )],
                 &["REGIONS must name at least two regions"],
             ),
             (
-                &[("REGIONS", r#"[{"name":"East","cluster":"c","health_check_id":"h"},{"name":"eu-west-1","cluster":"","health_check_id":"h"}]"#)],
-                &["REGIONS[0] name \"East\" is not an AWS region name", "REGIONS[1] cluster is empty", "REGIONS[1] repeats health check \"h\""],
+                &[(
+                    "REGIONS",
+                    r#"[{"name":"East","cluster":"c","health_check_id":"h"},{"name":"eu-west-1","cluster":"","health_check_id":"h"}]"#,
+                )],
+                &[
+                    "REGIONS[0] name \"East\" is not an AWS region name",
+                    "REGIONS[1] cluster is empty",
+                    "REGIONS[1] repeats health check \"h\"",
+                ],
             ),
             (
-                &[("REGIONS", r#"[{"name":"us-east-1","cluster":"c","health_check_id":"h","alarm":"x"}]"#)],
+                &[(
+                    "REGIONS",
+                    r#"[{"name":"us-east-1","cluster":"c","health_check_id":"h","alarm":"x"}]"#,
+                )],
                 &["unknown field `alarm`"],
             ),
             (
                 &[("INCIDENT_TABLE", " "), ("PLATFORM_REPLICAS", "-1")],
-                &["INCIDENT_TABLE is required", "PLATFORM_REPLICAS must be a whole number"],
+                &[
+                    "INCIDENT_TABLE is required",
+                    "PLATFORM_REPLICAS must be a whole number",
+                ],
             ),
         ];
         for (overrides, expected) in cases {
@@ -352,14 +415,25 @@ pub(crate) mod tests {
                 panic!("expected a configuration error, got {error:?}");
             };
             for part in *expected {
-                assert!(message.contains(part), "{overrides:?}: {message:?} should contain {part:?}");
+                assert!(
+                    message.contains(part),
+                    "{overrides:?}: {message:?} should contain {part:?}"
+                );
             }
         }
     }
 
     #[test]
     fn region_names_are_checked() {
-        for (name, ok) in [("us-east-1", true), ("us-gov-west-1", true), ("eu-central-2", true), ("us-east", false), ("US-EAST-1", false), ("", false), ("us--1", false)] {
+        for (name, ok) in [
+            ("us-east-1", true),
+            ("us-gov-west-1", true),
+            ("eu-central-2", true),
+            ("us-east", false),
+            ("US-EAST-1", false),
+            ("", false),
+            ("us--1", false),
+        ] {
             assert_eq!(is_region_name(name), ok, "{name}");
         }
     }

@@ -48,7 +48,15 @@ pub async fn confirm_outage(deps: &Deps<'_>, trigger: &Trigger, nonce: &str) -> 
         AlarmState::Ok | AlarmState::InsufficientData => None,
     };
     let now = deps.clock.now();
-    match (admit(trigger.state, holder.as_ref(), now, deps.settings.takeover_after), holder) {
+    match (
+        admit(
+            trigger.state,
+            holder.as_ref(),
+            now,
+            deps.settings.takeover_after,
+        ),
+        holder,
+    ) {
         (Admission::Ignore, _) => Ok(Report {
             verdict: Verdict::NotAlarm,
             region: region.name.clone(),
@@ -61,7 +69,12 @@ pub async fn confirm_outage(deps: &Deps<'_>, trigger: &Trigger, nonce: &str) -> 
         }),
         (Admission::Join, Some(incident)) => join(deps, incident, trigger, &mut journal).await,
         (Admission::TakeOver, Some(incident)) => {
-            let entry = journal.entry(&incident, now, EntryKind::TakenOver, format!("{} resumed the unfinished confirmation", trigger.describe()));
+            let entry = journal.entry(
+                &incident,
+                now,
+                EntryKind::TakenOver,
+                format!("{} resumed the unfinished confirmation", trigger.describe()),
+            );
             deps.store.append(&entry).await?;
             confirm(deps, region, incident, &mut journal).await
         }
@@ -70,7 +83,10 @@ pub async fn confirm_outage(deps: &Deps<'_>, trigger: &Trigger, nonce: &str) -> 
             open(deps, region, trigger, dry_run, nonce, &mut journal).await
         }
         (Admission::Open, _) => open(deps, region, trigger, dry_run, nonce, &mut journal).await,
-        (admission, None) => Err(Error::Conflict(format!("admission {admission:?} without an incident for {}", region.name))),
+        (admission, None) => Err(Error::Conflict(format!(
+            "admission {admission:?} without an incident for {}",
+            region.name
+        ))),
     }
 }
 
@@ -83,14 +99,24 @@ async fn open(
     journal: &mut Journal,
 ) -> Result<Report> {
     let incident = Incident::detect(&region.name, trigger, dry_run, deps.clock.now(), nonce);
-    let first = journal.entry(&incident, incident.detected_at, EntryKind::Detected, format!("detected by {}", trigger.describe()));
+    let first = journal.entry(
+        &incident,
+        incident.detected_at,
+        EntryKind::Detected,
+        format!("detected by {}", trigger.describe()),
+    );
     match deps.store.open(&incident, &first).await? {
         Opened::New => confirm(deps, region, incident, journal).await,
         Opened::Existing(holder) => join(deps, holder, trigger, journal).await,
     }
 }
 
-async fn confirm(deps: &Deps<'_>, region: &RegionSettings, mut incident: Incident, journal: &mut Journal) -> Result<Report> {
+async fn confirm(
+    deps: &Deps<'_>,
+    region: &RegionSettings,
+    mut incident: Incident,
+    journal: &mut Journal,
+) -> Result<Report> {
     let policy = &deps.settings.confirmation;
     let mut entries = Vec::new();
     let mut target: Vec<HealthReading> = Vec::new();
@@ -99,14 +125,29 @@ async fn confirm(deps: &Deps<'_>, region: &RegionSettings, mut incident: Inciden
             deps.clock.sleep(policy.interval).await;
         }
         let reading = read(deps, region).await?;
-        entries.push(journal.entry(&incident, reading.at, EntryKind::HealthSampled, reading.describe()));
+        entries.push(journal.entry(
+            &incident,
+            reading.at,
+            EntryKind::HealthSampled,
+            reading.describe(),
+        ));
         target.push(reading);
     }
     let mut others = Vec::new();
     if target.iter().all(|r| r.health == Health::Unhealthy) {
-        for other in deps.settings.regions.iter().filter(|r| r.name != region.name) {
+        for other in deps
+            .settings
+            .regions
+            .iter()
+            .filter(|r| r.name != region.name)
+        {
             let reading = read(deps, other).await?;
-            entries.push(journal.entry(&incident, reading.at, EntryKind::HealthSampled, reading.describe()));
+            entries.push(journal.entry(
+                &incident,
+                reading.at,
+                EntryKind::HealthSampled,
+                reading.describe(),
+            ));
             others.push(reading);
         }
     }
@@ -115,30 +156,59 @@ async fn confirm(deps: &Deps<'_>, region: &RegionSettings, mut incident: Inciden
     let now = deps.clock.now();
     incident.conclude(verdict, target.into_iter().chain(others).collect(), now);
     incident.pending_notice = Some(verdict_notice(&incident, deps.settings, now));
-    entries.push(journal.entry(&incident, now, EntryKind::Verdict, format!("verdict {}: phase {}", verdict.as_str(), incident.phase.as_str())));
+    entries.push(journal.entry(
+        &incident,
+        now,
+        EntryKind::Verdict,
+        format!(
+            "verdict {}: phase {}",
+            verdict.as_str(),
+            incident.phase.as_str()
+        ),
+    ));
     let stored = deps.store.update(&incident, &entries).await?;
     let (stored, notified) = deliver(deps, stored, journal).await?;
     Ok(report(verdict, &stored, notified))
 }
 
-async fn join(deps: &Deps<'_>, incident: Incident, trigger: &Trigger, journal: &mut Journal) -> Result<Report> {
+async fn join(
+    deps: &Deps<'_>,
+    incident: Incident,
+    trigger: &Trigger,
+    journal: &mut Journal,
+) -> Result<Report> {
     let now = deps.clock.now();
-    let entry = journal.entry(&incident, now, EntryKind::TriggerJoined, format!("{} joined the open incident", trigger.describe()));
+    let entry = journal.entry(
+        &incident,
+        now,
+        EntryKind::TriggerJoined,
+        format!("{} joined the open incident", trigger.describe()),
+    );
     deps.store.append(&entry).await?;
     // A notice left behind by an invocation that died is delivered here; a
     // fresh one belongs to the invocation still working on it.
-    let orphaned = incident
-        .pending_notice
-        .as_ref()
-        .is_some_and(|n| now.signed_duration_since(n.created_at).to_std().unwrap_or_default() >= deps.settings.takeover_after);
-    let (incident, notified) = if orphaned { deliver(deps, incident, journal).await? } else { (incident, false) };
+    let orphaned = incident.pending_notice.as_ref().is_some_and(|n| {
+        now.signed_duration_since(n.created_at)
+            .to_std()
+            .unwrap_or_default()
+            >= deps.settings.takeover_after
+    });
+    let (incident, notified) = if orphaned {
+        deliver(deps, incident, journal).await?
+    } else {
+        (incident, false)
+    };
     Ok(report(Verdict::Duplicate, &incident, notified))
 }
 
 /// Publishes the incident's pending notice, then clears it (releasing the
 /// lease if the incident is closed). A crash in between leaves the notice
 /// pending for the next trigger: delivery is at least once.
-async fn deliver(deps: &Deps<'_>, incident: Incident, journal: &mut Journal) -> Result<(Incident, bool)> {
+async fn deliver(
+    deps: &Deps<'_>,
+    incident: Incident,
+    journal: &mut Journal,
+) -> Result<(Incident, bool)> {
     let Some(notice) = incident.pending_notice.clone() else {
         return Ok((incident, false));
     };
@@ -147,29 +217,64 @@ async fn deliver(deps: &Deps<'_>, incident: Incident, journal: &mut Journal) -> 
     for _ in 0..3 {
         let mut cleared = latest.clone();
         cleared.pending_notice = None;
-        let entry = journal.entry(&cleared, deps.clock.now(), EntryKind::Notified, format!("notified: {}", notice.subject));
+        let entry = journal.entry(
+            &cleared,
+            deps.clock.now(),
+            EntryKind::Notified,
+            format!("notified: {}", notice.subject),
+        );
         match deps.store.update(&cleared, &[entry]).await {
             Ok(stored) => return Ok((stored, true)),
             Err(Error::Conflict(_)) => match deps.store.get(&latest.id).await? {
-                Some(current) if current.pending_notice.as_ref().is_some_and(|n| n.id == notice.id) => latest = current,
+                Some(current)
+                    if current
+                        .pending_notice
+                        .as_ref()
+                        .is_some_and(|n| n.id == notice.id) =>
+                {
+                    latest = current
+                }
                 Some(current) => return Ok((current, true)),
-                None => return Err(Error::Conflict(format!("incident {} vanished while clearing its notice", latest.id))),
+                None => {
+                    return Err(Error::Conflict(format!(
+                        "incident {} vanished while clearing its notice",
+                        latest.id
+                    )));
+                }
             },
             Err(other) => return Err(other),
         }
     }
-    Err(Error::Conflict(format!("incident {} kept changing while clearing its notice", latest.id)))
+    Err(Error::Conflict(format!(
+        "incident {} kept changing while clearing its notice",
+        latest.id
+    )))
 }
 
 async fn read(deps: &Deps<'_>, region: &RegionSettings) -> Result<HealthReading> {
     let observations = deps.health.observe(&region.health_check_id).await?;
-    Ok(read_health(&region.name, &observations, deps.clock.now(), &deps.settings.confirmation))
+    Ok(read_health(
+        &region.name,
+        &observations,
+        deps.clock.now(),
+        &deps.settings.confirmation,
+    ))
 }
 
 fn report(verdict: Verdict, incident: &Incident, notified: bool) -> Report {
     let summary = match verdict {
-        Verdict::Duplicate => format!("joined open incident {} (phase {})", incident.id, incident.phase.as_str()),
-        _ => format!("{} in {}: incident {} is {}", verdict.as_str(), incident.region, incident.id, incident.phase.as_str()),
+        Verdict::Duplicate => format!(
+            "joined open incident {} (phase {})",
+            incident.id,
+            incident.phase.as_str()
+        ),
+        _ => format!(
+            "{} in {}: incident {} is {}",
+            verdict.as_str(),
+            incident.region,
+            incident.id,
+            incident.phase.as_str()
+        ),
     };
     Report {
         verdict,
@@ -179,7 +284,11 @@ fn report(verdict: Verdict, incident: &Incident, notified: bool) -> Report {
         dry_run: incident.dry_run,
         notified,
         summary,
-        readings: if verdict == Verdict::Duplicate { Vec::new() } else { incident.readings.clone() },
+        readings: if verdict == Verdict::Duplicate {
+            Vec::new()
+        } else {
+            incident.readings.clone()
+        },
     }
 }
 
@@ -207,14 +316,28 @@ mod tests {
             let mut vars = sample_vars();
             vars.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
             let clock = FakeClock::at("2026-11-22T10:00:00Z");
-            let health = ScriptedHealth::default().script("hc-a", a).script("hc-b", b);
-            Self { settings: Settings::from_vars(vars).unwrap(), health, store: MemoryStore::default(), notifier: RecordingNotifier::default(), clock }
+            let health = ScriptedHealth::default()
+                .script("hc-a", a)
+                .script("hc-b", b);
+            Self {
+                settings: Settings::from_vars(vars).unwrap(),
+                health,
+                store: MemoryStore::default(),
+                notifier: RecordingNotifier::default(),
+                clock,
+            }
         }
 
         async fn run(&self, trigger: &Trigger, nonce: &str) -> Result<Report> {
             // Observations are stamped with the fake clock's time, so they are fresh.
             *self.health.now.lock().unwrap() = Some(self.clock.now());
-            let deps = Deps { settings: &self.settings, health: &self.health, store: &self.store, notifier: &self.notifier, clock: &self.clock };
+            let deps = Deps {
+                settings: &self.settings,
+                health: &self.health,
+                store: &self.store,
+                notifier: &self.notifier,
+                clock: &self.clock,
+            };
             confirm_outage(&deps, trigger, nonce).await
         }
 
@@ -230,7 +353,10 @@ mod tests {
     fn alarm(state: AlarmState) -> Trigger {
         Trigger {
             source: TriggerSource::AlarmAction,
-            target: Target::Alarm { name: "alarm-a".into(), health_check_id: Some("hc-a".into()) },
+            target: Target::Alarm {
+                name: "alarm-a".into(),
+                health_check_id: Some("hc-a".into()),
+            },
             state,
             reason: "Threshold Crossed".into(),
             dry_run: false,
@@ -238,7 +364,12 @@ mod tests {
     }
 
     fn manual(dry_run: bool) -> Trigger {
-        Trigger { source: TriggerSource::Manual, target: Target::Region("us-east-1".into()), dry_run, ..alarm(AlarmState::Alarm) }
+        Trigger {
+            source: TriggerSource::Manual,
+            target: Target::Region("us-east-1".into()),
+            dry_run,
+            ..alarm(AlarmState::Alarm)
+        }
     }
 
     #[tokio::test]
@@ -257,12 +388,84 @@ mod tests {
             dry_run: bool,
         }
         let cases = [
-            Case { name: "confirmed", a: &[false], b: &[true], trigger: alarm(AlarmState::Alarm), config: &[], verdict: Verdict::Confirmed, phase: Phase::Confirmed, lease_held: true, readings: 4, severity: Severity::Critical, dry_run: false },
-            Case { name: "transient", a: &[false, true], b: &[true], trigger: alarm(AlarmState::Alarm), config: &[], verdict: Verdict::Transient, phase: Phase::Dismissed, lease_held: false, readings: 2, severity: Severity::Info, dry_run: false },
-            Case { name: "healthy at once", a: &[true], b: &[true], trigger: manual(false), config: &[], verdict: Verdict::Transient, phase: Phase::Dismissed, lease_held: false, readings: 1, severity: Severity::Info, dry_run: false },
-            Case { name: "all down", a: &[false], b: &[false], trigger: alarm(AlarmState::Alarm), config: &[], verdict: Verdict::AllRegionsDown, phase: Phase::Escalated, lease_held: false, readings: 4, severity: Severity::Critical, dry_run: false },
-            Case { name: "dry run from event", a: &[false], b: &[true], trigger: manual(true), config: &[], verdict: Verdict::Confirmed, phase: Phase::Confirmed, lease_held: true, readings: 4, severity: Severity::Critical, dry_run: true },
-            Case { name: "dry run from config", a: &[false], b: &[true], trigger: manual(false), config: &[("DRY_RUN", "true")], verdict: Verdict::Confirmed, phase: Phase::Confirmed, lease_held: true, readings: 4, severity: Severity::Critical, dry_run: true },
+            Case {
+                name: "confirmed",
+                a: &[false],
+                b: &[true],
+                trigger: alarm(AlarmState::Alarm),
+                config: &[],
+                verdict: Verdict::Confirmed,
+                phase: Phase::Confirmed,
+                lease_held: true,
+                readings: 4,
+                severity: Severity::Critical,
+                dry_run: false,
+            },
+            Case {
+                name: "transient",
+                a: &[false, true],
+                b: &[true],
+                trigger: alarm(AlarmState::Alarm),
+                config: &[],
+                verdict: Verdict::Transient,
+                phase: Phase::Dismissed,
+                lease_held: false,
+                readings: 2,
+                severity: Severity::Info,
+                dry_run: false,
+            },
+            Case {
+                name: "healthy at once",
+                a: &[true],
+                b: &[true],
+                trigger: manual(false),
+                config: &[],
+                verdict: Verdict::Transient,
+                phase: Phase::Dismissed,
+                lease_held: false,
+                readings: 1,
+                severity: Severity::Info,
+                dry_run: false,
+            },
+            Case {
+                name: "all down",
+                a: &[false],
+                b: &[false],
+                trigger: alarm(AlarmState::Alarm),
+                config: &[],
+                verdict: Verdict::AllRegionsDown,
+                phase: Phase::Escalated,
+                lease_held: false,
+                readings: 4,
+                severity: Severity::Critical,
+                dry_run: false,
+            },
+            Case {
+                name: "dry run from event",
+                a: &[false],
+                b: &[true],
+                trigger: manual(true),
+                config: &[],
+                verdict: Verdict::Confirmed,
+                phase: Phase::Confirmed,
+                lease_held: true,
+                readings: 4,
+                severity: Severity::Critical,
+                dry_run: true,
+            },
+            Case {
+                name: "dry run from config",
+                a: &[false],
+                b: &[true],
+                trigger: manual(false),
+                config: &[("DRY_RUN", "true")],
+                verdict: Verdict::Confirmed,
+                phase: Phase::Confirmed,
+                lease_held: true,
+                readings: 4,
+                severity: Severity::Critical,
+                dry_run: true,
+            },
         ];
         for case in cases {
             let world = World::new(case.a, case.b, case.config);
@@ -273,28 +476,69 @@ mod tests {
             assert_eq!(report.readings.len(), case.readings, "{}", case.name);
             assert!(report.notified, "{}", case.name);
             let incident = world.store.only_incident();
-            assert_eq!(Some(incident.id.clone()), report.incident_id, "{}", case.name);
+            assert_eq!(
+                Some(incident.id.clone()),
+                report.incident_id,
+                "{}",
+                case.name
+            );
             assert_eq!(incident.phase, case.phase, "{}", case.name);
-            assert_eq!(incident.pending_notice, None, "{}: the notice was delivered and cleared", case.name);
+            assert_eq!(
+                incident.pending_notice, None,
+                "{}: the notice was delivered and cleared",
+                case.name
+            );
             assert_eq!(world.lease().is_some(), case.lease_held, "{}", case.name);
             let sent = world.sent();
             assert_eq!(sent.len(), 1, "{}: one notice per transition", case.name);
             assert_eq!(sent[0].severity, case.severity, "{}", case.name);
-            assert_eq!(sent[0].subject.contains("DRY RUN"), case.dry_run, "{}", case.name);
+            assert_eq!(
+                sent[0].subject.contains("DRY RUN"),
+                case.dry_run,
+                "{}",
+                case.name
+            );
             let kinds = world.store.kinds();
-            assert_eq!(kinds.first().map(String::as_str), Some("Detected"), "{}", case.name);
-            assert_eq!(kinds.iter().filter(|k| *k == "HealthSampled").count(), case.readings, "{}", case.name);
-            assert_eq!(kinds.last().map(String::as_str), Some("Notified"), "{}", case.name);
+            assert_eq!(
+                kinds.first().map(String::as_str),
+                Some("Detected"),
+                "{}",
+                case.name
+            );
+            assert_eq!(
+                kinds.iter().filter(|k| *k == "HealthSampled").count(),
+                case.readings,
+                "{}",
+                case.name
+            );
+            assert_eq!(
+                kinds.last().map(String::as_str),
+                Some("Notified"),
+                "{}",
+                case.name
+            );
         }
     }
 
     #[tokio::test]
     async fn confirmation_waits_the_interval_between_samples() {
-        let world = World::new(&[false], &[true], &[("CONFIRM_SAMPLES", "3"), ("CONFIRM_INTERVAL_SECONDS", "10")]);
+        let world = World::new(
+            &[false],
+            &[true],
+            &[("CONFIRM_SAMPLES", "3"), ("CONFIRM_INTERVAL_SECONDS", "10")],
+        );
         let report = world.run(&alarm(AlarmState::Alarm), "req1").await.unwrap();
         assert_eq!(report.verdict, Verdict::Confirmed);
-        assert_eq!(world.health.calls.lock().unwrap().as_slice(), ["hc-a", "hc-a", "hc-a", "hc-b"]);
-        assert_eq!(world.clock.now(), "2026-11-22T10:00:20Z".parse::<chrono::DateTime<chrono::Utc>>().unwrap());
+        assert_eq!(
+            world.health.calls.lock().unwrap().as_slice(),
+            ["hc-a", "hc-a", "hc-a", "hc-b"]
+        );
+        assert_eq!(
+            world.clock.now(),
+            "2026-11-22T10:00:20Z"
+                .parse::<chrono::DateTime<chrono::Utc>>()
+                .unwrap()
+        );
     }
 
     #[tokio::test]
@@ -306,7 +550,10 @@ mod tests {
             assert_eq!(report.incident_id, None);
             assert!(world.store.incidents.lock().unwrap().is_empty());
             assert!(world.store.timeline.lock().unwrap().is_empty());
-            assert!(world.health.calls.lock().unwrap().is_empty(), "not even Route 53 is asked");
+            assert!(
+                world.health.calls.lock().unwrap().is_empty(),
+                "not even Route 53 is asked"
+            );
             assert!(world.sent().is_empty());
         }
     }
@@ -314,9 +561,18 @@ mod tests {
     #[tokio::test]
     async fn unknown_alarm_is_refused_and_changes_nothing() {
         let world = World::new(&[false], &[true], &[]);
-        let trigger = Trigger { target: Target::Alarm { name: "someone-elses-alarm".into(), health_check_id: None }, ..alarm(AlarmState::Alarm) };
+        let trigger = Trigger {
+            target: Target::Alarm {
+                name: "someone-elses-alarm".into(),
+                health_check_id: None,
+            },
+            ..alarm(AlarmState::Alarm)
+        };
         let error = world.run(&trigger, "req1").await.unwrap_err();
-        assert!(matches!(&error, Error::InvalidEvent(m) if m.contains("someone-elses-alarm")), "{error}");
+        assert!(
+            matches!(&error, Error::InvalidEvent(m) if m.contains("someone-elses-alarm")),
+            "{error}"
+        );
         assert!(world.store.incidents.lock().unwrap().is_empty());
         assert!(world.sent().is_empty());
     }
@@ -332,14 +588,25 @@ mod tests {
         assert!(!second.notified);
         assert_eq!(world.store.incidents.lock().unwrap().len(), 1);
         assert_eq!(world.sent().len(), 1);
-        assert_eq!(world.store.kinds().iter().filter(|k| *k == "TriggerJoined").count(), 1);
+        assert_eq!(
+            world
+                .store
+                .kinds()
+                .iter()
+                .filter(|k| *k == "TriggerJoined")
+                .count(),
+            1
+        );
     }
 
     #[tokio::test]
     async fn a_notice_that_could_not_be_published_is_delivered_by_the_next_trigger() {
         let world = World::new(&[false], &[true], &[]);
         *world.notifier.failing.lock().unwrap() = true;
-        let error = world.run(&alarm(AlarmState::Alarm), "req1").await.unwrap_err();
+        let error = world
+            .run(&alarm(AlarmState::Alarm), "req1")
+            .await
+            .unwrap_err();
         assert!(matches!(error, Error::Unavailable { .. }));
         let stuck = world.store.only_incident();
         assert_eq!(stuck.phase, Phase::Confirmed, "the verdict is kept");
@@ -348,7 +615,10 @@ mod tests {
         *world.notifier.failing.lock().unwrap() = false;
         world.clock.advance(Duration::from_secs(5));
         let early = world.run(&alarm(AlarmState::Alarm), "req2").await.unwrap();
-        assert!(!early.notified, "a fresh pending notice belongs to the invocation working on it");
+        assert!(
+            !early.notified,
+            "a fresh pending notice belongs to the invocation working on it"
+        );
 
         world.clock.advance(Duration::from_secs(200));
         let retry = world.run(&alarm(AlarmState::Alarm), "req3").await.unwrap();
@@ -363,8 +633,14 @@ mod tests {
     async fn a_closed_incident_with_an_undelivered_notice_is_flushed_before_a_new_one_opens() {
         let world = World::new(&[true], &[true], &[]);
         *world.notifier.failing.lock().unwrap() = true;
-        world.run(&alarm(AlarmState::Alarm), "req1").await.unwrap_err();
-        assert!(world.lease().is_some(), "the lease is kept until the notice is out");
+        world
+            .run(&alarm(AlarmState::Alarm), "req1")
+            .await
+            .unwrap_err();
+        assert!(
+            world.lease().is_some(),
+            "the lease is kept until the notice is out"
+        );
 
         *world.notifier.failing.lock().unwrap() = false;
         world.clock.advance(Duration::from_secs(200));
@@ -380,13 +656,28 @@ mod tests {
     #[tokio::test]
     async fn an_abandoned_confirmation_is_taken_over() {
         let world = World::new(&[false], &[true], &[]);
-        let abandoned = Incident::detect("us-east-1", &alarm(AlarmState::Alarm), false, world.clock.now(), "dead0001");
-        let first = Journal::new("dead0001").entry(&abandoned, abandoned.detected_at, EntryKind::Detected, "detected");
+        let abandoned = Incident::detect(
+            "us-east-1",
+            &alarm(AlarmState::Alarm),
+            false,
+            world.clock.now(),
+            "dead0001",
+        );
+        let first = Journal::new("dead0001").entry(
+            &abandoned,
+            abandoned.detected_at,
+            EntryKind::Detected,
+            "detected",
+        );
         world.store.open(&abandoned, &first).await.unwrap();
 
         world.clock.advance(Duration::from_secs(30));
         let joined = world.run(&alarm(AlarmState::Alarm), "req1").await.unwrap();
-        assert_eq!(joined.verdict, Verdict::Duplicate, "still within the takeover time");
+        assert_eq!(
+            joined.verdict,
+            Verdict::Duplicate,
+            "still within the takeover time"
+        );
 
         world.clock.advance(Duration::from_secs(200));
         let report = world.run(&alarm(AlarmState::Alarm), "req2").await.unwrap();

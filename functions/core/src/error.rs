@@ -79,11 +79,31 @@ mod tests {
     #[test]
     fn only_passing_failures_are_retried() {
         let cases = [
-            (Error::Config("x".into()), RetryPolicy::Fail, "ConfigurationError"),
-            (Error::InvalidEvent("x".into()), RetryPolicy::Fail, "InvalidEvent"),
-            (Error::unavailable("SNS", "timeout"), RetryPolicy::Retry, "UpstreamUnavailable"),
-            (Error::rejected("SNS", "denied"), RetryPolicy::Fail, "UpstreamRejected"),
-            (Error::Conflict("incident".into()), RetryPolicy::Retry, "ConcurrentUpdate"),
+            (
+                Error::Config("x".into()),
+                RetryPolicy::Fail,
+                "ConfigurationError",
+            ),
+            (
+                Error::InvalidEvent("x".into()),
+                RetryPolicy::Fail,
+                "InvalidEvent",
+            ),
+            (
+                Error::unavailable("SNS", "timeout"),
+                RetryPolicy::Retry,
+                "UpstreamUnavailable",
+            ),
+            (
+                Error::rejected("SNS", "denied"),
+                RetryPolicy::Fail,
+                "UpstreamRejected",
+            ),
+            (
+                Error::Conflict("incident".into()),
+                RetryPolicy::Retry,
+                "ConcurrentUpdate",
+            ),
         ];
         for (error, policy, kind) in cases {
             assert_eq!(error.retry_policy(), policy, "{error}");

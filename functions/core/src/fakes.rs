@@ -46,7 +46,10 @@ pub struct ScriptedHealth {
 
 impl ScriptedHealth {
     pub fn script(self, health_check_id: &str, answers: &[bool]) -> Self {
-        self.scripts.lock().unwrap().insert(health_check_id.into(), answers.iter().copied().collect());
+        self.scripts
+            .lock()
+            .unwrap()
+            .insert(health_check_id.into(), answers.iter().copied().collect());
         self
     }
 }
@@ -57,12 +60,25 @@ impl HealthChecks for ScriptedHealth {
         self.calls.lock().unwrap().push(health_check_id.into());
         let mut scripts = self.scripts.lock().unwrap();
         let Some(script) = scripts.get_mut(health_check_id) else {
-            return Err(Error::rejected("Route 53", format!("no health check {health_check_id}")));
+            return Err(Error::rejected(
+                "Route 53",
+                format!("no health check {health_check_id}"),
+            ));
         };
-        let healthy = if script.len() > 1 { script.pop_front().unwrap() } else { *script.front().unwrap() };
+        let healthy = if script.len() > 1 {
+            script.pop_front().unwrap()
+        } else {
+            *script.front().unwrap()
+        };
         let at = self.now.lock().unwrap().unwrap_or_else(Utc::now);
-        let status = if healthy { "Success: HTTP Status Code 200" } else { "Failure: HTTP Status Code 503" };
-        Ok((0..8).map(|i| CheckerObservation::from_status(format!("checker-{i}"), status, at)).collect())
+        let status = if healthy {
+            "Success: HTTP Status Code 200"
+        } else {
+            "Failure: HTTP Status Code 503"
+        };
+        Ok((0..8)
+            .map(|i| CheckerObservation::from_status(format!("checker-{i}"), status, at))
+            .collect())
     }
 }
 
@@ -80,7 +96,12 @@ impl MemoryStore {
         incidents.values().next().unwrap().clone()
     }
     pub fn kinds(&self) -> Vec<String> {
-        self.timeline.lock().unwrap().iter().map(|e| format!("{:?}", e.kind)).collect()
+        self.timeline
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|e| format!("{:?}", e.kind))
+            .collect()
     }
 }
 
@@ -96,24 +117,40 @@ impl IncidentStore for MemoryStore {
     async fn open(&self, incident: &Incident, first: &TimelineEntry) -> Result<Opened> {
         let mut leases = self.leases.lock().unwrap();
         if let Some(holder) = leases.get(&incident.region) {
-            return Ok(Opened::Existing(self.incidents.lock().unwrap()[holder].clone()));
+            return Ok(Opened::Existing(
+                self.incidents.lock().unwrap()[holder].clone(),
+            ));
         }
         leases.insert(incident.region.clone(), incident.id.clone());
-        self.incidents.lock().unwrap().insert(incident.id.clone(), incident.clone());
+        self.incidents
+            .lock()
+            .unwrap()
+            .insert(incident.id.clone(), incident.clone());
         self.timeline.lock().unwrap().push(first.clone());
         Ok(Opened::New)
     }
     async fn update(&self, incident: &Incident, entries: &[TimelineEntry]) -> Result<Incident> {
         let mut incidents = self.incidents.lock().unwrap();
-        let stored = incidents.get_mut(&incident.id).ok_or_else(|| Error::Conflict("missing".into()))?;
+        let stored = incidents
+            .get_mut(&incident.id)
+            .ok_or_else(|| Error::Conflict("missing".into()))?;
         if stored.version != incident.version {
-            return Err(Error::Conflict(format!("version {} != {}", stored.version, incident.version)));
+            return Err(Error::Conflict(format!(
+                "version {} != {}",
+                stored.version, incident.version
+            )));
         }
-        *stored = Incident { version: incident.version + 1, ..incident.clone() };
+        *stored = Incident {
+            version: incident.version + 1,
+            ..incident.clone()
+        };
         if !stored.phase.is_open() && stored.pending_notice.is_none() {
             self.leases.lock().unwrap().remove(&stored.region);
         }
-        self.timeline.lock().unwrap().extend(entries.iter().cloned());
+        self.timeline
+            .lock()
+            .unwrap()
+            .extend(entries.iter().cloned());
         Ok(stored.clone())
     }
     async fn append(&self, entry: &TimelineEntry) -> Result<()> {

@@ -15,7 +15,11 @@ pub struct CheckerObservation {
 
 impl CheckerObservation {
     /// Route 53 status reports start with `Success` or `Failure`.
-    pub fn from_status(checker_region: impl Into<String>, status: &str, checked_at: DateTime<Utc>) -> Self {
+    pub fn from_status(
+        checker_region: impl Into<String>,
+        status: &str,
+        checked_at: DateTime<Utc>,
+    ) -> Self {
         Self {
             checker_region: checker_region.into(),
             success: status.trim_start().starts_with("Success"),
@@ -48,11 +52,18 @@ pub struct HealthReading {
 impl HealthReading {
     pub fn describe(&self) -> String {
         match self.health {
-            Health::Unknown => format!("{}: unknown (no fresh checker observation, {} stale)", self.region, self.stale),
+            Health::Unknown => format!(
+                "{}: unknown (no fresh checker observation, {} stale)",
+                self.region, self.stale
+            ),
             health => format!(
                 "{}: {} ({} of {} checkers report success)",
                 self.region,
-                if health == Health::Healthy { "healthy" } else { "unhealthy" },
+                if health == Health::Healthy {
+                    "healthy"
+                } else {
+                    "unhealthy"
+                },
                 self.reporting_success,
                 self.fresh
             ),
@@ -69,7 +80,8 @@ pub fn read_health(
     now: DateTime<Utc>,
     policy: &ConfirmationPolicy,
 ) -> HealthReading {
-    let max_age = chrono::Duration::from_std(policy.max_observation_age).unwrap_or(chrono::Duration::MAX);
+    let max_age =
+        chrono::Duration::from_std(policy.max_observation_age).unwrap_or(chrono::Duration::MAX);
     let (fresh, stale): (Vec<_>, Vec<_>) = observations
         .iter()
         .partition(|o| now.signed_duration_since(o.checked_at) <= max_age);
@@ -118,9 +130,23 @@ mod tests {
         let fresh_at = now() - chrono::Duration::seconds(5);
         let stale_at = now() - chrono::Duration::seconds(600);
         let mut all = Vec::new();
-        all.extend((0..successes).map(|_| CheckerObservation::from_status("us-west-2", "Success: HTTP Status Code 200, OK", fresh_at)));
-        all.extend((0..failures).map(|_| CheckerObservation::from_status("eu-west-1", "Failure: HTTP Status Code 503", fresh_at)));
-        all.extend((0..stale).map(|_| CheckerObservation::from_status("sa-east-1", "Success: HTTP Status Code 200, OK", stale_at)));
+        all.extend((0..successes).map(|_| {
+            CheckerObservation::from_status(
+                "us-west-2",
+                "Success: HTTP Status Code 200, OK",
+                fresh_at,
+            )
+        }));
+        all.extend((0..failures).map(|_| {
+            CheckerObservation::from_status("eu-west-1", "Failure: HTTP Status Code 503", fresh_at)
+        }));
+        all.extend((0..stale).map(|_| {
+            CheckerObservation::from_status(
+                "sa-east-1",
+                "Success: HTTP Status Code 200, OK",
+                stale_at,
+            )
+        }));
         all
     }
 
@@ -139,7 +165,10 @@ mod tests {
         ];
         for ((s, f, st), expected) in table {
             let reading = read_health("us-east-1", &observations(s, f, st), now(), &policy());
-            assert_eq!(reading.health, expected, "{s} successes, {f} failures, {st} stale");
+            assert_eq!(
+                reading.health, expected,
+                "{s} successes, {f} failures, {st} stale"
+            );
             assert_eq!(reading.reporting_success, s as u32);
             assert_eq!(reading.fresh, (s + f) as u32);
             assert_eq!(reading.stale, st as u32);
@@ -148,15 +177,33 @@ mod tests {
 
     #[test]
     fn exactly_18_percent_is_not_healthy() {
-        let p = ConfirmationPolicy { healthy_ratio: 0.25, ..policy() };
-        assert_eq!(read_health("r", &observations(1, 3, 0), now(), &p).health, Health::Unhealthy);
-        assert_eq!(read_health("r", &observations(2, 3, 0), now(), &p).health, Health::Healthy);
+        let p = ConfirmationPolicy {
+            healthy_ratio: 0.25,
+            ..policy()
+        };
+        assert_eq!(
+            read_health("r", &observations(1, 3, 0), now(), &p).health,
+            Health::Unhealthy
+        );
+        assert_eq!(
+            read_health("r", &observations(2, 3, 0), now(), &p).health,
+            Health::Healthy
+        );
     }
 
     #[test]
     fn status_prefix_decides_success() {
-        for (status, ok) in [("Success: HTTP Status Code 200", true), ("Failure: Connection timed out", false), ("", false), ("success", false)] {
-            assert_eq!(CheckerObservation::from_status("x", status, now()).success, ok, "{status}");
+        for (status, ok) in [
+            ("Success: HTTP Status Code 200", true),
+            ("Failure: Connection timed out", false),
+            ("", false),
+            ("success", false),
+        ] {
+            assert_eq!(
+                CheckerObservation::from_status("x", status, now()).success,
+                ok,
+                "{status}"
+            );
         }
     }
 }

@@ -73,7 +73,13 @@ pub struct Incident {
 impl Incident {
     /// A new incident in phase `confirming`. `nonce` makes the id unique
     /// (the Lambda request id: a retried invocation reuses it).
-    pub fn detect(region: &str, trigger: &Trigger, dry_run: bool, now: DateTime<Utc>, nonce: &str) -> Self {
+    pub fn detect(
+        region: &str,
+        trigger: &Trigger,
+        dry_run: bool,
+        now: DateTime<Utc>,
+        nonce: &str,
+    ) -> Self {
         Self {
             id: incident_id(region, now, nonce),
             region: region.to_owned(),
@@ -114,7 +120,9 @@ impl Incident {
     }
 
     pub fn time_since_update(&self, now: DateTime<Utc>) -> std::time::Duration {
-        now.signed_duration_since(self.updated_at).to_std().unwrap_or_default()
+        now.signed_duration_since(self.updated_at)
+            .to_std()
+            .unwrap_or_default()
     }
 }
 
@@ -161,10 +169,19 @@ pub struct Journal {
 
 impl Journal {
     pub fn new(nonce: &str) -> Self {
-        Self { nonce: nonce.to_owned(), next: 0 }
+        Self {
+            nonce: nonce.to_owned(),
+            next: 0,
+        }
     }
 
-    pub fn entry(&mut self, incident: &Incident, at: DateTime<Utc>, kind: EntryKind, message: impl Into<String>) -> TimelineEntry {
+    pub fn entry(
+        &mut self,
+        incident: &Incident,
+        at: DateTime<Utc>,
+        kind: EntryKind,
+        message: impl Into<String>,
+    ) -> TimelineEntry {
         self.next += 1;
         TimelineEntry {
             incident_id: incident.id.clone(),
@@ -190,7 +207,12 @@ mod tests {
 
     #[test]
     fn open_phases_hold_the_lease() {
-        for (phase, open) in [(Phase::Confirming, true), (Phase::Confirmed, true), (Phase::Dismissed, false), (Phase::Escalated, false)] {
+        for (phase, open) in [
+            (Phase::Confirming, true),
+            (Phase::Confirmed, true),
+            (Phase::Dismissed, false),
+            (Phase::Escalated, false),
+        ] {
             assert_eq!(phase.is_open(), open, "{phase:?}");
         }
     }

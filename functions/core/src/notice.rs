@@ -57,7 +57,16 @@ impl Notice {
 const SUBJECT_LIMIT: usize = 100;
 
 fn subject(text: String) -> String {
-    let clean: String = text.chars().map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '-' }).collect();
+    let clean: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
     clean.chars().take(SUBJECT_LIMIT).collect()
 }
 
@@ -66,9 +75,21 @@ pub fn verdict_notice(incident: &Incident, settings: &Settings, now: DateTime<Ut
     let region = incident.region.as_str();
     let verdict = incident.verdict.unwrap_or(Verdict::Inconclusive);
     let dry = if incident.dry_run { " [DRY RUN]" } else { "" };
-    let target: Vec<&HealthReading> = incident.readings.iter().filter(|r| r.region == region).collect();
-    let others: Vec<&HealthReading> = incident.readings.iter().filter(|r| r.region != region).collect();
-    let healthy_others: Vec<&str> = others.iter().filter(|r| r.health == Health::Healthy).map(|r| r.region.as_str()).collect();
+    let target: Vec<&HealthReading> = incident
+        .readings
+        .iter()
+        .filter(|r| r.region == region)
+        .collect();
+    let others: Vec<&HealthReading> = incident
+        .readings
+        .iter()
+        .filter(|r| r.region != region)
+        .collect();
+    let healthy_others: Vec<&str> = others
+        .iter()
+        .filter(|r| r.health == Health::Healthy)
+        .map(|r| r.region.as_str())
+        .collect();
     let policy = &settings.confirmation;
     let platform = &settings.platform;
 
@@ -129,12 +150,22 @@ pub fn verdict_notice(incident: &Incident, settings: &Settings, now: DateTime<Ut
     let _ = writeln!(body, "What happens next: {next}\n");
     let _ = writeln!(body, "Health readings:");
     for reading in &incident.readings {
-        let _ = writeln!(body, "  {} {}", reading.at.format("%H:%M:%SZ"), reading.describe());
+        let _ = writeln!(
+            body,
+            "  {} {}",
+            reading.at.format("%H:%M:%SZ"),
+            reading.describe()
+        );
     }
     let _ = writeln!(body);
     let _ = writeln!(body, "Incident: {}", incident.id);
     let _ = writeln!(body, "Region: {region}");
-    let _ = writeln!(body, "Trigger: {} {}", incident.trigger.alarm_name.as_deref().unwrap_or("manual"), incident.trigger.reason);
+    let _ = writeln!(
+        body,
+        "Trigger: {} {}",
+        incident.trigger.alarm_name.as_deref().unwrap_or("manual"),
+        incident.trigger.reason
+    );
     let _ = writeln!(body, "Verdict: {}", verdict.as_str());
     let _ = writeln!(body, "Detected: {}", incident.detected_at.to_rfc3339());
     if let Some(at) = incident.confirmed_at {
@@ -148,7 +179,10 @@ pub fn verdict_notice(incident: &Incident, settings: &Settings, now: DateTime<Ut
         region: region.to_owned(),
         phase: incident.phase,
         severity,
-        subject: subject(format!("[{}]{dry} {title}", severity.as_str().to_ascii_uppercase())),
+        subject: subject(format!(
+            "[{}]{dry} {title}",
+            severity.as_str().to_ascii_uppercase()
+        )),
         body,
     }
 }
@@ -162,7 +196,10 @@ fn list_or(regions: &[&str], fallback: &str) -> String {
 }
 
 fn cluster<'s>(settings: &'s Settings, region: &str) -> &'s str {
-    settings.region(region).map(|r| r.cluster.as_str()).unwrap_or("(unknown cluster)")
+    settings
+        .region(region)
+        .map(|r| r.cluster.as_str())
+        .unwrap_or("(unknown cluster)")
 }
 
 #[cfg(test)]
@@ -175,15 +212,36 @@ mod tests {
         let now: DateTime<Utc> = "2026-11-22T10:00:00Z".parse().unwrap();
         let trigger = Trigger {
             source: TriggerSource::AlarmAction,
-            target: Target::Alarm { name: "alarm-a".into(), health_check_id: None },
+            target: Target::Alarm {
+                name: "alarm-a".into(),
+                health_check_id: None,
+            },
             state: AlarmState::Alarm,
             reason: "Threshold Crossed".into(),
             dry_run,
         };
         let mut incident = Incident::detect("us-east-1", &trigger, dry_run, now, "abcdef12");
-        let reading = |region: &str, health| HealthReading { region: region.into(), at: now, health, reporting_success: 0, fresh: 8, stale: 0 };
-        let others = if verdict == Verdict::AllRegionsDown { Health::Unhealthy } else { Health::Healthy };
-        incident.conclude(verdict, vec![reading("us-east-1", Health::Unhealthy), reading("eu-west-1", others)], now);
+        let reading = |region: &str, health| HealthReading {
+            region: region.into(),
+            at: now,
+            health,
+            reporting_success: 0,
+            fresh: 8,
+            stale: 0,
+        };
+        let others = if verdict == Verdict::AllRegionsDown {
+            Health::Unhealthy
+        } else {
+            Health::Healthy
+        };
+        incident.conclude(
+            verdict,
+            vec![
+                reading("us-east-1", Health::Unhealthy),
+                reading("eu-west-1", others),
+            ],
+            now,
+        );
         incident
     }
 
@@ -191,11 +249,41 @@ mod tests {
     fn each_verdict_reads_well_on_a_phone() {
         let settings = sample_settings();
         let table = [
-            (Verdict::Confirmed, false, Severity::Critical, "[CRITICAL] us-east-1 platform outage confirmed", "now restores deployment loft"),
-            (Verdict::Confirmed, true, Severity::Critical, "[CRITICAL] [DRY RUN] us-east-1 platform outage confirmed", "DRY RUN: nothing will be changed"),
-            (Verdict::Transient, false, Severity::Info, "[INFO] us-east-1 alarm cleared on its own, no action", "Nothing was changed"),
-            (Verdict::AllRegionsDown, false, Severity::Critical, "[CRITICAL] ESCALATION: all regions unhealthy, no automatic action", "A person must act now"),
-            (Verdict::Inconclusive, false, Severity::Warning, "[WARNING] ESCALATION: us-east-1 outage could not be confirmed", "no fresh checker observation"),
+            (
+                Verdict::Confirmed,
+                false,
+                Severity::Critical,
+                "[CRITICAL] us-east-1 platform outage confirmed",
+                "now restores deployment loft",
+            ),
+            (
+                Verdict::Confirmed,
+                true,
+                Severity::Critical,
+                "[CRITICAL] [DRY RUN] us-east-1 platform outage confirmed",
+                "DRY RUN: nothing will be changed",
+            ),
+            (
+                Verdict::Transient,
+                false,
+                Severity::Info,
+                "[INFO] us-east-1 alarm cleared on its own, no action",
+                "Nothing was changed",
+            ),
+            (
+                Verdict::AllRegionsDown,
+                false,
+                Severity::Critical,
+                "[CRITICAL] ESCALATION: all regions unhealthy, no automatic action",
+                "A person must act now",
+            ),
+            (
+                Verdict::Inconclusive,
+                false,
+                Severity::Warning,
+                "[WARNING] ESCALATION: us-east-1 outage could not be confirmed",
+                "no fresh checker observation",
+            ),
         ];
         for (verdict, dry_run, severity, subject, phrase) in table {
             let incident = concluded(verdict, dry_run);
@@ -207,7 +295,12 @@ mod tests {
             assert!(notice.body.contains(&incident.id));
             assert_eq!(
                 notice.attributes(),
-                [("region", "us-east-1"), ("phase", incident.phase.as_str()), ("severity", severity.as_str()), ("incident_id", incident.id.as_str())]
+                [
+                    ("region", "us-east-1"),
+                    ("phase", incident.phase.as_str()),
+                    ("severity", severity.as_str()),
+                    ("incident_id", incident.id.as_str())
+                ]
             );
         }
     }

@@ -53,9 +53,15 @@ impl Trigger {
 
     pub fn describe(&self) -> String {
         match (&self.target, self.source) {
-            (Target::Alarm { name, .. }, TriggerSource::AlarmAction) => format!("CloudWatch alarm {name} ({:?})", self.state),
-            (Target::Alarm { name, .. }, TriggerSource::EventBridge) => format!("CloudWatch alarm {name} via EventBridge ({:?})", self.state),
-            (Target::Alarm { name, .. }, _) => format!("CloudWatch alarm {name} via SNS ({:?})", self.state),
+            (Target::Alarm { name, .. }, TriggerSource::AlarmAction) => {
+                format!("CloudWatch alarm {name} ({:?})", self.state)
+            }
+            (Target::Alarm { name, .. }, TriggerSource::EventBridge) => {
+                format!("CloudWatch alarm {name} via EventBridge ({:?})", self.state)
+            }
+            (Target::Alarm { name, .. }, _) => {
+                format!("CloudWatch alarm {name} via SNS ({:?})", self.state)
+            }
             (Target::Region(_), _) => format!("manual invocation: {}", self.reason),
         }
     }
@@ -71,8 +77,14 @@ pub fn resolve<'s>(settings: &'s Settings, trigger: &Trigger) -> Result<&'s Regi
                 settings.region_names().join(", ")
             ))
         }),
-        Target::Alarm { name, health_check_id } => {
-            let by_name = settings.regions.iter().find(|r| r.alarm_names.iter().any(|a| a == name));
+        Target::Alarm {
+            name,
+            health_check_id,
+        } => {
+            let by_name = settings
+                .regions
+                .iter()
+                .find(|r| r.alarm_names.iter().any(|a| a == name));
             let by_check = health_check_id
                 .as_deref()
                 .and_then(|id| settings.regions.iter().find(|r| r.health_check_id == id));
@@ -84,9 +96,22 @@ pub fn resolve<'s>(settings: &'s Settings, trigger: &Trigger) -> Result<&'s Regi
                 (Some(region), _) | (None, Some(region)) => Ok(region),
                 (None, None) => Err(Error::InvalidEvent(format!(
                     "alarm {name:?}{} is not configured for any region (configured alarms: {}; health checks: {})",
-                    health_check_id.as_deref().map(|id| format!(" on health check {id:?}")).unwrap_or_default(),
-                    settings.regions.iter().flat_map(|r| r.alarm_names.iter().map(String::as_str)).collect::<Vec<_>>().join(", "),
-                    settings.regions.iter().map(|r| r.health_check_id.as_str()).collect::<Vec<_>>().join(", "),
+                    health_check_id
+                        .as_deref()
+                        .map(|id| format!(" on health check {id:?}"))
+                        .unwrap_or_default(),
+                    settings
+                        .regions
+                        .iter()
+                        .flat_map(|r| r.alarm_names.iter().map(String::as_str))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    settings
+                        .regions
+                        .iter()
+                        .map(|r| r.health_check_id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 ))),
             }
         }
@@ -101,7 +126,10 @@ mod tests {
     fn alarm(name: &str, check: Option<&str>) -> Trigger {
         Trigger {
             source: TriggerSource::AlarmAction,
-            target: Target::Alarm { name: name.into(), health_check_id: check.map(Into::into) },
+            target: Target::Alarm {
+                name: name.into(),
+                health_check_id: check.map(Into::into),
+            },
             state: AlarmState::Alarm,
             reason: String::new(),
             dry_run: false,
@@ -116,10 +144,20 @@ mod tests {
             (alarm("alarm-b", Some("hc-b")), Ok("eu-west-1")),
             (alarm("renamed-alarm", Some("hc-a")), Ok("us-east-1")),
             (alarm("alarm-a", Some("not-configured")), Ok("us-east-1")),
-            (alarm("alarm-a", Some("hc-b")), Err("is configured for us-east-1 but watches the health check of eu-west-1")),
-            (alarm("other", Some("hc-x")), Err("alarm \"other\" on health check \"hc-x\" is not configured for any region")),
             (
-                Trigger { target: Target::Region("ap-south-1".into()), source: TriggerSource::Manual, ..alarm("", None) },
+                alarm("alarm-a", Some("hc-b")),
+                Err("is configured for us-east-1 but watches the health check of eu-west-1"),
+            ),
+            (
+                alarm("other", Some("hc-x")),
+                Err("alarm \"other\" on health check \"hc-x\" is not configured for any region"),
+            ),
+            (
+                Trigger {
+                    target: Target::Region("ap-south-1".into()),
+                    source: TriggerSource::Manual,
+                    ..alarm("", None)
+                },
                 Err("region \"ap-south-1\" is not configured (configured: us-east-1, eu-west-1)"),
             ),
         ];
@@ -127,7 +165,9 @@ mod tests {
             let got = resolve(&settings, &trigger).map(|r| r.name.as_str());
             match (got, expected) {
                 (Ok(region), Ok(want)) => assert_eq!(region, want, "{trigger:?}"),
-                (Err(Error::InvalidEvent(message)), Err(want)) => assert!(message.contains(want), "{message}"),
+                (Err(Error::InvalidEvent(message)), Err(want)) => {
+                    assert!(message.contains(want), "{message}")
+                }
                 (got, want) => panic!("{trigger:?}: got {got:?}, want {want:?}"),
             }
         }

@@ -77,17 +77,24 @@ pub enum Admission {
     Flush,
 }
 
-pub fn admit(state: AlarmState, open: Option<&Incident>, now: DateTime<Utc>, takeover_after: Duration) -> Admission {
+pub fn admit(
+    state: AlarmState,
+    open: Option<&Incident>,
+    now: DateTime<Utc>,
+    takeover_after: Duration,
+) -> Admission {
     if state != AlarmState::Alarm {
         return Admission::Ignore;
     }
     match open {
         None => Admission::Open,
-        Some(incident) if incident.time_since_update(now) > takeover_after => match incident.phase {
-            Phase::Confirming => Admission::TakeOver,
-            phase if !phase.is_open() => Admission::Flush,
-            _ => Admission::Join,
-        },
+        Some(incident) if incident.time_since_update(now) > takeover_after => {
+            match incident.phase {
+                Phase::Confirming => Admission::TakeOver,
+                phase if !phase.is_open() => Admission::Flush,
+                _ => Admission::Join,
+            }
+        }
         Some(_) => Admission::Join,
     }
 }
@@ -128,7 +135,11 @@ mod tests {
         for (target, others, expected) in table {
             let target: Vec<_> = target.iter().map(|h| reading("us-east-1", *h)).collect();
             let others: Vec<_> = others.iter().map(|h| reading("eu-west-1", *h)).collect();
-            assert_eq!(judge(&target, &others), *expected, "target {target:?} others {others:?}");
+            assert_eq!(
+                judge(&target, &others),
+                *expected,
+                "target {target:?} others {others:?}"
+            );
         }
     }
 
@@ -145,7 +156,11 @@ mod tests {
         ];
         for (taken, wanted, expected) in table {
             let taken: Vec<_> = taken.iter().map(|h| reading("us-east-1", *h)).collect();
-            assert_eq!(keep_sampling(&taken, *wanted), *expected, "{taken:?} of {wanted}");
+            assert_eq!(
+                keep_sampling(&taken, *wanted),
+                *expected,
+                "{taken:?} of {wanted}"
+            );
         }
     }
 
@@ -154,13 +169,22 @@ mod tests {
         let now: DateTime<Utc> = "2026-11-22T10:10:00Z".parse().unwrap();
         let trigger = Trigger {
             source: TriggerSource::AlarmAction,
-            target: Target::Alarm { name: "a".into(), health_check_id: None },
+            target: Target::Alarm {
+                name: "a".into(),
+                health_check_id: None,
+            },
             state: AlarmState::Alarm,
             reason: String::new(),
             dry_run: false,
         };
         let incident = |phase: Phase, idle_seconds: i64| {
-            let mut i = Incident::detect("us-east-1", &trigger, false, now - chrono::Duration::seconds(idle_seconds), "n");
+            let mut i = Incident::detect(
+                "us-east-1",
+                &trigger,
+                false,
+                now - chrono::Duration::seconds(idle_seconds),
+                "n",
+            );
             i.phase = phase;
             i
         };
@@ -168,17 +192,49 @@ mod tests {
         let table = [
             (AlarmState::Ok, None, Admission::Ignore),
             (AlarmState::InsufficientData, None, Admission::Ignore),
-            (AlarmState::Ok, Some(incident(Phase::Confirmed, 5)), Admission::Ignore),
+            (
+                AlarmState::Ok,
+                Some(incident(Phase::Confirmed, 5)),
+                Admission::Ignore,
+            ),
             (AlarmState::Alarm, None, Admission::Open),
-            (AlarmState::Alarm, Some(incident(Phase::Confirming, 5)), Admission::Join),
-            (AlarmState::Alarm, Some(incident(Phase::Confirming, 121)), Admission::TakeOver),
-            (AlarmState::Alarm, Some(incident(Phase::Confirmed, 9999)), Admission::Join),
-            (AlarmState::Alarm, Some(incident(Phase::Dismissed, 5)), Admission::Join),
-            (AlarmState::Alarm, Some(incident(Phase::Dismissed, 121)), Admission::Flush),
-            (AlarmState::Alarm, Some(incident(Phase::Escalated, 121)), Admission::Flush),
+            (
+                AlarmState::Alarm,
+                Some(incident(Phase::Confirming, 5)),
+                Admission::Join,
+            ),
+            (
+                AlarmState::Alarm,
+                Some(incident(Phase::Confirming, 121)),
+                Admission::TakeOver,
+            ),
+            (
+                AlarmState::Alarm,
+                Some(incident(Phase::Confirmed, 9999)),
+                Admission::Join,
+            ),
+            (
+                AlarmState::Alarm,
+                Some(incident(Phase::Dismissed, 5)),
+                Admission::Join,
+            ),
+            (
+                AlarmState::Alarm,
+                Some(incident(Phase::Dismissed, 121)),
+                Admission::Flush,
+            ),
+            (
+                AlarmState::Alarm,
+                Some(incident(Phase::Escalated, 121)),
+                Admission::Flush,
+            ),
         ];
         for (state, open, expected) in table {
-            assert_eq!(admit(state, open.as_ref(), now, takeover), expected, "{state:?} {open:?}");
+            assert_eq!(
+                admit(state, open.as_ref(), now, takeover),
+                expected,
+                "{state:?} {open:?}"
+            );
         }
     }
 }

@@ -1,0 +1,228 @@
+"""Local cloud: moto server in-process, with one answer replaced.
+
+Runs ``moto.server.ThreadedMotoServer`` on 127.0.0.1, port
+``LOCAL_CLOUD_MOTO_PORT`` (default 4566), until SIGTERM or SIGINT. Every
+service moto emulates answers as moto does, except:
+
+Route 53 ``GetHealthCheckStatus``
+    moto always answers one healthy observation, so a failing region cannot
+    be shown locally. Here the answer is driven by the health check's tag
+    ``local-cloud:status``: a comma-separated sequence of ``Success`` /
+    ``Failure``. Each call for a health check answers the next value of its
+    sequence; the last value sticks. A cursor per health check is kept in
+    memory and starts over whenever the tag value changes, and also whenever
+    the tag is written again (``ChangeTagsForResource`` naming it, even with
+    the same value; that call itself answers as moto does). No tag (or an
+    empty one): ``Success``. An unknown value answers ``InvalidInput``.
+
+    The answer has 8 observations, one from each Route 53 checker region
+    (us-east-1, us-west-1, us-west-2, eu-west-1, ap-southeast-1,
+    ap-southeast-2, ap-northeast-1, sa-east-1), each with an ``IPAddress``,
+    a ``StatusReport.Status`` worded like Route 53's
+    ("Success: HTTP Status Code 200, OK" /
+    "Failure: HTTP Status Code 503, Service Unavailable") and
+    ``CheckedTime`` = now (UTC). All 8 agree on the value of that call.
+
+    Set the tag with the real API (``ChangeTagsForResource``), e.g.
+    ``scripts/local-cloud set-health us-east-1 Failure,Failure,Success``.
+
+Run it with the tools venv's python (``scripts/local-cloud up`` does).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+
+from moto.core.responses import ActionResult
+from moto.core.utils import utcnow
+from moto.route53.exceptions import InvalidInput
+from moto.route53.models import Route53Backend
+from moto.route53.responses import Route53
+from moto.server import ThreadedMotoServer
+
+HOST = "127.0.0.1"
+PORT = int(os.environ.get("LOCAL_CLOUD_MOTO_PORT", "4566"))
+
+# Services the project uses: imported up front so the first request to each
+# does not pay for the import.
+WARM_SERVICES = ("route53", "sns", "sqs", "sts", "eks", "stepfunctions")
+
+log = logging.getLogger("local-cloud")
+
+
+# ---------------------------------------------------------------------------
+# Override: Route 53 GetHealthCheckStatus
+# ---------------------------------------------------------------------------
+
+STATUS_TAG = "local-cloud:status"
+
+# Route 53 checker regions and one address from each region's checker range.
+CHECKERS = (
+    ("us-east-1", "107.23.255.11"),
+    ("us-west-1", "54.183.255.139"),
+    ("us-west-2", "54.244.52.203"),
+    ("eu-west-1", "54.228.16.7"),
+    ("ap-southeast-1", "54.255.254.203"),
+    ("ap-southeast-2", "54.252.79.139"),
+    ("ap-northeast-1", "54.248.220.11"),
+    ("sa-east-1", "177.71.207.139"),
+)
+
+STATUS_TEXT = {
+    "Success": "Success: HTTP Status Code 200, OK",
+    "Failure": "Failure: HTTP Status Code 503, Service Unavailable",
+}
+
+# health check id -> (tag value the cursor belongs to, index of next value)
+_cursors: dict[str, tuple[str, int]] = {}
+_cursors_lock = threading.Lock()
+
+
+def _parse_sequence(tag_value: str) -> list[str]:
+    values = []
+    for raw in tag_value.split(","):
+        word = raw.strip()
+        if not word:
+            continue
+        canonical = word.capitalize()
+        if canonical not in STATUS_TEXT:
+            raise InvalidInput(
+                f"Tag {STATUS_TAG}: '{word}' is not Success or Failure"
+            )
+        values.append(canonical)
+    return values
+
+
+def next_status(health_check_id: str, tag_value: str | None) -> str:
+    """The value this call answers; advances the health check's cursor."""
+    sequence = _parse_sequence(tag_value or "")
+    if not sequence:
+        with _cursors_lock:
+            _cursors.pop(health_check_id, None)
+        return "Success"
+    with _cursors_lock:
+        seen_value, index = _cursors.get(health_check_id, (None, 0))
+        if seen_value != tag_value:
+            index = 0
+        _cursors[health_check_id] = (tag_value, index + 1)
+    return sequence[min(index, len(sequence) - 1)]
+
+
+def get_health_check_status(self: Route53) -> ActionResult:
+    health_check_id = self._get_param("HealthCheckId")
+    self.backend.get_health_check(health_check_id)  # NoSuchHealthCheck
+    tags = self.backend.list_tags_for_resource(health_check_id)
+    status = next_status(health_check_id, tags.get(STATUS_TAG))
+    checked = utcnow()
+    return ActionResult(
+        {
+            "HealthCheckObservations": [
+                {
+                    "Region": region,
+                    "IPAddress": address,
+                    "StatusReport": {
+                        "Status": STATUS_TEXT[status],
+                        "CheckedTime": checked,
+                    },
+                }
+                for region, address in CHECKERS
+            ]
+        }
+    )
+
+
+Route53.get_health_check_status = get_health_check_status  # type: ignore[method-assign]
+
+_moto_change_tags = Route53Backend.change_tags_for_resource
+
+
+def change_tags_for_resource(self, resource_type, resource_id, add_tags, remove_tag_keys):  # type: ignore[no-untyped-def]
+    """moto's own behaviour; a write of the status tag restarts the sequence."""
+    _moto_change_tags(self, resource_type, resource_id, add_tags, remove_tag_keys)
+    written = [t.get("Key") for t in add_tags or []] + list(remove_tag_keys or [])
+    if STATUS_TAG in written:
+        with _cursors_lock:
+            _cursors.pop(resource_id, None)
+
+
+Route53Backend.change_tags_for_resource = change_tags_for_resource  # type: ignore[method-assign]
+
+
+# ---------------------------------------------------------------------------
+# Override: EKS DescribeCluster (reserved)
+#
+# moto answers an unreachable endpoint and a CA that is not a certificate.
+# A later override belongs here: point endpoint / certificateAuthority of the
+# clusters at a local Kubernetes API. Not implemented yet.
+# ---------------------------------------------------------------------------
+
+
+# ---------------------------------------------------------------------------
+# Server
+# ---------------------------------------------------------------------------
+
+
+def _warm() -> None:
+    import importlib
+
+    for service in WARM_SERVICES:
+        importlib.import_module(f"moto.{service}.urls")
+
+
+def _port_free() -> bool:
+    # ThreadedMotoServer.start() waits forever when the port is taken, so
+    # find out first (same SO_REUSEADDR as the server's own socket).
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, PORT))
+        except OSError:
+            return False
+    return True
+
+
+def main() -> int:
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+    if not _port_free():
+        log.error("port %s:%d is already in use", HOST, PORT)
+        return 1
+    _warm()
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("signal %s: stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    server = ThreadedMotoServer(ip_address=HOST, port=PORT, verbose=False)
+    server.start()
+    log.info("moto listening on http://%s:%d (pid %d)", HOST, PORT, os.getpid())
+    try:
+        while not stop.wait(3600):
+            pass
+    finally:
+        server.stop()
+        log.info("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    code = main()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Everything is in memory: skip the interpreter's slow teardown of moto's
+    # module state (~2 s).
+    os._exit(code)

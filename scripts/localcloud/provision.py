@@ -1,0 +1,432 @@
+"""Provision a named environment in the local cloud; set health statuses.
+
+    provision.py provision --name NAME [--regions us-east-1,eu-west-1]
+                           [--env KEY=VALUE ...]
+                           [--env-file PATH]
+    provision.py set-health HEALTH_CHECK_ID_OR_REGION STATUS_SEQUENCE
+                            [--name NAME]
+
+Usually run through ``scripts/local-cloud provision`` / ``set-health``.
+
+``provision`` creates, idempotently (the same NAME again answers the same
+resources; runs for the same NAME are serialised with a lock file):
+
+- DynamoDB table ``NAME-incidents`` in DynamoDB Local, with KeySchema,
+  AttributeDefinitions, BillingMode, TimeToLiveSpecification (and indexes,
+  if any) of resource ``IncidentTable`` in template.yaml
+  (``LOCAL_CLOUD_TEMPLATE`` names another template file);
+- SNS topic ``NAME-notices`` in moto and SQS queue ``NAME-notices-inbox``
+  subscribed to it (not raw: the queue gets the SNS envelope, with Subject
+  and MessageAttributes);
+- per region, a Route 53 health check (HTTPS, ``platform.<region>.example.test``,
+  ``/healthz``, tag ``Name`` = ``NAME-<region>``).
+
+Alarm names ``NAME-<region>-platform-health`` and EKS cluster names
+``NAME-<region>`` are named only; nothing is created for them.
+
+It prints one JSON object on stdout: name, table, topic_arn, queue_url,
+regions, function_env (the function's configuration: REGIONS,
+INCIDENT_TABLE, NOTIFY_TOPIC_ARN and the endpoint variables, then the
+``--env`` entries; everything else keeps the function's own defaults).
+``--env-file`` also writes function_env as KEY='VALUE' lines, which a shell
+can source and ``cargo lambda watch --env-file`` can read.
+
+``set-health`` writes the health check tag ``local-cloud:status`` through
+Route 53 ``ChangeTagsForResource``; a region name is resolved to the health
+check that ``provision --name NAME`` made for it.
+
+Endpoints: moto on 127.0.0.1:$LOCAL_CLOUD_MOTO_PORT (4566), DynamoDB Local on
+127.0.0.1:$LOCAL_CLOUD_DYNAMODB_PORT (4567); region us-east-1, credentials
+``testing``. Ambient AWS_* settings are not used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shlex
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+STATE = Path(os.environ.get("LOCAL_CLOUD_STATE", ROOT / ".local-cloud"))
+
+REGION = "us-east-1"
+MOTO_PORT = int(os.environ.get("LOCAL_CLOUD_MOTO_PORT", "4566"))
+DYNAMODB_PORT = int(os.environ.get("LOCAL_CLOUD_DYNAMODB_PORT", "4567"))
+MOTO_URL = f"http://127.0.0.1:{MOTO_PORT}"
+DYNAMODB_URL = f"http://127.0.0.1:{DYNAMODB_PORT}"
+
+ENDPOINT_ENV = {
+    "AWS_ENDPOINT_URL": MOTO_URL,
+    "AWS_ENDPOINT_URL_DYNAMODB": DYNAMODB_URL,
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_REGION": REGION,
+    "AWS_DEFAULT_REGION": REGION,
+}
+
+DEFAULT_NAME = "platform-failover"
+DEFAULT_REGIONS = "us-east-1,eu-west-1"
+STATUS_TAG = "local-cloud:status"
+STATUS_VALUES = ("Success", "Failure")
+TABLE_KEYS = (
+    "AttributeDefinitions",
+    "KeySchema",
+    "BillingMode",
+    "ProvisionedThroughput",
+    "GlobalSecondaryIndexes",
+    "LocalSecondaryIndexes",
+)
+
+# Keep ambient profiles / config out of the way of the dummy credentials.
+for _var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
+    os.environ.pop(_var, None)
+
+import boto3  # noqa: E402
+import botocore.config  # noqa: E402
+import botocore.exceptions  # noqa: E402
+import yaml  # noqa: E402
+
+
+class Failure(Exception):
+    """A problem reported as one line, without a traceback."""
+
+
+# --- clients ---------------------------------------------------------------
+
+_CONFIG = botocore.config.Config(
+    connect_timeout=2,
+    read_timeout=20,
+    retries={"max_attempts": 2, "mode": "standard"},
+)
+_session = boto3.session.Session(
+    aws_access_key_id="testing",
+    aws_secret_access_key="testing",
+    region_name=REGION,
+)
+
+
+def client(service: str):  # type: ignore[no-untyped-def]
+    url = DYNAMODB_URL if service == "dynamodb" else MOTO_URL
+    return _session.client(service, endpoint_url=url, config=_CONFIG)
+
+
+def error_code(exc: botocore.exceptions.ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def error_message(exc: botocore.exceptions.ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Message", ""))
+
+
+@contextlib.contextmanager
+def locked(name: str):  # type: ignore[no-untyped-def]
+    STATE.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+    with open(STATE / f"provision-{digest}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+# --- template --------------------------------------------------------------
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """SafeLoader that reads CloudFormation short forms (!Ref, !Sub, ...)."""
+
+
+def _cfn_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> object:
+    if isinstance(node, yaml.ScalarNode):
+        value: object = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    key = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    return {key: value}
+
+
+_CfnLoader.add_multi_constructor("!", _cfn_tag)
+
+
+def template_path() -> Path:
+    configured = os.environ.get("LOCAL_CLOUD_TEMPLATE")
+    return Path(configured) if configured else ROOT / "template.yaml"
+
+
+def table_properties() -> dict:
+    path = template_path()
+    if not path.is_file():
+        raise Failure(
+            f"template not found: {path} (the table is read from its resource "
+            "IncidentTable; set LOCAL_CLOUD_TEMPLATE to use another file)"
+        )
+    try:
+        document = yaml.load(path.read_text(), Loader=_CfnLoader)
+    except yaml.YAMLError as exc:
+        raise Failure(f"{path}: not valid YAML: {exc}") from exc
+    resource = ((document or {}).get("Resources") or {}).get("IncidentTable")
+    if not isinstance(resource, dict) or not isinstance(resource.get("Properties"), dict):
+        raise Failure(f"{path}: no resource IncidentTable with Properties")
+    props = resource["Properties"]
+    for key in ("AttributeDefinitions", "KeySchema"):
+        if key not in props:
+            raise Failure(f"{path}: IncidentTable has no {key}")
+    return props
+
+
+def _plain(value: object, what: str) -> object:
+    """Reject intrinsic functions where a literal is needed."""
+    text = json.dumps(value)
+    if '"Ref"' in text or '"Fn::' in text:
+        raise Failure(f"IncidentTable {what}: intrinsic functions are not supported here")
+    return value
+
+
+# --- resources -------------------------------------------------------------
+
+
+def ensure_table(name: str, props: dict) -> str:
+    ddb = client("dynamodb")
+    table = f"{name}-incidents"
+    create = {key: _plain(props[key], key) for key in TABLE_KEYS if key in props}
+    create.setdefault("BillingMode", "PAY_PER_REQUEST")
+    try:
+        ddb.describe_table(TableName=table)
+    except botocore.exceptions.ClientError as exc:
+        if error_code(exc) != "ResourceNotFoundException":
+            raise
+        try:
+            ddb.create_table(TableName=table, **create)
+        except botocore.exceptions.ClientError as exc2:
+            if error_code(exc2) != "ResourceInUseException":
+                raise
+
+    ttl = props.get("TimeToLiveSpecification")
+    if ttl:
+        ttl = _plain(ttl, "TimeToLiveSpecification")
+        enabled = str(ttl.get("Enabled", False)).lower() == "true"
+        spec = {"AttributeName": ttl["AttributeName"], "Enabled": enabled}
+        try:
+            current = ddb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
+            is_on = current.get("TimeToLiveStatus") in ("ENABLED", "ENABLING")
+            if is_on != enabled or (enabled and current.get("AttributeName") != spec["AttributeName"]):
+                ddb.update_time_to_live(TableName=table, TimeToLiveSpecification=spec)
+        except botocore.exceptions.ClientError as exc:
+            code, message = error_code(exc), error_message(exc)
+            unsupported = code in ("UnknownOperationException", "UnsupportedOperationException") or (
+                "not supported" in message.lower() or "unsupported" in message.lower()
+            )
+            already = "already enabled" in message.lower()  # lost a race: fine
+            if not (unsupported or already):
+                raise
+            if unsupported:
+                print(f"provision: DynamoDB Local has no TTL support ({code}); skipped", file=sys.stderr)
+    return table
+
+
+def ensure_notices(name: str) -> tuple[str, str]:
+    sns, sqs = client("sns"), client("sqs")
+    topic_arn = sns.create_topic(Name=f"{name}-notices")["TopicArn"]
+    queue_url = sqs.create_queue(QueueName=f"{name}-notices-inbox")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    # SNS does not duplicate a subscription with the same topic/protocol/endpoint.
+    sns.subscribe(
+        TopicArn=topic_arn,
+        Protocol="sqs",
+        Endpoint=queue_arn,
+        Attributes={"RawMessageDelivery": "false"},
+    )
+    return topic_arn, queue_url
+
+
+def caller_reference(name: str, region: str) -> str:
+    reference = f"local-cloud:{name}:{region}"
+    if len(reference) > 64:  # Route 53 limit
+        reference = "local-cloud:" + hashlib.sha256(f"{name}:{region}".encode()).hexdigest()[:52]
+    return reference
+
+
+def existing_health_checks(route53) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """CallerReference -> health check id."""
+    found: dict[str, str] = {}
+    for page in route53.get_paginator("list_health_checks").paginate():
+        for check in page.get("HealthChecks", []):
+            found.setdefault(check["CallerReference"], check["Id"])
+    return found
+
+
+def ensure_health_check(route53, existing: dict[str, str], name: str, region: str) -> str:  # type: ignore[no-untyped-def]
+    reference = caller_reference(name, region)
+    health_check_id = existing.get(reference)
+    if health_check_id is None:
+        health_check_id = route53.create_health_check(
+            CallerReference=reference,
+            HealthCheckConfig={
+                "Type": "HTTPS",
+                "FullyQualifiedDomainName": f"platform.{region}.example.test",
+                "ResourcePath": "/healthz",
+                "Port": 443,
+                "RequestInterval": 30,
+                "FailureThreshold": 3,
+                "EnableSNI": True,
+            },
+        )["HealthCheck"]["Id"]
+        route53.change_tags_for_resource(
+            ResourceType="healthcheck",
+            ResourceId=health_check_id,
+            AddTags=[{"Key": "Name", "Value": f"{name}-{region}"}],
+        )
+        existing[reference] = health_check_id
+    return health_check_id
+
+
+def env_line(key: str, value: str) -> str:
+    # Always quoted: cargo lambda's env-file parser rejects a bare '=' in a value.
+    if "'" not in value:
+        return f"{key}='{value}'"
+    return f"{key}={shlex.quote(value)}"
+
+
+def provision(args: argparse.Namespace) -> dict:
+    name = args.name
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,200}", name):
+        raise Failure(f"--name {name!r}: use letters, digits, '-', '_', '.'")
+    regions = [r.strip() for r in args.regions.split(",") if r.strip()]
+    if not regions:
+        raise Failure("--regions: at least one region")
+    extra = {}
+    for item in args.env:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise Failure(f"--env {item!r}: expected KEY=VALUE")
+        extra[key] = value
+
+    props = table_properties()
+    with locked(name):
+        table = ensure_table(name, props)
+        topic_arn, queue_url = ensure_notices(name)
+        route53 = client("route53")
+        existing = existing_health_checks(route53)
+        region_entries = [
+            {
+                "name": region,
+                "cluster": f"{name}-{region}",
+                "health_check_id": ensure_health_check(route53, existing, name, region),
+                "alarm_names": [f"{name}-{region}-platform-health"],
+            }
+            for region in regions
+        ]
+
+    function_env = {
+        "REGIONS": json.dumps(region_entries, separators=(",", ":")),
+        "INCIDENT_TABLE": table,
+        "NOTIFY_TOPIC_ARN": topic_arn,
+    }
+    function_env.update(extra)
+    function_env.update(ENDPOINT_ENV)
+
+    result = {
+        "name": name,
+        "table": table,
+        "topic_arn": topic_arn,
+        "queue_url": queue_url,
+        "regions": region_entries,
+        "function_env": function_env,
+    }
+    if args.env_file:
+        path = Path(args.env_file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+        tmp.write_text("".join(env_line(k, v) + "\n" for k, v in function_env.items()))
+        tmp.replace(path)
+    return result
+
+
+REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+")
+
+
+def set_health(args: argparse.Namespace) -> dict:
+    words = [w.strip() for w in args.sequence.split(",")]
+    values = []
+    for word in words:
+        canonical = word.capitalize()
+        if canonical not in STATUS_VALUES:
+            raise Failure(f"status {word!r}: use a comma-separated list of Success / Failure")
+        values.append(canonical)
+    sequence = ",".join(values)
+
+    route53 = client("route53")
+    target = args.target
+    if REGION_RE.fullmatch(target):
+        reference = caller_reference(args.name, target)
+        health_check_id = existing_health_checks(route53).get(reference)
+        if health_check_id is None:
+            raise Failure(
+                f"no health check for region {target} in environment {args.name!r} "
+                f"(provision it first: scripts/local-cloud provision --name {args.name} --regions {target})"
+            )
+    else:
+        health_check_id = target
+        try:
+            route53.get_health_check(HealthCheckId=health_check_id)
+        except botocore.exceptions.ClientError as exc:
+            raise Failure(f"health check {health_check_id}: {error_message(exc)}") from exc
+
+    route53.change_tags_for_resource(
+        ResourceType="healthcheck",
+        ResourceId=health_check_id,
+        AddTags=[{"Key": STATUS_TAG, "Value": sequence}],
+    )
+    return {"health_check_id": health_check_id, "status": sequence}
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="provision.py", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("provision", help="create an environment's resources")
+    p.add_argument("--name", default=DEFAULT_NAME)
+    p.add_argument("--regions", default=DEFAULT_REGIONS, help="comma-separated")
+    p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra function variable (repeatable)")
+    p.add_argument("--env-file", help="also write function_env as KEY=VALUE lines here")
+    p.set_defaults(run=provision)
+
+    s = sub.add_parser("set-health", help="set the local-cloud:status tag of a health check")
+    s.add_argument("target", metavar="HEALTH_CHECK_ID_OR_REGION")
+    s.add_argument("sequence", metavar="STATUS_SEQUENCE", help="e.g. Failure,Failure,Success")
+    s.add_argument("--name", default=DEFAULT_NAME, help="environment a region name refers to")
+    s.set_defaults(run=set_health)
+
+    args = parser.parse_args(argv)
+    try:
+        result = args.run(args)
+    except Failure as exc:
+        print(f"{args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except botocore.exceptions.EndpointConnectionError as exc:
+        print(
+            f"{args.command}: error: cannot reach {exc.kwargs.get('endpoint_url', 'the local cloud')}: "
+            "is the local cloud up? (scripts/local-cloud up)",
+            file=sys.stderr,
+        )
+        return 1
+    except botocore.exceptions.ClientError as exc:
+        print(f"{args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    json.dump(result, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
