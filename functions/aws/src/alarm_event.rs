@@ -180,3 +180,130 @@ fn kind_of(value: &Value) -> &'static str {
         Value::Object(_) => "an object",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(file: &str) -> Value {
+        let path = format!("{}/../../events/{file}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+    }
+
+    const ALARM: &str = "platform-failover-us-east-1-platform-health";
+    const CHECK: &str = "6f4c1f5e-2b1d-4c53-9f43-1d2a1b7e0c11";
+
+    #[test]
+    fn every_sample_event_decodes() {
+        let alarm = || Target::Alarm {
+            name: ALARM.into(),
+            health_check_id: Some(CHECK.into()),
+        };
+        let table = [
+            (
+                "confirm-outage-alarm-action.json",
+                TriggerSource::AlarmAction,
+                alarm(),
+                AlarmState::Alarm,
+                false,
+            ),
+            (
+                "confirm-outage-alarm-ok.json",
+                TriggerSource::AlarmAction,
+                alarm(),
+                AlarmState::Ok,
+                false,
+            ),
+            (
+                "confirm-outage-eventbridge.json",
+                TriggerSource::EventBridge,
+                alarm(),
+                AlarmState::Alarm,
+                false,
+            ),
+            (
+                "confirm-outage-sns.json",
+                TriggerSource::Sns,
+                alarm(),
+                AlarmState::Alarm,
+                false,
+            ),
+            (
+                "confirm-outage-manual.json",
+                TriggerSource::Manual,
+                Target::Region("us-east-1".into()),
+                AlarmState::Alarm,
+                false,
+            ),
+            (
+                "confirm-outage-manual-dry-run.json",
+                TriggerSource::Manual,
+                Target::Region("us-east-1".into()),
+                AlarmState::Alarm,
+                true,
+            ),
+        ];
+        for (file, source, target, state, dry_run) in table {
+            let trigger = decode(&sample(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+            assert_eq!(
+                (
+                    trigger.source,
+                    &trigger.target,
+                    trigger.state,
+                    trigger.dry_run
+                ),
+                (source, &target, state, dry_run),
+                "{file}"
+            );
+            assert!(!trigger.reason.is_empty(), "{file}");
+        }
+    }
+
+    #[test]
+    fn an_sns_notification_without_description_still_decodes() {
+        let mut event = sample("confirm-outage-sns.json");
+        let mut message: Value =
+            serde_json::from_str(event["Records"][0]["Sns"]["Message"].as_str().unwrap()).unwrap();
+        message["AlarmDescription"] = Value::Null;
+        event["Records"][0]["Sns"]["Message"] = message.to_string().into();
+        assert_eq!(decode(&event).unwrap().alarm_name(), Some(ALARM));
+    }
+
+    #[test]
+    fn wrong_shapes_are_named() {
+        let table = [
+            (
+                serde_json::json!("text"),
+                "must be a JSON object, got a string",
+            ),
+            (
+                serde_json::json!({"source": "aws.ec2"}),
+                "unrecognized event with keys [source]",
+            ),
+            (
+                serde_json::json!({"region": ""}),
+                "manual event: region is empty",
+            ),
+            (
+                serde_json::json!({"region": "us-east-1", "dry_run": "yes"}),
+                "manual event: invalid type: string \"yes\", expected a boolean",
+            ),
+            (
+                serde_json::json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}),
+                "detail-type \"Scheduled Event\" are not handled",
+            ),
+            (
+                serde_json::json!({"Records": []}),
+                "exactly one record, this one has 0",
+            ),
+        ];
+        for (event, expected) in table {
+            match decode(&event) {
+                Err(Error::InvalidEvent(message)) => {
+                    assert!(message.contains(expected), "{event}: {message}")
+                }
+                other => panic!("{event}: {other:?}"),
+            }
+        }
+    }
+}

@@ -198,7 +198,7 @@ impl IncidentStore for DynamoIncidentStore {
             return Ok(Opened::New);
         }
         match self.leaseholder(&incident.region).await? {
-            Some(holder) => Ok(Opened::Existing(holder)),
+            Some(holder) => Ok(Opened::Existing(Box::new(holder))),
             None => Err(Error::Conflict(format!(
                 "the lease of {} was released while opening an incident",
                 incident.region

@@ -345,7 +345,8 @@ pub(crate) mod tests {
 
     #[test]
     fn each_bad_variable_is_named() {
-        let cases: &[(&[(&str, &str)], &[&str])] = &[
+        type Overrides<'a> = &'a [(&'a str, &'a str)];
+        let cases: &[(Overrides, &[&str])] = &[
             (&[("INCIDENT_TABLE", "")], &["INCIDENT_TABLE is required"]),
             (
                 &[("NOTIFY_TOPIC_ARN", "my-topic")],

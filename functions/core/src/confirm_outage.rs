@@ -107,7 +107,7 @@ async fn open(
     );
     match deps.store.open(&incident, &first).await? {
         Opened::New => confirm(deps, region, incident, journal).await,
-        Opened::Existing(holder) => join(deps, holder, trigger, journal).await,
+        Opened::Existing(holder) => join(deps, *holder, trigger, journal).await,
     }
 }
 

@@ -117,9 +117,9 @@ impl IncidentStore for MemoryStore {
     async fn open(&self, incident: &Incident, first: &TimelineEntry) -> Result<Opened> {
         let mut leases = self.leases.lock().unwrap();
         if let Some(holder) = leases.get(&incident.region) {
-            return Ok(Opened::Existing(
+            return Ok(Opened::Existing(Box::new(
                 self.incidents.lock().unwrap()[holder].clone(),
-            ));
+            )));
         }
         leases.insert(incident.region.clone(), incident.id.clone());
         self.incidents

@@ -23,7 +23,7 @@ pub enum Opened {
     /// The lease was free: the incident and its first entry are stored.
     New,
     /// Another incident holds the lease.
-    Existing(Incident),
+    Existing(Box<Incident>),
 }
 
 #[async_trait]

@@ -23,6 +23,17 @@ pub enum AlarmState {
     InsufficientData,
 }
 
+impl AlarmState {
+    /// As CloudWatch spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Alarm => "ALARM",
+            Self::Ok => "OK",
+            Self::InsufficientData => "INSUFFICIENT_DATA",
+        }
+    }
+}
+
 /// What the trigger points at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
