@@ -7,11 +7,13 @@
 
 pub mod config;
 pub mod confirm_outage;
+pub mod diagnosis;
 pub mod error;
 pub mod health;
 pub mod incident;
 pub mod notice;
 pub mod ports;
+pub mod remedy;
 pub mod trigger;
 pub mod verdict;
 
