@@ -78,6 +78,18 @@ impl PodView {
 }
 
 impl Diagnosis {
+    /// A cluster that could not be looked into.
+    pub fn unreached(cluster: ClusterReach) -> Self {
+        Self {
+            cluster,
+            deployment: None,
+            pods: Vec::new(),
+            nodes_ready: 0,
+            nodes_not_ready: 0,
+            ingress_load_balancers: None,
+        }
+    }
+
     /// One line for a notice or a timeline entry.
     pub fn summary(&self) -> String {
         let cluster = match &self.cluster {

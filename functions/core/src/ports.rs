@@ -6,6 +6,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::config::RegionSettings;
+use crate::diagnosis::Diagnosis;
 use crate::error::Result;
 use crate::health::CheckerObservation;
 use crate::incident::{Incident, TimelineEntry};
@@ -56,4 +58,20 @@ pub trait Notifier: Send + Sync {
 pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
     async fn sleep(&self, duration: Duration);
+}
+
+/// The platform deployment in each region's cluster.
+#[async_trait]
+pub trait Platform: Send + Sync {
+    /// What the region's cluster looks like now. An inactive or unreachable
+    /// cluster is an answer (in `Diagnosis::cluster`), not an error.
+    async fn diagnose(&self, region: &RegionSettings) -> Result<Diagnosis>;
+
+    /// Sets the deployment's replicas through its `scale` subresource.
+    async fn scale(&self, region: &RegionSettings, replicas: u32) -> Result<()>;
+
+    /// `kubectl rollout restart`: stamps the pod template with `restarted_at`.
+    /// Stamping the same value again changes nothing, so a retried decision
+    /// never restarts twice.
+    async fn restart(&self, region: &RegionSettings, restarted_at: &str) -> Result<()>;
 }
