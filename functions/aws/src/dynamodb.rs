@@ -32,6 +32,17 @@ fn lease_key(region: &str) -> Item {
     key(format!("REGION#{region}"), "LEASE".to_owned())
 }
 
+fn action_key(region: &str, at: DateTime<Utc>, incident_id: &str) -> Item {
+    key(
+        format!("REGION#{region}"),
+        format!("ACTION#{}#{incident_id}", stamp(at)),
+    )
+}
+
+fn stamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 fn incident_key(id: &str) -> Item {
     key(format!("INCIDENT#{id}"), "INCIDENT".to_owned())
 }
@@ -233,6 +244,14 @@ impl IncidentStore for DynamoIncidentStore {
         for entry in entries {
             items.push(self.entry_put(entry)?);
         }
+        // One item per applied action under the region, so the guardrails can
+        // count a region's actions across incidents (same key: rewriting is a no-op).
+        for action in stored.actions.iter().filter(|a| a.applied) {
+            let mut item = action_key(&stored.region, action.at, &stored.id);
+            item.insert("incident_id".into(), s(&stored.id));
+            item.insert("expires_at".into(), self.expiry(action.at));
+            items.push(self.put(item, None)?);
+        }
         if self.transact(items).await? {
             Ok(stored)
         } else {
@@ -241,6 +260,23 @@ impl IncidentStore for DynamoIncidentStore {
                 incident.id, incident.version
             )))
         }
+    }
+
+    async fn actions_since(&self, region: &str, since: DateTime<Utc>) -> Result<u32> {
+        let answer = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", s(format!("REGION#{region}")))
+            .expression_attribute_values(":from", s(format!("ACTION#{}", stamp(since))))
+            .expression_attribute_values(":to", s("ACTION#~"))
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify(SERVICE, e))?;
+        Ok(u32::try_from(answer.count).unwrap_or(0))
     }
 
     async fn append(&self, entry: &TimelineEntry) -> Result<()> {

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::remedy::Guardrails;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
@@ -19,6 +20,7 @@ pub struct Settings {
     /// A step that made no progress for this long is taken over by the next trigger.
     pub takeover_after: Duration,
     pub retention: Duration,
+    pub guardrails: Guardrails,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -91,6 +93,18 @@ impl Settings {
         let max_age_seconds = reader.number("OBSERVATION_MAX_AGE_SECONDS", 120, 1..=3600);
         let takeover_seconds = reader.number("TAKEOVER_AFTER_SECONDS", 120, 0..=86_400);
         let retention_days = reader.number("RETENTION_DAYS", 90, 1..=3650);
+        let guardrails = Guardrails {
+            restarts_per_incident: reader.number("RESTARTS_PER_INCIDENT", 2, 0..=10),
+            restarts_per_window: reader.number("RESTARTS_PER_WINDOW", 3, 0..=50),
+            window: Duration::from_secs(
+                u64::from(reader.number("RESTART_WINDOW_MINUTES", 60, 1..=1440)) * 60,
+            ),
+            cooldown: Duration::from_secs(u64::from(reader.number(
+                "ACTION_COOLDOWN_SECONDS",
+                120,
+                0..=3600,
+            ))),
+        };
         if takeover_seconds < samples.saturating_sub(1) * interval_seconds {
             // A confirmation still sampling must not look abandoned.
             reader.problem(
@@ -116,6 +130,7 @@ impl Settings {
             },
             takeover_after: Duration::from_secs(u64::from(takeover_seconds)),
             retention: Duration::from_secs(u64::from(retention_days) * 86_400),
+            guardrails,
         })
     }
 

@@ -157,6 +157,16 @@ impl IncidentStore for MemoryStore {
         self.timeline.lock().unwrap().push(entry.clone());
         Ok(())
     }
+    async fn actions_since(&self, region: &str, since: DateTime<Utc>) -> Result<u32> {
+        let incidents = self.incidents.lock().unwrap();
+        let applied = incidents
+            .values()
+            .filter(|i| i.region == region)
+            .flat_map(|i| i.actions.iter())
+            .filter(|a| a.applied && a.at >= since)
+            .count();
+        Ok(applied as u32)
+    }
 }
 
 #[derive(Default)]
@@ -172,6 +182,51 @@ impl Notifier for RecordingNotifier {
             return Err(Error::unavailable("SNS", "connection refused"));
         }
         self.sent.lock().unwrap().push(notice.clone());
+        Ok(())
+    }
+}
+
+/// A region's platform as a test sets it; records what was done to it.
+pub struct FakePlatform {
+    pub diagnosis: Mutex<crate::diagnosis::Diagnosis>,
+    pub scaled: Mutex<Vec<u32>>,
+    pub restarted: Mutex<Vec<String>>,
+}
+
+impl FakePlatform {
+    pub fn seeing(diagnosis: crate::diagnosis::Diagnosis) -> Self {
+        Self {
+            diagnosis: Mutex::new(diagnosis),
+            scaled: Mutex::default(),
+            restarted: Mutex::default(),
+        }
+    }
+    pub fn changes(&self) -> (Vec<u32>, Vec<String>) {
+        (
+            self.scaled.lock().unwrap().clone(),
+            self.restarted.lock().unwrap().clone(),
+        )
+    }
+}
+
+#[async_trait]
+impl crate::ports::Platform for FakePlatform {
+    async fn diagnose(
+        &self,
+        _region: &crate::config::RegionSettings,
+    ) -> Result<crate::diagnosis::Diagnosis> {
+        Ok(self.diagnosis.lock().unwrap().clone())
+    }
+    async fn scale(&self, _region: &crate::config::RegionSettings, replicas: u32) -> Result<()> {
+        self.scaled.lock().unwrap().push(replicas);
+        Ok(())
+    }
+    async fn restart(
+        &self,
+        _region: &crate::config::RegionSettings,
+        restarted_at: &str,
+    ) -> Result<()> {
+        self.restarted.lock().unwrap().push(restarted_at.to_owned());
         Ok(())
     }
 }

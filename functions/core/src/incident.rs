@@ -3,8 +3,10 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::diagnosis::Diagnosis;
 use crate::health::HealthReading;
 use crate::notice::Notice;
+use crate::remedy::{Cause, Remedy};
 use crate::trigger::{Trigger, TriggerSource};
 use crate::verdict::Verdict;
 
@@ -15,6 +17,8 @@ pub enum Phase {
     Confirming,
     /// The outage is real; restoring may start.
     Confirmed,
+    /// A remedy was applied; the rollout and the region's health are being verified.
+    Restoring,
     /// The region was healthy again: nothing to do.
     Dismissed,
     /// A person must act; the orchestrator does nothing more.
@@ -24,13 +28,14 @@ pub enum Phase {
 impl Phase {
     /// An open incident holds its region's lease.
     pub fn is_open(self) -> bool {
-        matches!(self, Self::Confirming | Self::Confirmed)
+        matches!(self, Self::Confirming | Self::Confirmed | Self::Restoring)
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Confirming => "confirming",
             Self::Confirmed => "confirmed",
+            Self::Restoring => "restoring",
             Self::Dismissed => "dismissed",
             Self::Escalated => "escalated",
         }
@@ -62,6 +67,17 @@ pub struct Incident {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+    /// The latest diagnosis of the region's platform.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diagnosis: Option<Diagnosis>,
+    /// Every remedy decided for this incident, applied or not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<Action>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acted_at: Option<DateTime<Utc>>,
+    /// Why a person must act, once escalated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalation: Option<Cause>,
     /// A notice written with the transition that caused it and cleared once
     /// published, so a crash between the two never loses it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -96,6 +112,10 @@ impl Incident {
             confirmed_at: None,
             closed_at: None,
             updated_at: now,
+            diagnosis: None,
+            actions: Vec::new(),
+            acted_at: None,
+            escalation: None,
             pending_notice: None,
             version: 0,
         }
@@ -126,6 +146,20 @@ impl Incident {
     }
 }
 
+/// A remedy decided for an incident. It is recorded before it is applied, so
+/// a function that dies in between leaves it for the next invocation to
+/// apply with the same `stamp` (which changes nothing the second time).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Action {
+    pub at: DateTime<Utc>,
+    pub remedy: Remedy,
+    /// The rollout-restart stamp (`kubectl.kubernetes.io/restartedAt`).
+    pub stamp: String,
+    pub applied: bool,
+    /// Decided in dry-run mode: reported, never applied.
+    pub dry_run: bool,
+}
+
 /// `us-east-1-20261122-101500-1a2b3c4d`: readable on a phone, sortable, and a
 /// valid Step Functions execution name.
 pub fn incident_id(region: &str, now: DateTime<Utc>, nonce: &str) -> String {
@@ -147,6 +181,9 @@ pub enum EntryKind {
     TriggerJoined,
     TakenOver,
     Notified,
+    Diagnosed,
+    Decided,
+    Acted,
 }
 
 /// One line of an incident's append-only timeline.

@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod confirm_outage;
+mod delivery;
 pub mod diagnosis;
 pub mod error;
 pub mod health;
@@ -14,6 +15,7 @@ pub mod incident;
 pub mod notice;
 pub mod ports;
 pub mod remedy;
+pub mod restore_platform;
 pub mod trigger;
 pub mod verdict;
 

@@ -56,7 +56,7 @@ impl Notice {
 /// SNS subjects are at most 100 printable ASCII characters.
 const SUBJECT_LIMIT: usize = 100;
 
-fn subject(text: String) -> String {
+pub(crate) fn subject(text: String) -> String {
     let clean: String = text
         .chars()
         .map(|c| {

@@ -47,6 +47,10 @@ pub trait IncidentStore: Send + Sync {
 
     /// Appends one entry to an incident's timeline.
     async fn append(&self, entry: &TimelineEntry) -> Result<()>;
+
+    /// Applied actions in a region since `since`, across its incidents
+    /// (written by `update` for every newly applied action).
+    async fn actions_since(&self, region: &str, since: DateTime<Utc>) -> Result<u32>;
 }
 
 #[async_trait]

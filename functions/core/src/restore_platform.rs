@@ -1,0 +1,750 @@
+//! Use case: restore the failed region's platform (runbook steps 2 and 3).
+//! Looks, decides with the runbook's rules and the guardrails, records the
+//! decision before acting, acts, and tells people.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::confirm_outage::{Deps, read};
+use crate::delivery::deliver;
+use crate::diagnosis::Diagnosis;
+use crate::error::{Error, Result};
+use crate::health::Health;
+use crate::incident::{Action, EntryKind, Incident, Journal, Phase};
+use crate::notice::{Notice, Severity, subject};
+use crate::ports::Platform;
+use crate::remedy::{Gate, History, Remedy, choose, gate};
+
+/// Which incident to restore: by id (from the workflow) or by region (by hand).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoreRequest {
+    pub incident_id: Option<String>,
+    pub region: Option<String>,
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RestoreReport {
+    pub incident_id: String,
+    pub region: String,
+    pub phase: Phase,
+    pub decision: Gate,
+    pub dry_run: bool,
+    pub notified: bool,
+    pub diagnosis: Option<String>,
+    pub summary: String,
+}
+
+pub async fn restore_platform(
+    deps: &Deps<'_>,
+    platform: &dyn Platform,
+    request: &RestoreRequest,
+    nonce: &str,
+) -> Result<RestoreReport> {
+    let mut journal = Journal::new(nonce);
+    let incident = locate(deps, request).await?;
+    let region = deps.settings.region(&incident.region).ok_or_else(|| {
+        Error::InvalidEvent(format!(
+            "incident {} is for region {}, which is not configured",
+            incident.id, incident.region
+        ))
+    })?;
+    // A notice left behind goes out before anything new is said.
+    let (mut incident, _) = deliver(deps, incident, &mut journal).await?;
+    let dry_run = deps.settings.dry_run || incident.dry_run || request.dry_run;
+
+    // An action recorded but not applied (the function died in between) is
+    // applied now, with the same stamp: never a second restart.
+    if let Some(pending) = incident
+        .actions
+        .iter()
+        .rposition(|a| !a.applied && !a.dry_run)
+    {
+        let action = incident.actions[pending].clone();
+        return apply(deps, platform, incident, pending, action, &mut journal).await;
+    }
+
+    let reading = read(deps, region).await?;
+    let diagnosis = platform.diagnose(region).await?;
+    let now = deps.clock.now();
+    let remedy = choose(&diagnosis, deps.settings.platform.replicas);
+    let rails = &deps.settings.guardrails;
+    let window_start =
+        now - chrono::Duration::from_std(rails.window).unwrap_or(chrono::Duration::hours(1));
+    let history = History {
+        actions_this_incident: count(incident.actions.iter().filter(|a| a.applied)),
+        actions_in_window: deps.store.actions_since(&region.name, window_start).await?,
+        last_action_at: incident
+            .actions
+            .iter()
+            .filter(|a| a.applied)
+            .map(|a| a.at)
+            .max(),
+    };
+    let decision = gate(
+        remedy,
+        &history,
+        rails,
+        reading.health == Health::Healthy,
+        dry_run,
+        now,
+    );
+
+    let mut entries = vec![
+        journal.entry(
+            &incident,
+            reading.at,
+            EntryKind::HealthSampled,
+            reading.describe(),
+        ),
+        journal.entry(&incident, now, EntryKind::Diagnosed, diagnosis.summary()),
+        journal.entry(&incident, now, EntryKind::Decided, describe(decision)),
+    ];
+    incident.diagnosis = Some(diagnosis.clone());
+    incident.updated_at = now;
+    match decision {
+        Gate::Act { remedy } => {
+            let action = Action {
+                at: now,
+                remedy,
+                stamp: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                applied: false,
+                dry_run: false,
+            };
+            incident.actions.push(action.clone());
+            let stored = deps.store.update(&incident, &entries).await?;
+            let index = stored.actions.len() - 1;
+            apply(deps, platform, stored, index, action, &mut journal).await
+        }
+        Gate::Report { remedy } => {
+            incident.actions.push(Action {
+                at: now,
+                remedy,
+                stamp: String::new(),
+                applied: false,
+                dry_run: true,
+            });
+            incident.pending_notice = Some(notice(&incident, decision, &diagnosis, now));
+            finish(deps, incident, entries, decision, &mut journal).await
+        }
+        Gate::Escalate { cause } => {
+            incident.phase = Phase::Escalated;
+            incident.escalation = Some(cause);
+            incident.closed_at = Some(now);
+            incident.pending_notice = Some(notice(&incident, decision, &diagnosis, now));
+            finish(deps, incident, entries, decision, &mut journal).await
+        }
+        Gate::Wait { .. } | Gate::Skip => {
+            entries.truncate(3);
+            finish(deps, incident, entries, decision, &mut journal).await
+        }
+    }
+}
+
+async fn locate(deps: &Deps<'_>, request: &RestoreRequest) -> Result<Incident> {
+    let incident = match (&request.incident_id, &request.region) {
+        (Some(id), _) => deps
+            .store
+            .get(id)
+            .await?
+            .ok_or_else(|| Error::InvalidEvent(format!("incident {id:?} does not exist")))?,
+        (None, Some(region)) => {
+            if deps.settings.region(region).is_none() {
+                return Err(Error::InvalidEvent(format!(
+                    "region {region:?} is not configured (configured: {})",
+                    deps.settings.region_names().join(", ")
+                )));
+            }
+            deps.store.leaseholder(region).await?.ok_or_else(|| {
+                Error::InvalidEvent(format!(
+                    "no open incident in {region}: confirm the outage first (confirm-outage)"
+                ))
+            })?
+        }
+        (None, None) => {
+            return Err(Error::InvalidEvent(
+                "the event names neither an incident_id nor a region".into(),
+            ));
+        }
+    };
+    if let Some(region) = &request.region
+        && region != &incident.region
+    {
+        return Err(Error::InvalidEvent(format!(
+            "incident {} is for {}, not {region}: never act on another region",
+            incident.id, incident.region
+        )));
+    }
+    match incident.phase {
+        Phase::Confirmed | Phase::Restoring => Ok(incident),
+        phase => Err(Error::InvalidEvent(format!(
+            "incident {} is {}: there is nothing to restore",
+            incident.id,
+            phase.as_str()
+        ))),
+    }
+}
+
+/// Applies a recorded action, then marks it applied with its notice.
+async fn apply(
+    deps: &Deps<'_>,
+    platform: &dyn Platform,
+    mut incident: Incident,
+    index: usize,
+    action: Action,
+    journal: &mut Journal,
+) -> Result<RestoreReport> {
+    let region = deps.settings.region(&incident.region).ok_or_else(|| {
+        Error::InvalidEvent(format!("region {} is not configured", incident.region))
+    })?;
+    match action.remedy {
+        Remedy::Scale { replicas } => platform.scale(region, replicas).await?,
+        Remedy::RolloutRestart => platform.restart(region, &action.stamp).await?,
+        Remedy::Escalate { .. } => {
+            return Err(Error::Conflict(format!(
+                "incident {} recorded an escalation as an action",
+                incident.id
+            )));
+        }
+    }
+    let now = deps.clock.now();
+    incident.actions[index].applied = true;
+    incident.phase = Phase::Restoring;
+    incident.acted_at.get_or_insert(now);
+    incident.updated_at = now;
+    let decision = Gate::Act {
+        remedy: action.remedy,
+    };
+    let diagnosis = incident
+        .diagnosis
+        .clone()
+        .unwrap_or_else(|| Diagnosis::unreached(crate::diagnosis::ClusterReach::Reachable));
+    incident.pending_notice = Some(notice(&incident, decision, &diagnosis, now));
+    let entry = journal.entry(&incident, now, EntryKind::Acted, describe(decision));
+    finish(deps, incident, vec![entry], decision, journal).await
+}
+
+async fn finish(
+    deps: &Deps<'_>,
+    incident: Incident,
+    entries: Vec<crate::incident::TimelineEntry>,
+    decision: Gate,
+    journal: &mut Journal,
+) -> Result<RestoreReport> {
+    let stored = deps.store.update(&incident, &entries).await?;
+    let (stored, notified) = deliver(deps, stored, journal).await?;
+    Ok(RestoreReport {
+        incident_id: stored.id.clone(),
+        region: stored.region.clone(),
+        phase: stored.phase,
+        decision,
+        dry_run: stored.actions.last().is_some_and(|a| a.dry_run),
+        notified,
+        diagnosis: stored.diagnosis.as_ref().map(Diagnosis::summary),
+        summary: format!("{} in {}: {}", stored.id, stored.region, describe(decision)),
+    })
+}
+
+fn count<T>(items: impl Iterator<Item = T>) -> u32 {
+    u32::try_from(items.count()).unwrap_or(u32::MAX)
+}
+
+fn describe(decision: Gate) -> String {
+    match decision {
+        Gate::Act {
+            remedy: Remedy::Scale { replicas },
+        } => format!("scaled the deployment to {replicas} replicas"),
+        Gate::Act {
+            remedy: Remedy::RolloutRestart,
+        } => "restarted the deployment (rollout restart)".into(),
+        Gate::Report {
+            remedy: Remedy::Scale { replicas },
+        } => format!("dry run: would scale the deployment to {replicas} replicas"),
+        Gate::Report { remedy: _ } => {
+            "dry run: would restart the deployment (rollout restart)".into()
+        }
+        Gate::Wait { seconds } => {
+            format!("waiting: the last action was too recent, next decision in {seconds} s")
+        }
+        Gate::Skip => "no action: the region's health check is healthy again".into(),
+        Gate::Escalate { cause }
+        | Gate::Act {
+            remedy: Remedy::Escalate { cause },
+        } => format!("escalated ({cause:?}): {}", cause.next_step()),
+    }
+}
+
+fn notice(
+    incident: &Incident,
+    decision: Gate,
+    diagnosis: &Diagnosis,
+    now: DateTime<Utc>,
+) -> Notice {
+    let region = incident.region.as_str();
+    let (severity, title, next) = match decision {
+        Gate::Act { remedy } => (
+            Severity::Warning,
+            match remedy {
+                Remedy::Scale { replicas } => format!("{region} platform scaled to {replicas} replicas"),
+                _ => format!("{region} platform restarted"),
+            },
+            "The orchestrator now waits for the rollout and verifies the region's health. Nothing is needed from you unless an escalation follows.".to_owned(),
+        ),
+        Gate::Report { .. } => (Severity::Info, format!("[DRY RUN] {region} platform restore decided, nothing changed"), "Nothing was changed: dry-run mode.".to_owned()),
+        Gate::Escalate { cause } => (Severity::Critical, format!("ESCALATION: {region} platform needs a person"), cause.next_step().to_owned()),
+        Gate::Wait { .. } | Gate::Skip => (Severity::Info, format!("{region} platform: no action"), "Nothing to do.".to_owned()),
+    };
+    let body = format!(
+        "{title}\n\nWhat happened: {}.\nWhat the cluster looks like: {}.\n\nWhat happens next: {next}\n\nIncident: {}\nRegion: {region}\nDetected: {}\n",
+        describe(decision),
+        diagnosis.summary(),
+        incident.id,
+        incident.detected_at.to_rfc3339()
+    );
+    Notice {
+        id: format!("{}/v{}", incident.id, incident.version + 1),
+        created_at: now,
+        incident_id: incident.id.clone(),
+        region: region.to_owned(),
+        phase: incident.phase,
+        severity,
+        subject: subject(format!(
+            "[{}] {title}",
+            severity.as_str().to_ascii_uppercase()
+        )),
+        body,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::Settings;
+    use crate::config::tests::sample_vars;
+    use crate::diagnosis::{ClusterReach, DeploymentView, PodView};
+    use crate::fakes::{FakeClock, FakePlatform, MemoryStore, RecordingNotifier, ScriptedHealth};
+    use crate::incident::TimelineEntry;
+    use crate::ports::{Clock, IncidentStore};
+    use crate::remedy::Cause;
+    use crate::trigger::{AlarmState, Target, Trigger, TriggerSource};
+    use crate::verdict::Verdict;
+
+    fn pod(ready: bool, waiting: Option<&str>) -> PodView {
+        PodView {
+            name: "loft-1".into(),
+            phase: "Running".into(),
+            ready,
+            waiting_reason: waiting.map(Into::into),
+            restarts: 6,
+            unschedulable: false,
+        }
+    }
+
+    fn cluster(replicas: u32, pods: Vec<PodView>) -> Diagnosis {
+        Diagnosis {
+            cluster: ClusterReach::Reachable,
+            deployment: Some(DeploymentView {
+                replicas,
+                ready: count(pods.iter().filter(|p| p.ready)),
+                available: 0,
+                updated: replicas,
+                generation: 2,
+                observed_generation: 2,
+                paused: false,
+                progress_deadline_exceeded: false,
+            }),
+            pods,
+            nodes_ready: 3,
+            nodes_not_ready: 0,
+            ingress_load_balancers: Some(vec!["lb".into()]),
+        }
+    }
+
+    fn crashloop() -> Diagnosis {
+        cluster(3, vec![pod(false, Some("CrashLoopBackOff")); 3])
+    }
+
+    struct World {
+        settings: Settings,
+        health: ScriptedHealth,
+        store: MemoryStore,
+        notifier: RecordingNotifier,
+        clock: FakeClock,
+        platform: FakePlatform,
+        incident: Incident,
+    }
+
+    impl World {
+        /// An open, confirmed incident in us-east-1; `healthy` scripts us-east-1's check.
+        async fn new(diagnosis: Diagnosis, healthy: bool, extra: &[(&'static str, &str)]) -> Self {
+            let mut vars = sample_vars();
+            vars.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+            let clock = FakeClock::at("2026-11-22T10:00:00Z");
+            let store = MemoryStore::default();
+            let trigger = Trigger {
+                source: TriggerSource::AlarmAction,
+                target: Target::Alarm {
+                    name: "alarm-a".into(),
+                    health_check_id: None,
+                },
+                state: AlarmState::Alarm,
+                reason: String::new(),
+                dry_run: false,
+            };
+            let mut incident =
+                Incident::detect("us-east-1", &trigger, false, clock.now(), "confirm1");
+            let first = Journal::new("confirm1").entry(
+                &incident,
+                clock.now(),
+                EntryKind::Detected,
+                "detected",
+            );
+            store.open(&incident, &first).await.unwrap();
+            incident.conclude(Verdict::Confirmed, Vec::new(), clock.now());
+            let incident = store.update(&incident, &[]).await.unwrap();
+            let health = ScriptedHealth::default()
+                .script("hc-a", &[healthy])
+                .script("hc-b", &[true]);
+            Self {
+                settings: Settings::from_vars(vars).unwrap(),
+                health,
+                store,
+                notifier: RecordingNotifier::default(),
+                clock,
+                platform: FakePlatform::seeing(diagnosis),
+                incident,
+            }
+        }
+
+        async fn restore(&self, request: &RestoreRequest, nonce: &str) -> Result<RestoreReport> {
+            *self.health.now.lock().unwrap() = Some(self.clock.now());
+            let deps = Deps {
+                settings: &self.settings,
+                health: &self.health,
+                store: &self.store,
+                notifier: &self.notifier,
+                clock: &self.clock,
+            };
+            restore_platform(&deps, &self.platform, request, nonce).await
+        }
+
+        fn by_id(&self) -> RestoreRequest {
+            RestoreRequest {
+                incident_id: Some(self.incident.id.clone()),
+                region: None,
+                dry_run: false,
+            }
+        }
+
+        fn stored(&self) -> Incident {
+            self.store.only_incident()
+        }
+    }
+
+    #[tokio::test]
+    async fn each_runbook_row_end_to_end_over_the_ports() {
+        let escalate = |cause| Gate::Escalate { cause };
+        type Row = (
+            &'static str,
+            Diagnosis,
+            bool,
+            Gate,
+            Phase,
+            (Vec<u32>, usize),
+            Severity,
+        );
+        let table: Vec<Row> = vec![
+            (
+                "crash looping: restart",
+                crashloop(),
+                false,
+                Gate::Act {
+                    remedy: Remedy::RolloutRestart,
+                },
+                Phase::Restoring,
+                (vec![], 1),
+                Severity::Warning,
+            ),
+            (
+                "scaled to zero: scale",
+                cluster(0, vec![]),
+                false,
+                Gate::Act {
+                    remedy: Remedy::Scale { replicas: 3 },
+                },
+                Phase::Restoring,
+                (vec![3], 0),
+                Severity::Warning,
+            ),
+            (
+                "deployment missing",
+                Diagnosis {
+                    deployment: None,
+                    ..crashloop()
+                },
+                false,
+                escalate(Cause::DeploymentMissing),
+                Phase::Escalated,
+                (vec![], 0),
+                Severity::Critical,
+            ),
+            (
+                "cluster down",
+                Diagnosis::unreached(ClusterReach::NotActive("FAILED".into())),
+                false,
+                escalate(Cause::ClusterNotActive),
+                Phase::Escalated,
+                (vec![], 0),
+                Severity::Critical,
+            ),
+            (
+                "image pull",
+                cluster(3, vec![pod(false, Some("ImagePullBackOff"))]),
+                false,
+                escalate(Cause::ImageCannotBePulled),
+                Phase::Escalated,
+                (vec![], 0),
+                Severity::Critical,
+            ),
+            (
+                "healthy pods, failing check",
+                cluster(3, vec![pod(true, None); 3]),
+                false,
+                escalate(Cause::PodsHealthyButCheckFailing),
+                Phase::Escalated,
+                (vec![], 0),
+                Severity::Critical,
+            ),
+        ];
+        for (name, diagnosis, healthy, decision, phase, (scaled, restarts), severity) in table {
+            let world = World::new(diagnosis, healthy, &[]).await;
+            let report = world.restore(&world.by_id(), "r1").await.unwrap();
+            assert_eq!(report.decision, decision, "{name}");
+            assert_eq!(report.phase, phase, "{name}");
+            let (did_scale, did_restart) = world.platform.changes();
+            assert_eq!(did_scale, scaled, "{name}");
+            assert_eq!(did_restart.len(), restarts, "{name}");
+            let stored = world.stored();
+            assert_eq!(stored.phase, phase, "{name}");
+            assert!(
+                stored.diagnosis.is_some(),
+                "{name}: the diagnosis is recorded"
+            );
+            assert_eq!(stored.pending_notice, None, "{name}");
+            let sent = world.notifier.sent.lock().unwrap().clone();
+            assert_eq!(sent.len(), 1, "{name}");
+            assert_eq!(sent[0].severity, severity, "{name}");
+            if let Gate::Escalate { cause } = decision {
+                assert!(
+                    sent[0].body.contains(cause.next_step()),
+                    "{name}: the notice says what a person must do"
+                );
+                assert_eq!(
+                    world.store.leases.lock().unwrap().get("us-east-1"),
+                    None,
+                    "{name}: escalation releases the lease"
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_healthy_region_is_never_touched() {
+        let world = World::new(crashloop(), true, &[]).await;
+        let report = world.restore(&world.by_id(), "r1").await.unwrap();
+        assert_eq!(report.decision, Gate::Skip);
+        assert_eq!(world.platform.changes(), (vec![], vec![]));
+        assert_eq!(world.stored().phase, Phase::Confirmed);
+    }
+
+    #[tokio::test]
+    async fn dry_run_reports_and_changes_nothing() {
+        for (config, request_dry_run) in [(&[("DRY_RUN", "true")][..], false), (&[][..], true)] {
+            let world = World::new(crashloop(), false, config).await;
+            let request = RestoreRequest {
+                dry_run: request_dry_run,
+                ..world.by_id()
+            };
+            let report = world.restore(&request, "r1").await.unwrap();
+            assert_eq!(
+                report.decision,
+                Gate::Report {
+                    remedy: Remedy::RolloutRestart
+                }
+            );
+            assert!(report.dry_run);
+            assert_eq!(
+                world.platform.changes(),
+                (vec![], vec![]),
+                "nothing changed"
+            );
+            let sent = world.notifier.sent.lock().unwrap().clone();
+            assert!(sent[0].subject.contains("[DRY RUN]"), "{}", sent[0].subject);
+        }
+    }
+
+    #[tokio::test]
+    async fn the_budget_stops_a_third_restart() {
+        let world = World::new(crashloop(), false, &[("ACTION_COOLDOWN_SECONDS", "60")]).await;
+        for round in 0..2 {
+            let report = world
+                .restore(&world.by_id(), &format!("r{round}"))
+                .await
+                .unwrap();
+            assert_eq!(
+                report.decision,
+                Gate::Act {
+                    remedy: Remedy::RolloutRestart
+                },
+                "restart {round}"
+            );
+            world.clock.advance(Duration::from_secs(300));
+        }
+        let third = world.restore(&world.by_id(), "r3").await.unwrap();
+        assert_eq!(
+            third.decision,
+            Gate::Escalate {
+                cause: Cause::RestartBudgetSpent
+            }
+        );
+        assert_eq!(world.platform.changes().1.len(), 2, "no third restart");
+        assert_eq!(world.stored().phase, Phase::Escalated);
+    }
+
+    #[tokio::test]
+    async fn cooldown_waits_between_actions() {
+        let world = World::new(crashloop(), false, &[("ACTION_COOLDOWN_SECONDS", "120")]).await;
+        world.restore(&world.by_id(), "r1").await.unwrap();
+        world.clock.advance(Duration::from_secs(30));
+        let report = world.restore(&world.by_id(), "r2").await.unwrap();
+        assert_eq!(report.decision, Gate::Wait { seconds: 90 });
+        assert_eq!(world.platform.changes().1.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_retried_invocation_issues_no_second_restart() {
+        let world = World::new(crashloop(), false, &[]).await;
+        // The function recorded its decision, then died before applying it.
+        let mut incident = world.stored();
+        incident.actions.push(Action {
+            at: world.clock.now(),
+            remedy: Remedy::RolloutRestart,
+            stamp: "2026-11-22T10:00:00Z".into(),
+            applied: false,
+            dry_run: false,
+        });
+        world
+            .store
+            .update(&incident, &[] as &[TimelineEntry])
+            .await
+            .unwrap();
+
+        let report = world.restore(&world.by_id(), "retry").await.unwrap();
+        assert_eq!(
+            report.decision,
+            Gate::Act {
+                remedy: Remedy::RolloutRestart
+            }
+        );
+        assert_eq!(
+            world.platform.changes().1,
+            ["2026-11-22T10:00:00Z"],
+            "the recorded stamp, once"
+        );
+        let stored = world.stored();
+        assert_eq!(stored.actions.len(), 1, "no new decision");
+        assert!(stored.actions[0].applied);
+
+        // And once applied, a further retry decides afresh (here: cooldown).
+        let again = world.restore(&world.by_id(), "retry2").await.unwrap();
+        assert!(matches!(again.decision, Gate::Wait { .. }), "{again:?}");
+        assert_eq!(world.platform.changes().1.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn requests_that_name_the_wrong_thing_are_refused() {
+        let world = World::new(crashloop(), false, &[]).await;
+        let cases = [
+            (
+                RestoreRequest {
+                    incident_id: None,
+                    region: None,
+                    dry_run: false,
+                },
+                "neither an incident_id nor a region",
+            ),
+            (
+                RestoreRequest {
+                    incident_id: Some("nope".into()),
+                    region: None,
+                    dry_run: false,
+                },
+                "incident \"nope\" does not exist",
+            ),
+            (
+                RestoreRequest {
+                    incident_id: None,
+                    region: Some("eu-west-1".into()),
+                    dry_run: false,
+                },
+                "no open incident in eu-west-1",
+            ),
+            (
+                RestoreRequest {
+                    region: Some("eu-west-1".into()),
+                    ..world.by_id()
+                },
+                "never act on another region",
+            ),
+            (
+                RestoreRequest {
+                    incident_id: None,
+                    region: Some("ap-south-1".into()),
+                    dry_run: false,
+                },
+                "region \"ap-south-1\" is not configured",
+            ),
+        ];
+        for (request, expected) in cases {
+            match world.restore(&request, "r").await {
+                Err(Error::InvalidEvent(message)) => {
+                    assert!(message.contains(expected), "{request:?}: {message}")
+                }
+                other => panic!("{request:?}: {other:?}"),
+            }
+        }
+        assert_eq!(world.platform.changes(), (vec![], vec![]));
+
+        let by_region = RestoreRequest {
+            incident_id: None,
+            region: Some("us-east-1".into()),
+            dry_run: false,
+        };
+        assert_eq!(
+            world.restore(&by_region, "r").await.unwrap().incident_id,
+            world.incident.id,
+            "a region finds its open incident"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_escalated_incident_is_not_restored() {
+        let world = World::new(
+            Diagnosis {
+                deployment: None,
+                ..crashloop()
+            },
+            false,
+            &[],
+        )
+        .await;
+        world.restore(&world.by_id(), "r1").await.unwrap();
+        let again = world.restore(&world.by_id(), "r2").await.unwrap_err();
+        assert!(
+            matches!(&again, Error::InvalidEvent(m) if m.contains("is escalated")),
+            "{again}"
+        );
+    }
+}
