@@ -6,6 +6,7 @@ pub mod alarm_event;
 mod clock;
 mod dynamodb;
 mod lambda;
+pub mod restore_event;
 mod route53;
 mod sdk_error;
 mod sns;
@@ -19,6 +20,13 @@ pub use sns::SnsNotifier;
 use failover_core::config::Settings;
 use failover_core::confirm_outage::Deps;
 
+/// The AWS configuration of the Lambda environment. `AWS_ENDPOINT_URL` and
+/// `AWS_ENDPOINT_URL_<SERVICE>` redirect the clients (the local cloud uses
+/// them); credentials and region come from the Lambda environment.
+pub async fn load_aws_config() -> aws_config::SdkConfig {
+    aws_config::load_from_env().await
+}
+
 /// The adapters one function needs, built once per cold start.
 pub struct AwsPorts {
     pub health: Route53HealthChecks,
@@ -28,11 +36,8 @@ pub struct AwsPorts {
 }
 
 impl AwsPorts {
-    /// `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` redirect the
-    /// clients (the local cloud uses them); credentials and region come from
-    /// the Lambda environment.
-    pub async fn from_env(settings: &Settings) -> Self {
-        let config = aws_config::load_from_env().await;
+    /// `config` comes from [`load_aws_config`].
+    pub fn new(config: &aws_config::SdkConfig, settings: &Settings) -> Self {
         Self {
             health: Route53HealthChecks::new(aws_sdk_route53::Client::new(&config)),
             store: DynamoIncidentStore::new(

@@ -1,7 +1,7 @@
 //! `confirm-outage`: decides whether a regional platform outage is real,
 //! opens exactly one incident for the region, and tells people.
 
-use failover_aws::{AwsPorts, alarm_event, failure, init_tracing};
+use failover_aws::{AwsPorts, alarm_event, failure, init_tracing, load_aws_config};
 use failover_core::config::Settings;
 use failover_core::confirm_outage::{Deps, confirm_outage};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
@@ -33,7 +33,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let settings =
         Settings::from_env().inspect_err(|e| tracing::error!("cold start failed: {e}"))?;
-    let ports = AwsPorts::from_env(&settings).await;
+    let ports = AwsPorts::new(&load_aws_config().await, &settings);
     let deps = ports.deps(&settings);
     lambda_runtime::run(service_fn(|event| handler(&deps, event))).await
 }
