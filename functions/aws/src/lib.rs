@@ -39,14 +39,14 @@ impl AwsPorts {
     /// `config` comes from [`load_aws_config`].
     pub fn new(config: &aws_config::SdkConfig, settings: &Settings) -> Self {
         Self {
-            health: Route53HealthChecks::new(aws_sdk_route53::Client::new(&config)),
+            health: Route53HealthChecks::new(aws_sdk_route53::Client::new(config)),
             store: DynamoIncidentStore::new(
-                aws_sdk_dynamodb::Client::new(&config),
+                aws_sdk_dynamodb::Client::new(config),
                 &settings.incident_table,
                 settings.retention,
             ),
             notifier: SnsNotifier::new(
-                aws_sdk_sns::Client::new(&config),
+                aws_sdk_sns::Client::new(config),
                 &settings.notify_topic_arn,
             ),
             clock: SystemClock,
