@@ -1,8 +1,11 @@
-"""Local cloud: moto server in-process, with one answer replaced.
+"""Local cloud: moto server in-process, with two answers replaced.
 
 Runs ``moto.server.ThreadedMotoServer`` on 127.0.0.1, port
-``LOCAL_CLOUD_MOTO_PORT`` (default 4566), until SIGTERM or SIGINT. Every
-service moto emulates answers as moto does, except:
+``LOCAL_CLOUD_MOTO_PORT`` (default 4566), until SIGTERM or SIGINT, and in
+the same process the local Kubernetes APIs of ``kubeapi.py``: one HTTPS API
+server per EKS cluster, and their admin API (plain HTTP) on 127.0.0.1, port
+``LOCAL_CLOUD_KUBE_ADMIN_PORT`` (default 4568). Every service moto emulates
+answers as moto does, except:
 
 Route 53 ``GetHealthCheckStatus``
     moto always answers one healthy observation, so a failing region cannot
@@ -26,11 +29,24 @@ Route 53 ``GetHealthCheckStatus``
     Set the tag with the real API (``ChangeTagsForResource``), e.g.
     ``scripts/local-cloud set-health us-east-1 Failure,Failure,Success``.
 
+EKS ``DescribeCluster``
+    moto answers an endpoint nobody listens on and a CA that is not a
+    certificate. Each cluster made with ``CreateCluster`` (any region) gets
+    a local Kubernetes API (``kubeapi.py``: HTTPS on 127.0.0.1, its own CA,
+    EKS token authentication, the platform's objects played from a scenario);
+    ``DeleteCluster`` and a moto reset stop it. ``DescribeCluster`` answers
+    moto's cluster with three fields replaced: ``endpoint`` =
+    ``https://127.0.0.1:<port>`` of that API, ``certificateAuthority.data`` =
+    base64 of its CA's PEM, ``status`` = the scenario's ``cluster_status``
+    (default ``ACTIVE``; set through the admin API). Every other EKS answer
+    (``CreateCluster`` included) is moto's own.
+
 Run it with the tools venv's python (``scripts/local-cloud up`` does).
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import signal
@@ -40,13 +56,19 @@ import threading
 
 from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
+from moto.eks.models import EKSBackend
+from moto.eks.responses import EKSResponse
 from moto.route53.exceptions import InvalidInput
 from moto.route53.models import Route53Backend
 from moto.route53.responses import Route53
 from moto.server import ThreadedMotoServer
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kubeapi  # noqa: E402
+
 HOST = "127.0.0.1"
 PORT = int(os.environ.get("LOCAL_CLOUD_MOTO_PORT", "4566"))
+KUBE_ADMIN_PORT = int(os.environ.get("LOCAL_CLOUD_KUBE_ADMIN_PORT", "4568"))
 
 # Services the project uses: imported up front so the first request to each
 # does not pay for the import.
@@ -154,12 +176,59 @@ Route53Backend.change_tags_for_resource = change_tags_for_resource  # type: igno
 
 
 # ---------------------------------------------------------------------------
-# Override: EKS DescribeCluster (reserved)
+# Override: EKS DescribeCluster
 #
 # moto answers an unreachable endpoint and a CA that is not a certificate.
-# A later override belongs here: point endpoint / certificateAuthority of the
-# clusters at a local Kubernetes API. Not implemented yet.
+# The backend's create / delete / reset are hooked to start and stop one
+# local Kubernetes API per cluster (kubeapi.REGISTRY); DescribeCluster
+# answers a copy of moto's cluster pointing at it.
 # ---------------------------------------------------------------------------
+
+_moto_create_cluster = EKSBackend.create_cluster
+_moto_delete_cluster = EKSBackend.delete_cluster
+_moto_eks_reset = EKSBackend.reset
+
+
+def create_cluster(self: EKSBackend, name: str, *args, **kwargs):  # type: ignore[no-untyped-def]
+    """moto's own behaviour, then a Kubernetes API for the new cluster."""
+    cluster = _moto_create_cluster(self, name, *args, **kwargs)
+    try:
+        kubeapi.REGISTRY.create(self.account_id, self.region_name, name)
+    except Exception:
+        self.clusters.pop(name, None)  # no cluster without its API
+        self.cluster_count -= 1
+        raise
+    return cluster
+
+
+def delete_cluster(self: EKSBackend, name: str):  # type: ignore[no-untyped-def]
+    cluster = _moto_delete_cluster(self, name)
+    kubeapi.REGISTRY.remove(self.account_id, self.region_name, name)
+    return cluster
+
+
+def eks_reset(self: EKSBackend) -> None:
+    kubeapi.REGISTRY.remove_region(self.account_id, self.region_name)
+    _moto_eks_reset(self)
+
+
+def describe_cluster(self: EKSResponse) -> ActionResult:
+    name = self._get_param("name")
+    cluster = self.eks_backend.describe_cluster(name=name)  # ResourceNotFoundException
+    kube = kubeapi.REGISTRY.get(self.current_account, self.region, name)
+    if kube is None:
+        return ActionResult({"cluster": cluster})
+    shown = copy.copy(cluster)
+    shown.endpoint = kube.endpoint
+    shown.certificate_authority = {"data": kube.ca_data}
+    shown.status = kube.scenario["cluster_status"]
+    return ActionResult({"cluster": shown})
+
+
+EKSBackend.create_cluster = create_cluster  # type: ignore[method-assign]
+EKSBackend.delete_cluster = delete_cluster  # type: ignore[method-assign]
+EKSBackend.reset = eks_reset  # type: ignore[method-assign]
+EKSResponse.describe_cluster = describe_cluster  # type: ignore[method-assign]
 
 
 # ---------------------------------------------------------------------------
@@ -174,13 +243,13 @@ def _warm() -> None:
         importlib.import_module(f"moto.{service}.urls")
 
 
-def _port_free() -> bool:
+def _port_free(port: int) -> bool:
     # ThreadedMotoServer.start() waits forever when the port is taken, so
     # find out first (same SO_REUSEADDR as the server's own socket).
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            probe.bind((HOST, PORT))
+            probe.bind((HOST, port))
         except OSError:
             return False
     return True
@@ -192,9 +261,10 @@ def main() -> int:
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
         stream=sys.stderr,
     )
-    if not _port_free():
-        log.error("port %s:%d is already in use", HOST, PORT)
-        return 1
+    for port, variable in ((PORT, "LOCAL_CLOUD_MOTO_PORT"), (KUBE_ADMIN_PORT, "LOCAL_CLOUD_KUBE_ADMIN_PORT")):
+        if not _port_free(port):
+            log.error("port %s:%d (%s) is already in use", HOST, port, variable)
+            return 1
     _warm()
 
     stop = threading.Event()
@@ -206,6 +276,8 @@ def main() -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
+    # The admin API first: once moto answers, both do.
+    admin = kubeapi.start_admin(HOST, KUBE_ADMIN_PORT)
     server = ThreadedMotoServer(ip_address=HOST, port=PORT, verbose=False)
     server.start()
     log.info("moto listening on http://%s:%d (pid %d)", HOST, PORT, os.getpid())
@@ -214,6 +286,9 @@ def main() -> int:
             pass
     finally:
         server.stop()
+        # The Kubernetes APIs and the admin API are daemon threads: they end
+        # with the process (stopping each one would take a poll interval).
+        admin.server_close()
         log.info("stopped")
     return 0
 

@@ -5,8 +5,10 @@
                            [--env-file PATH]
     provision.py set-health HEALTH_CHECK_ID_OR_REGION STATUS_SEQUENCE
                             [--name NAME]
+    provision.py kube CLUSTER_OR_REGION [SCENARIO_JSON] [--name NAME]
 
-Usually run through ``scripts/local-cloud provision`` / ``set-health``.
+Usually run through ``scripts/local-cloud provision`` / ``set-health`` /
+``kube``.
 
 ``provision`` creates, idempotently (the same NAME again answers the same
 resources; runs for the same NAME are serialised with a lock file):
@@ -19,15 +21,21 @@ resources; runs for the same NAME are serialised with a lock file):
   subscribed to it (not raw: the queue gets the SNS envelope, with Subject
   and MessageAttributes);
 - per region, a Route 53 health check (HTTPS, ``platform.<region>.example.test``,
-  ``/healthz``, tag ``Name`` = ``NAME-<region>``).
+  ``/healthz``, tag ``Name`` = ``NAME-<region>``);
+- per region, the EKS cluster ``NAME-<region>`` in that region (dummy role
+  and VPC settings). The launcher gives each new cluster a local Kubernetes
+  API (``kubeapi.py``); a cluster this run created gets the default
+  scenario through the admin API (an existing one keeps its scenario).
 
-Alarm names ``NAME-<region>-platform-health`` and EKS cluster names
-``NAME-<region>`` are named only; nothing is created for them.
+Alarm names ``NAME-<region>-platform-health`` are named only; nothing is
+created for them.
 
 It prints one JSON object on stdout: name, table, topic_arn, queue_url,
-regions, function_env (the function's configuration: REGIONS,
-INCIDENT_TABLE, NOTIFY_TOPIC_ARN and the endpoint variables, then the
-``--env`` entries; everything else keeps the function's own defaults).
+regions (each also with ``kube_admin``, the admin API URL of its cluster:
+``http://127.0.0.1:<admin port>/clusters/<cluster>``), function_env (the
+function's configuration: REGIONS, INCIDENT_TABLE, NOTIFY_TOPIC_ARN and the
+endpoint variables, then the ``--env`` entries; everything else keeps the
+function's own defaults).
 ``--env-file`` also writes function_env as KEY='VALUE' lines, which a shell
 can source and ``cargo lambda watch --env-file`` can read.
 
@@ -35,8 +43,14 @@ can source and ``cargo lambda watch --env-file`` can read.
 Route 53 ``ChangeTagsForResource``; a region name is resolved to the health
 check that ``provision --name NAME`` made for it.
 
+``kube`` shows a cluster's scenario and a summary of its deployment and
+pods; with SCENARIO_JSON it first merges that into the scenario (admin API
+``PATCH /clusters/<cluster>/scenario``). A region name stands for the
+cluster ``NAME-<region>``.
+
 Endpoints: moto on 127.0.0.1:$LOCAL_CLOUD_MOTO_PORT (4566), DynamoDB Local on
-127.0.0.1:$LOCAL_CLOUD_DYNAMODB_PORT (4567); region us-east-1, credentials
+127.0.0.1:$LOCAL_CLOUD_DYNAMODB_PORT (4567), the Kubernetes admin API on
+127.0.0.1:$LOCAL_CLOUD_KUBE_ADMIN_PORT (4568); region us-east-1, credentials
 ``testing``. Ambient AWS_* settings are not used.
 """
 
@@ -45,12 +59,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import os
 import re
 import shlex
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,8 +76,20 @@ STATE = Path(os.environ.get("LOCAL_CLOUD_STATE", ROOT / ".local-cloud"))
 REGION = "us-east-1"
 MOTO_PORT = int(os.environ.get("LOCAL_CLOUD_MOTO_PORT", "4566"))
 DYNAMODB_PORT = int(os.environ.get("LOCAL_CLOUD_DYNAMODB_PORT", "4567"))
+KUBE_ADMIN_PORT = int(os.environ.get("LOCAL_CLOUD_KUBE_ADMIN_PORT", "4568"))
 MOTO_URL = f"http://127.0.0.1:{MOTO_PORT}"
 DYNAMODB_URL = f"http://127.0.0.1:{DYNAMODB_PORT}"
+KUBE_ADMIN_URL = f"http://127.0.0.1:{KUBE_ADMIN_PORT}"
+
+# EKS CreateCluster wants a role and a VPC; the local cloud never uses them.
+EKS_ROLE_ARN = "arn:aws:iam::123456789012:role/local-cloud-eks-cluster"
+EKS_VPC_CONFIG = {
+    "subnetIds": ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"],
+    "securityGroupIds": ["sg-0a1b2c3d4e5f60001"],
+    "endpointPublicAccess": True,
+    "endpointPrivateAccess": True,
+}
+EKS_VERSION = "1.31"
 
 ENDPOINT_ENV = {
     "AWS_ENDPOINT_URL": MOTO_URL,
@@ -112,9 +141,32 @@ _session = boto3.session.Session(
 )
 
 
-def client(service: str):  # type: ignore[no-untyped-def]
+@functools.lru_cache(maxsize=None)
+def client(service: str, region: str = REGION):  # type: ignore[no-untyped-def]
     url = DYNAMODB_URL if service == "dynamodb" else MOTO_URL
-    return _session.client(service, endpoint_url=url, config=_CONFIG)
+    return _session.client(service, endpoint_url=url, config=_CONFIG, region_name=region)
+
+
+def admin(method: str, path: str, body: object = None) -> dict:
+    """One call to the Kubernetes admin API; Failure with its error."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        KUBE_ADMIN_URL + path, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=20) as answer:
+            return json.load(answer)
+    except urllib.error.HTTPError as exc:
+        try:
+            message = json.load(exc).get("error", "")
+        except ValueError:
+            message = ""
+        raise Failure(f"Kubernetes admin API {method} {path}: {exc.code} {message}".rstrip()) from exc
+    except OSError as exc:
+        raise Failure(
+            f"cannot reach the Kubernetes admin API on {KUBE_ADMIN_URL} ({exc}): "
+            "is the local cloud up? (scripts/local-cloud up)"
+        ) from exc
 
 
 def error_code(exc: botocore.exceptions.ClientError) -> str:
@@ -289,6 +341,32 @@ def ensure_health_check(route53, existing: dict[str, str], name: str, region: st
     return health_check_id
 
 
+def ensure_cluster(name: str, region: str) -> str:
+    """EKS cluster NAME-<region> in that region; a new one gets the default scenario."""
+    eks = client("eks", region)
+    cluster = f"{name}-{region}"
+    try:
+        eks.describe_cluster(name=cluster)
+        return cluster
+    except botocore.exceptions.ClientError as exc:
+        if error_code(exc) != "ResourceNotFoundException":
+            raise
+    try:
+        eks.create_cluster(
+            name=cluster,
+            version=EKS_VERSION,
+            roleArn=EKS_ROLE_ARN,
+            resourcesVpcConfig=EKS_VPC_CONFIG,
+            tags={"local-cloud:environment": name},
+        )
+    except botocore.exceptions.ClientError as exc:
+        if error_code(exc) == "ResourceInUseException":  # lost a race: it exists
+            return cluster
+        raise
+    admin("PUT", f"/clusters/{cluster}/scenario?region={region}", {})
+    return cluster
+
+
 def env_line(key: str, value: str) -> str:
     # Always quoted: cargo lambda's env-file parser rejects a bare '=' in a value.
     if "'" not in value:
@@ -319,13 +397,15 @@ def provision(args: argparse.Namespace) -> dict:
         region_entries = [
             {
                 "name": region,
-                "cluster": f"{name}-{region}",
+                "cluster": ensure_cluster(name, region),
                 "health_check_id": ensure_health_check(route53, existing, name, region),
                 "alarm_names": [f"{name}-{region}-platform-health"],
             }
             for region in regions
         ]
 
+    # REGIONS is the function's configuration (no extra keys); the printed
+    # regions also say where each cluster's admin API is.
     function_env = {
         "REGIONS": json.dumps(region_entries, separators=(",", ":")),
         "INCIDENT_TABLE": table,
@@ -339,7 +419,10 @@ def provision(args: argparse.Namespace) -> dict:
         "table": table,
         "topic_arn": topic_arn,
         "queue_url": queue_url,
-        "regions": region_entries,
+        "regions": [
+            {**entry, "kube_admin": f"{KUBE_ADMIN_URL}/clusters/{entry['cluster']}"}
+            for entry in region_entries
+        ],
         "function_env": function_env,
     }
     if args.env_file:
@@ -389,6 +472,29 @@ def set_health(args: argparse.Namespace) -> dict:
     return {"health_check_id": health_check_id, "status": sequence}
 
 
+def kube(args: argparse.Namespace) -> dict:
+    target = args.target
+    known = {entry["name"] for entry in admin("GET", "/clusters")["clusters"]}
+    # A cluster name first: names like kt-us-east-1 look like regions too.
+    cluster = target if target in known or not REGION_RE.fullmatch(target) else f"{args.name}-{target}"
+    if args.scenario is not None:
+        try:
+            patch = json.loads(args.scenario)
+        except ValueError as exc:
+            raise Failure(f"scenario: not JSON ({exc}); e.g. '{{\"after_restart\": \"crashloop\"}}'") from exc
+        state = admin("PATCH", f"/clusters/{cluster}/scenario", patch)
+    else:
+        state = admin("GET", f"/clusters/{cluster}/state")
+    return {
+        "cluster": state["cluster"]["name"],
+        "region": state["cluster"]["region"],
+        "endpoint": state["cluster"]["endpoint"],
+        "scenario": state["scenario"],
+        "deployment": state["summary"]["deployment"],
+        "pods": state["summary"]["pods"],
+    }
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="provision.py", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -406,6 +512,12 @@ def main(argv: list[str]) -> int:
     s.add_argument("sequence", metavar="STATUS_SEQUENCE", help="e.g. Failure,Failure,Success")
     s.add_argument("--name", default=DEFAULT_NAME, help="environment a region name refers to")
     s.set_defaults(run=set_health)
+
+    k = sub.add_parser("kube", help="show or merge a cluster's Kubernetes scenario")
+    k.add_argument("target", metavar="CLUSTER_OR_REGION")
+    k.add_argument("scenario", nargs="?", metavar="SCENARIO_JSON", help="merged into the scenario")
+    k.add_argument("--name", default=DEFAULT_NAME, help="environment a region name refers to")
+    k.set_defaults(run=kube)
 
     args = parser.parse_args(argv)
     try:
