@@ -246,6 +246,90 @@ pub struct RegionEnv {
     pub cluster: String,
     pub health_check_id: String,
     pub alarm_names: Vec<String>,
+    /// The local Kubernetes API's admin URL for this region's cluster.
+    pub kube_admin: String,
+}
+
+impl RegionEnv {
+    pub fn kube(&self) -> KubeAdmin {
+        KubeAdmin {
+            base: self.kube_admin.clone(),
+        }
+    }
+}
+
+/// A test playing the controller of a region's local Kubernetes API.
+pub struct KubeAdmin {
+    base: String,
+}
+
+impl KubeAdmin {
+    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let url = format!("{}{path}", self.base);
+        let mut response = match (method, body) {
+            ("GET", _) => agent.get(&url).call(),
+            ("DELETE", _) => agent.delete(&url).call(),
+            (_, body) => {
+                let text = body.map(Value::to_string).unwrap_or_default();
+                let request = if method == "PUT" {
+                    agent.put(&url)
+                } else if method == "PATCH" {
+                    agent.patch(&url)
+                } else {
+                    agent.post(&url)
+                };
+                request
+                    .header("content-type", "application/json")
+                    .send(text.as_str())
+            }
+        }
+        .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().expect("admin answer");
+        assert!(status < 300, "{method} {url}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    /// Merges into the cluster's scenario (see scripts/localcloud/kubeapi.py).
+    pub fn scenario(&self, patch: Value) {
+        self.call("PATCH", "/scenario", Some(&patch));
+    }
+
+    pub fn state(&self) -> Value {
+        self.call("GET", "/state", None)
+    }
+
+    pub fn fault(&self, fault: Value) {
+        self.call("POST", "/faults", Some(&fault));
+    }
+
+    pub fn clear_faults(&self) {
+        self.call("DELETE", "/faults", None);
+    }
+
+    /// The Kubernetes requests the cluster received (never the token).
+    pub fn requests(&self) -> Vec<Value> {
+        self.call("GET", "/requests", None)["requests"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The endpoint and CA data (base64 PEM) that DescribeCluster answers.
+    pub fn endpoint_and_ca_data(&self) -> (String, String) {
+        let cluster = self.call("GET", "", None);
+        let text = |key: &str| {
+            cluster[key]
+                .as_str()
+                .unwrap_or_else(|| panic!("{key} missing: {cluster}"))
+                .to_owned()
+        };
+        (text("endpoint"), text("certificate_authority_data"))
+    }
 }
 
 impl Environment {

@@ -165,9 +165,21 @@ pub fn gate(
     if region_healthy {
         return Gate::Skip;
     }
-    let acting = match remedy {
-        Remedy::Escalate { cause } => return Gate::Escalate { cause },
-        acting => acting,
+    let cooling = history.last_action_at.and_then(|last| {
+        let since = now.signed_duration_since(last).to_std().unwrap_or_default();
+        (since < guardrails.cooldown).then(|| (guardrails.cooldown - since).as_secs().max(1))
+    });
+    let acting = match (remedy, cooling) {
+        // Right after an action, ready pods with a failing check mean Route 53
+        // has not caught up yet (it needs about 30 s), not a network fault.
+        (
+            Remedy::Escalate {
+                cause: Cause::PodsHealthyButCheckFailing,
+            },
+            Some(seconds),
+        ) => return Gate::Wait { seconds },
+        (Remedy::Escalate { cause }, _) => return Gate::Escalate { cause },
+        (acting, _) => acting,
     };
     if dry_run {
         return Gate::Report { remedy: acting };

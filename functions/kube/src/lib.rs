@@ -7,5 +7,5 @@ pub mod eks_token;
 mod kube_error;
 mod platform;
 
-pub use cluster::EksClusters;
+pub use cluster::{EksClusters, kube_client};
 pub use platform::KubePlatform;
