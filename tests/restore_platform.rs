@@ -445,3 +445,30 @@ async fn expired_and_malformed_tokens_are_refused_by_the_local_api() {
         .expect_err("a foreign CA must fail the TLS handshake");
     assert!(!matches!(error, kube::Error::Api(_)), "{error}");
 }
+
+#[tokio::test]
+async fn an_api_that_times_out_is_retried_then_escalated() {
+    let outage = Outage::new("apislow", json!({"pods": "crashloop"}), &[]).await;
+    // Longer than the client's 10 s read timeout, three times: every attempt times out.
+    outage
+        .kube()
+        .fault(json!({"delay_seconds": 12, "count": 3}));
+    let answer = outage.restore(json!({}));
+    assert_eq!(
+        answer.body["decision"],
+        json!({"decision": "escalate", "cause": "api_unreachable"}),
+        "{answer:?}"
+    );
+    assert!(
+        answer.body["diagnosis"]
+            .as_str()
+            .is_some_and(|d| d.contains("unreachable")),
+        "{answer:?}"
+    );
+    assert!(outage.patches().is_empty());
+    let notices = outage.restore_notices(1).await;
+    assert!(
+        notices[0].body.contains("Restore the EKS cluster"),
+        "{notices:?}"
+    );
+}
