@@ -1,7 +1,10 @@
 //! Plumbing every function binary shares.
 
 use failover_core::Error;
+use failover_core::config::Settings;
 use lambda_runtime::Diagnostic;
+use serde::Serialize;
+use serde_json::Value;
 
 /// JSON logs when Lambda's `AWS_LAMBDA_LOG_FORMAT=JSON`, level from
 /// `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG`.
@@ -17,4 +20,19 @@ pub fn failure(error: Error) -> Diagnostic {
         error_type: error.kind().to_owned(),
         error_message: error.to_string(),
     }
+}
+
+/// What every function does first: logs set up, configuration read and
+/// checked once (a bad one stops the cold start, naming every wrong
+/// variable), AWS configuration loaded.
+pub async fn cold_start() -> Result<(Settings, aws_config::SdkConfig), Error> {
+    init_tracing();
+    let settings =
+        Settings::from_env().inspect_err(|e| tracing::error!("cold start failed: {e}"))?;
+    Ok((settings, crate::load_aws_config().await))
+}
+
+/// A function's JSON answer.
+pub fn answer<T: Serialize>(report: &T) -> Result<Value, Diagnostic> {
+    serde_json::to_value(report).map_err(|e| failure(Error::rejected("answer", e.to_string())))
 }

@@ -13,7 +13,7 @@ mod sns;
 
 pub use clock::SystemClock;
 pub use dynamodb::DynamoIncidentStore;
-pub use lambda::{failure, init_tracing};
+pub use lambda::{answer, cold_start, failure, init_tracing};
 pub use route53::Route53HealthChecks;
 pub use sns::SnsNotifier;
 

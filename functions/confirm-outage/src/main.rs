@@ -1,8 +1,7 @@
 //! `confirm-outage`: decides whether a regional platform outage is real,
 //! opens exactly one incident for the region, and tells people.
 
-use failover_aws::{AwsPorts, alarm_event, failure, init_tracing, load_aws_config};
-use failover_core::config::Settings;
+use failover_aws::{AwsPorts, alarm_event, answer, cold_start, failure};
 use failover_core::confirm_outage::{Deps, confirm_outage};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::Value;
@@ -20,20 +19,13 @@ async fn handler(deps: &Deps<'_>, event: LambdaEvent<Value>) -> Result<Value, Di
         "{}",
         report.summary
     );
-    serde_json::to_value(&report).map_err(|e| {
-        failure(failover_core::Error::rejected(
-            "confirm-outage",
-            e.to_string(),
-        ))
-    })
+    answer(&report)
 }
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    init_tracing();
-    let settings =
-        Settings::from_env().inspect_err(|e| tracing::error!("cold start failed: {e}"))?;
-    let ports = AwsPorts::new(&load_aws_config().await, &settings);
+    let (settings, config) = cold_start().await?;
+    let ports = AwsPorts::new(&config, &settings);
     let deps = ports.deps(&settings);
     lambda_runtime::run(service_fn(|event| handler(&deps, event))).await
 }

@@ -42,6 +42,30 @@ pub struct Notice {
 }
 
 impl Notice {
+    /// The notice of an incident's next transition; `title` becomes the
+    /// subject behind the severity.
+    pub(crate) fn about(
+        incident: &Incident,
+        severity: Severity,
+        title: &str,
+        body: String,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: format!("{}/v{}", incident.id, incident.version + 1),
+            created_at: now,
+            incident_id: incident.id.clone(),
+            region: incident.region.clone(),
+            phase: incident.phase,
+            severity,
+            subject: subject(format!(
+                "[{}] {title}",
+                severity.as_str().to_ascii_uppercase()
+            )),
+            body,
+        }
+    }
+
     /// Message attributes for SNS subscription filter policies.
     pub fn attributes(&self) -> [(&'static str, &str); 4] {
         [
@@ -56,7 +80,7 @@ impl Notice {
 /// SNS subjects are at most 100 printable ASCII characters.
 const SUBJECT_LIMIT: usize = 100;
 
-pub(crate) fn subject(text: String) -> String {
+fn subject(text: String) -> String {
     let clean: String = text
         .chars()
         .map(|c| {
@@ -172,19 +196,12 @@ pub fn verdict_notice(incident: &Incident, settings: &Settings, now: DateTime<Ut
         let _ = writeln!(body, "Confirmed: {}", at.to_rfc3339());
     }
 
-    Notice {
-        id: format!("{}/v{}", incident.id, incident.version + 1),
-        created_at: now,
-        incident_id: incident.id.clone(),
-        region: region.to_owned(),
-        phase: incident.phase,
-        severity,
-        subject: subject(format!(
-            "[{}]{dry} {title}",
-            severity.as_str().to_ascii_uppercase()
-        )),
-        body,
-    }
+    let title = if incident.dry_run {
+        format!("[DRY RUN] {title}")
+    } else {
+        title
+    };
+    Notice::about(incident, severity, &title, body, now)
 }
 
 fn list_or(regions: &[&str], fallback: &str) -> String {

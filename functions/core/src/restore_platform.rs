@@ -11,7 +11,7 @@ use crate::diagnosis::Diagnosis;
 use crate::error::{Error, Result};
 use crate::health::Health;
 use crate::incident::{Action, EntryKind, Incident, Journal, Phase};
-use crate::notice::{Notice, Severity, subject};
+use crate::notice::{Notice, Severity};
 use crate::ports::Platform;
 use crate::remedy::{Gate, History, Remedy, choose, gate};
 
@@ -301,19 +301,7 @@ fn notice(
         incident.id,
         incident.detected_at.to_rfc3339()
     );
-    Notice {
-        id: format!("{}/v{}", incident.id, incident.version + 1),
-        created_at: now,
-        incident_id: incident.id.clone(),
-        region: region.to_owned(),
-        phase: incident.phase,
-        severity,
-        subject: subject(format!(
-            "[{}] {title}",
-            severity.as_str().to_ascii_uppercase()
-        )),
-        body,
-    }
+    Notice::about(incident, severity, &title, body, now)
 }
 
 #[cfg(test)]

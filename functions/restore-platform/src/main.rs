@@ -2,8 +2,7 @@
 //! would help (the runbook's rules and the guardrails), does it, records it in
 //! the incident and tells people.
 
-use failover_aws::{AwsPorts, failure, init_tracing, load_aws_config, restore_event};
-use failover_core::config::Settings;
+use failover_aws::{AwsPorts, answer, cold_start, failure, restore_event};
 use failover_core::confirm_outage::Deps;
 use failover_core::ports::Platform;
 use failover_core::restore_platform::restore_platform;
@@ -22,20 +21,12 @@ async fn handler(
         .await
         .map_err(failure)?;
     tracing::info!(incident_id = %report.incident_id, region = %report.region, phase = report.phase.as_str(), "{}", report.summary);
-    serde_json::to_value(&report).map_err(|e| {
-        failure(failover_core::Error::rejected(
-            "restore-platform",
-            e.to_string(),
-        ))
-    })
+    answer(&report)
 }
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    init_tracing();
-    let settings =
-        Settings::from_env().inspect_err(|e| tracing::error!("cold start failed: {e}"))?;
-    let config = load_aws_config().await;
+    let (settings, config) = cold_start().await?;
     let ports = AwsPorts::new(&config, &settings);
     let platform = KubePlatform::new(EksClusters::new(config), settings.platform.clone());
     let deps = ports.deps(&settings);
