@@ -14,6 +14,7 @@ pub mod health;
 pub mod incident;
 pub mod notice;
 pub mod ports;
+pub mod recovery;
 pub mod remedy;
 pub mod restore_platform;
 pub mod trigger;
