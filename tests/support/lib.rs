@@ -118,6 +118,11 @@ impl LocalCloud {
             .unwrap_or_else(|e| panic!("provision printed no environment ({e}): {json}"))
     }
 
+    /// The AWS configuration of the local cloud, for adapters under test.
+    pub fn sdk(&self) -> aws_config::SdkConfig {
+        self.sdk.clone()
+    }
+
     pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
         let config = aws_sdk_dynamodb::config::Builder::from(&self.sdk)
             .endpoint_url(self.endpoint("AWS_ENDPOINT_URL_DYNAMODB"))

@@ -12,6 +12,7 @@ use crate::error::Result;
 use crate::health::CheckerObservation;
 use crate::incident::{Incident, TimelineEntry};
 use crate::notice::Notice;
+use crate::recovery::PeerView;
 
 #[async_trait]
 pub trait HealthChecks: Send + Sync {
@@ -78,4 +79,11 @@ pub trait Platform: Send + Sync {
     /// Stamping the same value again changes nothing, so a retried decision
     /// never restarts twice.
     async fn restart(&self, region: &RegionSettings, restarted_at: &str) -> Result<()>;
+}
+
+/// The DERP relay peers each region's cluster knows.
+#[async_trait]
+pub trait Peers: Send + Sync {
+    /// The `networkpeers.storage.loft.sh` of the region's cluster.
+    async fn peers(&self, region: &RegionSettings) -> Result<Vec<PeerView>>;
 }

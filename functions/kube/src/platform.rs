@@ -7,13 +7,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use failover_core::config::{PlatformSettings, RegionSettings};
 use failover_core::diagnosis::{ClusterReach, DeploymentView, Diagnosis, PodView};
-use failover_core::ports::Platform;
+use failover_core::ports::{Peers, Platform};
+use failover_core::recovery::PeerView;
 use failover_core::{Error, Result, error::RetryPolicy};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::Api;
-use kube::api::{ListParams, Patch, PatchParams};
+use kube::api::{ApiResource, DynamicObject, ListParams, Patch, PatchParams};
 use serde_json::json;
 
 use crate::cluster::{Described, EksClusters};
@@ -148,6 +149,48 @@ impl Platform for KubePlatform {
         })
         .await?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl Peers for KubePlatform {
+    async fn peers(&self, region: &RegionSettings) -> Result<Vec<PeerView>> {
+        let client = match self.clusters.connect(region).await? {
+            Described::Active(client) => client,
+            Described::NotActive(status) => {
+                return Err(Error::rejected(
+                    "EKS",
+                    format!("cluster {} is {status}, not ACTIVE", region.cluster),
+                ));
+            }
+        };
+        let resource = ApiResource {
+            group: "storage.loft.sh".into(),
+            version: "v1".into(),
+            api_version: "storage.loft.sh/v1".into(),
+            kind: "NetworkPeer".into(),
+            plural: "networkpeers".into(),
+        };
+        let peers: Api<DynamicObject> = Api::all_with(client, &resource);
+        let all = ListParams::default();
+        let list = retrying(&region.cluster, "list the DERP peers", || peers.list(&all)).await?;
+        Ok(list.items.iter().map(peer_view).collect())
+    }
+}
+
+/// `status.online` is omitted when false.
+fn peer_view(peer: &DynamicObject) -> PeerView {
+    let status = peer.data.get("status");
+    let field = |name: &str| status.and_then(|s| s.get(name));
+    PeerView {
+        name: peer.metadata.name.clone().unwrap_or_default(),
+        online: field("online")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false),
+        last_seen: field("lastSeen")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|t| t.parse().ok()),
+        home_derp_region: field("homeDerpRegion").and_then(serde_json::Value::as_i64),
     }
 }
 
