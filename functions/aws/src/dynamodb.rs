@@ -262,6 +262,30 @@ impl IncidentStore for DynamoIncidentStore {
         }
     }
 
+    async fn watch_state(&self, watch: &str) -> Result<Option<String>> {
+        let item = self
+            .get_item(key(format!("WATCH#{watch}"), "STATE".into()))
+            .await?;
+        Ok(item.and_then(|i| match i.get("state") {
+            Some(AttributeValue::S(state)) => Some(state.clone()),
+            _ => None,
+        }))
+    }
+
+    async fn save_watch_state(&self, watch: &str, state: &str) -> Result<()> {
+        let mut item = key(format!("WATCH#{watch}"), "STATE".into());
+        item.insert("state".into(), s(state));
+        item.insert("at".into(), s(stamp(Utc::now())));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| classify(SERVICE, e))?;
+        Ok(())
+    }
+
     async fn actions_since(&self, region: &str, since: DateTime<Utc>) -> Result<u32> {
         let answer = self
             .client

@@ -84,6 +84,7 @@ impl HealthChecks for ScriptedHealth {
 
 #[derive(Default)]
 pub struct MemoryStore {
+    pub watches: Mutex<BTreeMap<String, String>>,
     pub leases: Mutex<BTreeMap<String, String>>,
     pub incidents: Mutex<BTreeMap<String, Incident>>,
     pub timeline: Mutex<Vec<TimelineEntry>>,
@@ -155,6 +156,16 @@ impl IncidentStore for MemoryStore {
     }
     async fn append(&self, entry: &TimelineEntry) -> Result<()> {
         self.timeline.lock().unwrap().push(entry.clone());
+        Ok(())
+    }
+    async fn watch_state(&self, watch: &str) -> Result<Option<String>> {
+        Ok(self.watches.lock().unwrap().get(watch).cloned())
+    }
+    async fn save_watch_state(&self, watch: &str, state: &str) -> Result<()> {
+        self.watches
+            .lock()
+            .unwrap()
+            .insert(watch.into(), state.into());
         Ok(())
     }
     async fn actions_since(&self, region: &str, since: DateTime<Utc>) -> Result<u32> {

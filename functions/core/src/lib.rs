@@ -5,6 +5,7 @@
 //! over plain data, and the use cases talk to the world only through the
 //! small traits in [`ports`].
 
+pub mod check_derp_peers;
 pub mod config;
 pub mod confirm_outage;
 mod delivery;

@@ -30,12 +30,16 @@ impl Severity {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notice {
-    /// Unique per transition of an incident.
+    /// Unique per transition (of an incident, or of a watched state).
     pub id: String,
     pub created_at: DateTime<Utc>,
-    pub incident_id: String,
+    /// The incident it is about, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident_id: Option<String>,
+    /// The region it is about (`all` for every region).
     pub region: String,
-    pub phase: Phase,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<Phase>,
     pub severity: Severity,
     pub subject: String,
     pub body: String,
@@ -54,9 +58,9 @@ impl Notice {
         Self {
             id: format!("{}/v{}", incident.id, incident.version + 1),
             created_at: now,
-            incident_id: incident.id.clone(),
+            incident_id: Some(incident.id.clone()),
             region: incident.region.clone(),
-            phase: incident.phase,
+            phase: Some(incident.phase),
             severity,
             subject: subject(format!(
                 "[{}] {title}",
@@ -66,14 +70,42 @@ impl Notice {
         }
     }
 
-    /// Message attributes for SNS subscription filter policies.
-    pub fn attributes(&self) -> [(&'static str, &str); 4] {
-        [
-            ("region", self.region.as_str()),
-            ("phase", self.phase.as_str()),
-            ("severity", self.severity.as_str()),
-            ("incident_id", self.incident_id.as_str()),
-        ]
+    /// A notice about no incident (a watched state that changed).
+    pub(crate) fn standalone(
+        id: String,
+        region: &str,
+        severity: Severity,
+        title: &str,
+        body: String,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id,
+            created_at: now,
+            incident_id: None,
+            region: region.to_owned(),
+            phase: None,
+            severity,
+            subject: subject(format!(
+                "[{}] {title}",
+                severity.as_str().to_ascii_uppercase()
+            )),
+            body,
+        }
+    }
+
+    /// Message attributes for SNS subscription filter policies: region,
+    /// severity, and the incident's id and phase when it is about one.
+    pub fn attributes(&self) -> Vec<(&'static str, &str)> {
+        let mut attributes = vec![("region", self.region.as_str())];
+        if let Some(phase) = self.phase {
+            attributes.push(("phase", phase.as_str()));
+        }
+        attributes.push(("severity", self.severity.as_str()));
+        if let Some(id) = &self.incident_id {
+            attributes.push(("incident_id", id.as_str()));
+        }
+        attributes
     }
 }
 

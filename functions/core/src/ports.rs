@@ -52,6 +52,11 @@ pub trait IncidentStore: Send + Sync {
     /// Applied actions in a region since `since`, across its incidents
     /// (written by `update` for every newly applied action).
     async fn actions_since(&self, region: &str, since: DateTime<Utc>) -> Result<u32>;
+
+    /// The last state a watch (such as the scheduled DERP check) reported.
+    async fn watch_state(&self, watch: &str) -> Result<Option<String>>;
+
+    async fn save_watch_state(&self, watch: &str, state: &str) -> Result<()>;
 }
 
 #[async_trait]

@@ -1,0 +1,309 @@
+//! Use case: are the DERP relay peers online in every region? Run by hand it
+//! reports; run on a schedule it also tells people when the answer changes,
+//! and only then.
+
+use serde::Serialize;
+
+use crate::confirm_outage::Deps;
+use crate::error::Result;
+use crate::notice::{Notice, Severity};
+use crate::ports::Peers;
+use crate::recovery::{PeersVerdict, judge_peers};
+
+/// The name under which the last reported state is kept.
+const WATCH: &str = "derp-peers";
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RegionPeers {
+    pub region: String,
+    #[serde(flatten)]
+    pub verdict: PeersVerdict,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PeersReport {
+    /// The worst of the regions: `all_online`, `degraded` or `unreachable`.
+    pub verdict: &'static str,
+    pub regions: Vec<RegionPeers>,
+    /// Scheduled runs: whether the answer differs from the last one reported.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changed: Option<bool>,
+    pub notified: bool,
+    pub summary: String,
+}
+
+pub async fn check_derp_peers(
+    deps: &Deps<'_>,
+    peers: &dyn Peers,
+    scheduled: bool,
+) -> Result<PeersReport> {
+    let mut regions = Vec::new();
+    for region in &deps.settings.regions {
+        let verdict = match peers.peers(region).await {
+            Ok(list) => judge_peers(Ok(&list)),
+            Err(error) => judge_peers(Err(&error.to_string())),
+        };
+        regions.push(RegionPeers {
+            region: region.name.clone(),
+            verdict,
+        });
+    }
+    let verdict = worst(&regions);
+    let summary = regions
+        .iter()
+        .map(|r| format!("{}: {}", r.region, r.verdict.describe()))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let mut report = PeersReport {
+        verdict,
+        regions,
+        changed: None,
+        notified: false,
+        summary,
+    };
+    if !scheduled {
+        return Ok(report);
+    }
+
+    let state = fingerprint(&report);
+    // Nothing was reported yet: all online is the quiet starting point.
+    let previous = deps
+        .store
+        .watch_state(WATCH)
+        .await?
+        .unwrap_or_else(|| "all_online".to_owned());
+    let changed = previous != state;
+    report.changed = Some(changed);
+    if changed {
+        // Published before the state is saved: if saving fails, the next run tells again.
+        deps.notifier
+            .publish(&notice(&report, &state, deps.clock.now()))
+            .await?;
+        deps.store.save_watch_state(WATCH, &state).await?;
+        report.notified = true;
+    }
+    Ok(report)
+}
+
+fn worst(regions: &[RegionPeers]) -> &'static str {
+    let is = |f: fn(&PeersVerdict) -> bool| regions.iter().any(|r| f(&r.verdict));
+    if is(|v| matches!(v, PeersVerdict::Unreachable { .. })) {
+        "unreachable"
+    } else if is(|v| matches!(v, PeersVerdict::Degraded { .. })) {
+        "degraded"
+    } else {
+        "all_online"
+    }
+}
+
+/// What makes two answers the same: the verdict and who is offline or unreadable.
+fn fingerprint(report: &PeersReport) -> String {
+    let mut parts = vec![report.verdict.to_owned()];
+    for r in &report.regions {
+        match &r.verdict {
+            PeersVerdict::AllOnline { .. } => {}
+            PeersVerdict::Degraded { offline, .. } => {
+                parts.extend(offline.iter().map(|p| format!("{}/{}", r.region, p.name)))
+            }
+            PeersVerdict::Unreachable { .. } => parts.push(format!("{}/unreachable", r.region)),
+        }
+    }
+    parts.join(" ")
+}
+
+fn notice(report: &PeersReport, state: &str, now: chrono::DateTime<chrono::Utc>) -> Notice {
+    let affected: Vec<&str> = report
+        .regions
+        .iter()
+        .filter(|r| !matches!(r.verdict, PeersVerdict::AllOnline { .. }))
+        .map(|r| r.region.as_str())
+        .collect();
+    let region = if affected.is_empty() {
+        "all".to_owned()
+    } else {
+        affected.join(",")
+    };
+    let (severity, title, next) = match report.verdict {
+        "all_online" => (
+            Severity::Info,
+            "DERP relay peers all online again".to_owned(),
+            "Nothing to do.",
+        ),
+        "degraded" => (
+            Severity::Warning,
+            format!("DERP relay degraded in {region}"),
+            "Cross-region connectivity through the relay is reduced. Check the offline peers' pods and network (runbook step 5: kubectl get networkpeers.storage.loft.sh -A).",
+        ),
+        _ => (
+            Severity::Warning,
+            format!("DERP peers unreadable in {region}"),
+            "The peers of that cluster could not be read: check the cluster and the function's access to it.",
+        ),
+    };
+    let body = format!(
+        "{title}\n\nWhat was seen: {}.\n\nWhat to do: {next}\n",
+        report.summary
+    );
+    Notice::standalone(
+        format!("{WATCH}/{}/{state}", now.timestamp()),
+        &region,
+        severity,
+        &title,
+        body,
+        now,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+    use crate::config::tests::sample_vars;
+    use crate::fakes::{FakeClock, MemoryStore, RecordingNotifier, ScriptedHealth};
+    use crate::recovery::PeerView;
+
+    struct FakePeers(std::collections::HashMap<String, std::result::Result<Vec<PeerView>, String>>);
+
+    #[async_trait::async_trait]
+    impl Peers for FakePeers {
+        async fn peers(&self, region: &crate::config::RegionSettings) -> Result<Vec<PeerView>> {
+            self.0[&region.name]
+                .clone()
+                .map_err(|why| crate::Error::rejected("EKS", why))
+        }
+    }
+
+    fn peer(name: &str, online: bool) -> PeerView {
+        PeerView {
+            name: name.into(),
+            online,
+            last_seen: (!online).then(|| "2026-11-22T09:58:00Z".parse().unwrap()),
+            home_derp_region: None,
+        }
+    }
+
+    fn peers(
+        a: std::result::Result<Vec<PeerView>, String>,
+        b: std::result::Result<Vec<PeerView>, String>,
+    ) -> FakePeers {
+        FakePeers([("us-east-1".to_owned(), a), ("eu-west-1".to_owned(), b)].into())
+    }
+
+    async fn run(
+        store: &MemoryStore,
+        notifier: &RecordingNotifier,
+        peers: &FakePeers,
+        scheduled: bool,
+    ) -> PeersReport {
+        let settings = Settings::from_vars(sample_vars()).unwrap();
+        let (health, clock) = (
+            ScriptedHealth::default(),
+            FakeClock::at("2026-11-22T10:00:00Z"),
+        );
+        let deps = Deps {
+            settings: &settings,
+            health: &health,
+            store,
+            notifier,
+            clock: &clock,
+        };
+        check_derp_peers(&deps, peers, scheduled).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn verdicts_per_region_and_overall() {
+        let table = [
+            (
+                peers(Ok(vec![peer("a", true)]), Ok(vec![peer("b", true)])),
+                "all_online",
+            ),
+            (
+                peers(Ok(vec![peer("a", false)]), Ok(vec![peer("b", true)])),
+                "degraded",
+            ),
+            (
+                peers(
+                    Ok(vec![peer("a", false)]),
+                    Err("cluster platform-eu-west-1 is FAILED, not ACTIVE".into()),
+                ),
+                "unreachable",
+            ),
+        ];
+        for (fake, verdict) in table {
+            let (store, notifier) = (MemoryStore::default(), RecordingNotifier::default());
+            let report = run(&store, &notifier, &fake, false).await;
+            assert_eq!(report.verdict, verdict);
+            assert!(
+                notifier.sent.lock().unwrap().is_empty(),
+                "a manual check only reports"
+            );
+        }
+        let (store, notifier) = (MemoryStore::default(), RecordingNotifier::default());
+        let report = run(
+            &store,
+            &notifier,
+            &peers(
+                Ok(vec![peer("us-east-1-peer", false)]),
+                Err("cluster platform-eu-west-1 is FAILED, not ACTIVE".into()),
+            ),
+            false,
+        )
+        .await;
+        assert!(
+            report
+                .summary
+                .contains("us-east-1-peer (offline, last seen 2026-11-22T09:58:00+00:00)"),
+            "{}",
+            report.summary
+        );
+        assert!(
+            report
+                .summary
+                .contains("cluster platform-eu-west-1 is FAILED"),
+            "{}",
+            report.summary
+        );
+    }
+
+    #[tokio::test]
+    async fn a_schedule_tells_only_changes() {
+        let (store, notifier) = (MemoryStore::default(), RecordingNotifier::default());
+        let online = || peers(Ok(vec![peer("a", true)]), Ok(vec![peer("b", true)]));
+        let one_down = || peers(Ok(vec![peer("a", false)]), Ok(vec![peer("b", true)]));
+        let two_down = || peers(Ok(vec![peer("a", false)]), Ok(vec![peer("b", false)]));
+        let steps = [
+            (online(), false, 0, None),
+            (
+                one_down(),
+                true,
+                1,
+                Some("[WARNING] DERP relay degraded in us-east-1"),
+            ),
+            (one_down(), false, 1, None),
+            (
+                two_down(),
+                true,
+                2,
+                Some("[WARNING] DERP relay degraded in us-east-1,eu-west-1"),
+            ),
+            (
+                online(),
+                true,
+                3,
+                Some("[INFO] DERP relay peers all online again"),
+            ),
+            (online(), false, 3, None),
+        ];
+        for (i, (fake, changed, sent, subject)) in steps.into_iter().enumerate() {
+            let report = run(&store, &notifier, &fake, true).await;
+            assert_eq!(report.changed, Some(changed), "step {i}");
+            assert_eq!(report.notified, changed, "step {i}");
+            let notices = notifier.sent.lock().unwrap().clone();
+            assert_eq!(notices.len(), sent, "step {i}");
+            if let Some(subject) = subject {
+                assert_eq!(notices.last().unwrap().subject, subject, "step {i}");
+                assert_eq!(notices.last().unwrap().incident_id, None);
+            }
+        }
+    }
+}
