@@ -6,6 +6,7 @@ pub mod alarm_event;
 mod clock;
 mod dynamodb;
 mod lambda;
+pub mod peers_event;
 pub mod restore_event;
 mod route53;
 mod sdk_error;
