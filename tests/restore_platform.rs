@@ -237,6 +237,27 @@ async fn dry_run_changes_nothing() {
     );
     assert!(outage.patches().is_empty(), "dry run patched the cluster");
     assert_eq!(outage.kube().state()["rollouts"], 0);
+    // On a live incident a dry-run request is a preview: nothing recorded or sent.
+    assert_eq!(text(&outage.incident().await, "phase"), "confirmed");
+    assert!(!outage.incident().await.contains_key("actions"));
+    assert!(outage.restore_notices(0).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_dry_run_deployment_records_and_reports_what_it_would_do() {
+    let outage = Outage::new(
+        "restoredrycfg",
+        json!({"pods": "crashloop"}),
+        &[("DRY_RUN", "true")],
+    )
+    .await;
+    let answer = outage.restore(json!({}));
+    assert_eq!(
+        answer.body["decision"],
+        json!({"decision": "report", "remedy": {"remedy": "rollout_restart"}}),
+        "{answer:?}"
+    );
+    assert!(outage.patches().is_empty(), "dry run patched the cluster");
     let notices = outage.restore_notices(1).await;
     assert!(notices[0].subject.contains("[DRY RUN]"), "{notices:?}");
 }

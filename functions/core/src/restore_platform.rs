@@ -52,6 +52,9 @@ pub async fn restore_platform(
     // A notice left behind goes out before anything new is said.
     let (mut incident, _) = deliver(deps, incident, &mut journal).await?;
     let dry_run = deps.settings.dry_run || incident.dry_run || request.dry_run;
+    // A dry-run request on a live incident is a preview: it must not move the
+    // live incident (not even to escalate it), so it writes and sends nothing.
+    let preview = request.dry_run && !(deps.settings.dry_run || incident.dry_run);
 
     // An action recorded but not applied (the function died in between) is
     // applied now, with the same stamp: never a second restart.
@@ -89,6 +92,23 @@ pub async fn restore_platform(
         dry_run,
         now,
     );
+    if preview {
+        return Ok(RestoreReport {
+            incident_id: incident.id.clone(),
+            region: incident.region.clone(),
+            phase: incident.phase,
+            decision,
+            dry_run: true,
+            notified: false,
+            diagnosis: Some(diagnosis.summary()),
+            summary: format!(
+                "{} in {}: preview, nothing recorded: {}",
+                incident.id,
+                incident.region,
+                describe(decision)
+            ),
+        });
+    }
 
     let mut entries = vec![
         journal.entry(
@@ -549,27 +569,49 @@ mod tests {
 
     #[tokio::test]
     async fn dry_run_reports_and_changes_nothing() {
-        for (config, request_dry_run) in [(&[("DRY_RUN", "true")][..], false), (&[][..], true)] {
-            let world = World::new(crashloop(), false, config).await;
+        // Config-level dry run: the whole flow is a drill; it records and reports.
+        let world = World::new(crashloop(), false, &[("DRY_RUN", "true")]).await;
+        let report = world.restore(&world.by_id(), "r1").await.unwrap();
+        assert_eq!(
+            report.decision,
+            Gate::Report {
+                remedy: Remedy::RolloutRestart
+            }
+        );
+        assert!(report.dry_run);
+        assert_eq!(
+            world.platform.changes(),
+            (vec![], vec![]),
+            "nothing changed"
+        );
+        let sent = world.notifier.sent.lock().unwrap().clone();
+        assert!(sent[0].subject.contains("[DRY RUN]"), "{}", sent[0].subject);
+    }
+
+    #[tokio::test]
+    async fn a_dry_run_request_on_a_live_incident_previews_and_records_nothing() {
+        for diagnosis in [
+            crashloop(),
+            Diagnosis {
+                deployment: None,
+                ..crashloop()
+            },
+        ] {
+            let world = World::new(diagnosis, false, &[]).await;
+            let before = world.stored();
             let request = RestoreRequest {
-                dry_run: request_dry_run,
+                dry_run: true,
                 ..world.by_id()
             };
             let report = world.restore(&request, "r1").await.unwrap();
-            assert_eq!(
-                report.decision,
-                Gate::Report {
-                    remedy: Remedy::RolloutRestart
-                }
+            assert!(
+                matches!(report.decision, Gate::Report { .. } | Gate::Escalate { .. }),
+                "{report:?}"
             );
-            assert!(report.dry_run);
-            assert_eq!(
-                world.platform.changes(),
-                (vec![], vec![]),
-                "nothing changed"
-            );
-            let sent = world.notifier.sent.lock().unwrap().clone();
-            assert!(sent[0].subject.contains("[DRY RUN]"), "{}", sent[0].subject);
+            assert!(report.dry_run && !report.notified);
+            assert_eq!(world.stored(), before, "the live incident is untouched");
+            assert!(world.notifier.sent.lock().unwrap().is_empty());
+            assert_eq!(world.platform.changes(), (vec![], vec![]));
         }
     }
 
