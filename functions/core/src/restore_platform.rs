@@ -127,7 +127,7 @@ pub async fn restore_platform(
             let action = Action {
                 at: now,
                 remedy,
-                stamp: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                stamp: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                 applied: false,
                 dry_run: false,
             };
