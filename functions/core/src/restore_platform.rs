@@ -49,12 +49,16 @@ pub async fn restore_platform(
             incident.id, incident.region
         ))
     })?;
-    // A notice left behind goes out before anything new is said.
-    let (mut incident, _) = deliver(deps, incident, &mut journal).await?;
     let dry_run = deps.settings.dry_run || incident.dry_run || request.dry_run;
     // A dry-run request on a live incident is a preview: it must not move the
     // live incident (not even to escalate it), so it writes and sends nothing.
     let preview = request.dry_run && !(deps.settings.dry_run || incident.dry_run);
+    // A notice left behind goes out before anything new is said.
+    let (mut incident, _) = if preview {
+        (incident, false)
+    } else {
+        deliver(deps, incident, &mut journal).await?
+    };
 
     // An action recorded but not applied (the function died in between) is
     // applied now, with the same stamp: never a second restart.
@@ -62,6 +66,7 @@ pub async fn restore_platform(
         .actions
         .iter()
         .rposition(|a| !a.applied && !a.dry_run)
+        .filter(|_| !preview)
     {
         let action = incident.actions[pending].clone();
         return apply(deps, platform, incident, pending, action, &mut journal).await;
@@ -613,6 +618,32 @@ mod tests {
             assert!(world.notifier.sent.lock().unwrap().is_empty());
             assert_eq!(world.platform.changes(), (vec![], vec![]));
         }
+
+        // Not even a recorded, unapplied decision is applied by a preview.
+        let world = World::new(crashloop(), false, &[]).await;
+        let mut incident = world.stored();
+        incident.actions.push(Action {
+            at: world.clock.now(),
+            remedy: Remedy::RolloutRestart,
+            stamp: "2026-11-22T10:00:00.000Z".into(),
+            applied: false,
+            dry_run: false,
+        });
+        world
+            .store
+            .update(&incident, &[] as &[TimelineEntry])
+            .await
+            .unwrap();
+        let request = RestoreRequest {
+            dry_run: true,
+            ..world.by_id()
+        };
+        world.restore(&request, "preview").await.unwrap();
+        assert_eq!(
+            world.platform.changes(),
+            (vec![], vec![]),
+            "a preview restarted the platform"
+        );
     }
 
     #[tokio::test]
