@@ -115,7 +115,7 @@ pub async fn restore_platform(
         });
     }
 
-    let mut entries = vec![
+    let entries = vec![
         journal.entry(
             &incident,
             reading.at,
@@ -160,7 +160,6 @@ pub async fn restore_platform(
             finish(deps, incident, entries, decision, &mut journal).await
         }
         Gate::Wait { .. } | Gate::Skip => {
-            entries.truncate(3);
             finish(deps, incident, entries, decision, &mut journal).await
         }
     }
