@@ -21,6 +21,17 @@ pub struct Settings {
     pub takeover_after: Duration,
     pub retention: Duration,
     pub guardrails: Guardrails,
+    pub verification: VerificationPolicy,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerificationPolicy {
+    /// Healthy readings in a row before the region counts as recovered.
+    pub healthy_readings: u32,
+    /// Seconds between two verification polls.
+    pub poll_seconds: u64,
+    /// How long after the remedy verification may take before it escalates.
+    pub deadline: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -93,6 +104,13 @@ impl Settings {
         let max_age_seconds = reader.number("OBSERVATION_MAX_AGE_SECONDS", 120, 1..=3600);
         let takeover_seconds = reader.number("TAKEOVER_AFTER_SECONDS", 120, 0..=86_400);
         let retention_days = reader.number("RETENTION_DAYS", 90, 1..=3650);
+        let verification = VerificationPolicy {
+            healthy_readings: reader.number("RECOVERY_HEALTHY_READINGS", 3, 1..=20),
+            poll_seconds: u64::from(reader.number("VERIFY_POLL_SECONDS", 15, 1..=600)),
+            deadline: Duration::from_secs(
+                u64::from(reader.number("VERIFY_DEADLINE_MINUTES", 15, 1..=240)) * 60,
+            ),
+        };
         let guardrails = Guardrails {
             restarts_per_incident: reader.number("RESTARTS_PER_INCIDENT", 2, 0..=10),
             restarts_per_window: reader.number("RESTARTS_PER_WINDOW", 3, 0..=50),
@@ -131,6 +149,7 @@ impl Settings {
             takeover_after: Duration::from_secs(u64::from(takeover_seconds)),
             retention: Duration::from_secs(u64::from(retention_days) * 86_400),
             guardrails,
+            verification,
         })
     }
 

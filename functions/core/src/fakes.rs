@@ -200,6 +200,7 @@ impl Notifier for RecordingNotifier {
 /// A region's platform as a test sets it; records what was done to it.
 pub struct FakePlatform {
     pub diagnosis: Mutex<crate::diagnosis::Diagnosis>,
+    pub peers: Mutex<Vec<crate::recovery::PeerView>>,
     pub scaled: Mutex<Vec<u32>>,
     pub restarted: Mutex<Vec<String>>,
 }
@@ -208,6 +209,7 @@ impl FakePlatform {
     pub fn seeing(diagnosis: crate::diagnosis::Diagnosis) -> Self {
         Self {
             diagnosis: Mutex::new(diagnosis),
+            peers: Mutex::default(),
             scaled: Mutex::default(),
             restarted: Mutex::default(),
         }
@@ -239,5 +241,15 @@ impl crate::ports::Platform for FakePlatform {
     ) -> Result<()> {
         self.restarted.lock().unwrap().push(restarted_at.to_owned());
         Ok(())
+    }
+}
+
+#[async_trait]
+impl crate::ports::Peers for FakePlatform {
+    async fn peers(
+        &self,
+        _region: &crate::config::RegionSettings,
+    ) -> Result<Vec<crate::recovery::PeerView>> {
+        Ok(self.peers.lock().unwrap().clone())
     }
 }

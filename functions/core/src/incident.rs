@@ -19,6 +19,8 @@ pub enum Phase {
     Confirmed,
     /// A remedy was applied; the rollout and the region's health are being verified.
     Restoring,
+    /// Verified healthy again: closed with its time to recover.
+    Recovered,
     /// The region was healthy again: nothing to do.
     Dismissed,
     /// A person must act; the orchestrator does nothing more.
@@ -36,6 +38,7 @@ impl Phase {
             Self::Confirming => "confirming",
             Self::Confirmed => "confirmed",
             Self::Restoring => "restoring",
+            Self::Recovered => "recovered",
             Self::Dismissed => "dismissed",
             Self::Escalated => "escalated",
         }
@@ -75,6 +78,11 @@ pub struct Incident {
     pub actions: Vec<Action>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acted_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovered_at: Option<DateTime<Utc>>,
+    /// The failed region's health at each verification poll, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recovery_health: Vec<crate::health::Health>,
     /// Why a person must act, once escalated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalation: Option<Cause>,
@@ -115,6 +123,8 @@ impl Incident {
             diagnosis: None,
             actions: Vec::new(),
             acted_at: None,
+            recovered_at: None,
+            recovery_health: Vec::new(),
             escalation: None,
             pending_notice: None,
             version: 0,
@@ -184,6 +194,7 @@ pub enum EntryKind {
     Diagnosed,
     Decided,
     Acted,
+    Verified,
 }
 
 /// One line of an incident's append-only timeline.

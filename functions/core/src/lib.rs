@@ -20,6 +20,7 @@ pub mod remedy;
 pub mod restore_platform;
 pub mod trigger;
 pub mod verdict;
+pub mod verify_recovery;
 
 #[cfg(test)]
 mod fakes;

@@ -22,6 +22,8 @@ pub enum Cause {
     /// The platform looks healthy yet Route 53 still says it is not.
     PodsHealthyButCheckFailing,
     RestartBudgetSpent,
+    /// Verification reached its deadline with the region still not back.
+    NotRecoveredInTime,
 }
 
 impl Cause {
@@ -51,6 +53,9 @@ impl Cause {
             }
             Self::PodsHealthyButCheckFailing => {
                 "Pods are ready, so a restart would not help: check the ALB target group health, the ingress, and VPC peering, routes and the database security group (runbook step 2, ALB and network partition)."
+            }
+            Self::NotRecoveredInTime => {
+                "The region did not recover in time after the remedy: check the rollout (`kubectl rollout status deployment/loft`), the pod logs, and the Route 53 health check (runbook steps 4 and 5)."
             }
             Self::RestartBudgetSpent => {
                 "Restarts did not bring the platform back: read the pod logs (`kubectl logs -l app=loft --tail=50`), look for database connectivity or resource exhaustion, and fix the cause."
@@ -500,6 +505,7 @@ mod tests {
             PodsUnschedulable,
             PodsHealthyButCheckFailing,
             RestartBudgetSpent,
+            NotRecoveredInTime,
         ] {
             assert!(cause.next_step().len() > 40, "{cause:?}");
         }

@@ -1,0 +1,509 @@
+//! Use case: one verification poll after a remedy (runbook steps 4 and 5).
+//! The workflow calls it until it answers recovered or failed; on recovery
+//! it closes the incident with its time to recover and tells people.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::confirm_outage::{Deps, read};
+use crate::delivery::deliver;
+use crate::diagnosis::{ClusterReach, Diagnosis};
+use crate::error::{Error, Result};
+use crate::incident::{EntryKind, Incident, Journal, Phase};
+use crate::notice::{Notice, Severity};
+use crate::ports::{Peers, Platform};
+use crate::recovery::{Observation, Recovery, Rollout, evaluate, judge_peers, rollout};
+use crate::remedy::Cause;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyRequest {
+    pub incident_id: String,
+    /// When verification gives up; default: the remedy's time plus the configured deadline.
+    pub deadline: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VerifyReport {
+    pub incident_id: String,
+    pub region: String,
+    pub phase: Phase,
+    #[serde(flatten)]
+    pub outcome: Recovery,
+    /// Seconds from detection, then from confirmation, to recovery.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_to_recover_s: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_to_recover_from_confirmation_s: Option<i64>,
+    pub notified: bool,
+}
+
+pub async fn verify_recovery(
+    deps: &Deps<'_>,
+    platform: &dyn Platform,
+    peers: &dyn Peers,
+    request: &VerifyRequest,
+    nonce: &str,
+) -> Result<VerifyReport> {
+    let mut journal = Journal::new(nonce);
+    let incident = deps.store.get(&request.incident_id).await?.ok_or_else(|| {
+        Error::InvalidEvent(format!("incident {:?} does not exist", request.incident_id))
+    })?;
+    match incident.phase {
+        Phase::Confirmed | Phase::Restoring => {}
+        // Asked again after it closed (a retried poll): the same answer, nothing new.
+        Phase::Recovered => {
+            return Ok(report(
+                &incident,
+                Recovery::Recovered {
+                    warnings: Vec::new(),
+                },
+                false,
+            ));
+        }
+        phase => {
+            return Err(Error::InvalidEvent(format!(
+                "incident {} is {}: there is nothing to verify",
+                incident.id,
+                phase.as_str()
+            )));
+        }
+    }
+    let (mut incident, _) = deliver(deps, incident, &mut journal).await?;
+    let target = deps.settings.region(&incident.region).ok_or_else(|| {
+        Error::InvalidEvent(format!("region {} is not configured", incident.region))
+    })?;
+    let policy = &deps.settings.verification;
+    let wanted = deps.settings.platform.replicas;
+
+    let reading = read(deps, target).await?;
+    incident.recovery_health.push(reading.health);
+    let mut rollout_state = Rollout::InProgress("the platform could not be read".into());
+    let mut regions_not_ready = Vec::new();
+    let mut peer_verdicts = Vec::new();
+    for region in &deps.settings.regions {
+        let diagnosis = platform.diagnose(region).await?;
+        if region.name == target.name {
+            rollout_state = target_rollout(&diagnosis, wanted);
+        }
+        if !pods_ready(&diagnosis, wanted) {
+            regions_not_ready.push(region.name.clone());
+        }
+        let verdict = match peers.peers(region).await {
+            Ok(list) => judge_peers(Ok(&list)),
+            Err(error) => judge_peers(Err(&error.to_string())),
+        };
+        peer_verdicts.push((region.name.clone(), verdict));
+    }
+    let seen = Observation {
+        rollout: rollout_state,
+        health: incident.recovery_health.clone(),
+        regions_not_ready,
+        peers: peer_verdicts,
+    };
+    let now = deps.clock.now();
+    let started = incident
+        .acted_at
+        .or(incident.confirmed_at)
+        .unwrap_or(incident.detected_at);
+    let deadline = request.deadline.unwrap_or_else(|| {
+        started
+            + chrono::Duration::from_std(policy.deadline).unwrap_or(chrono::Duration::minutes(15))
+    });
+    let outcome = evaluate(
+        &seen,
+        policy.healthy_readings,
+        policy.poll_seconds,
+        now,
+        deadline,
+    );
+
+    let entry = journal.entry(
+        &incident,
+        now,
+        EntryKind::Verified,
+        describe(&outcome, &reading.describe()),
+    );
+    incident.updated_at = now;
+    match &outcome {
+        Recovery::Recovered { warnings } => {
+            incident.phase = Phase::Recovered;
+            incident.recovered_at = Some(now);
+            incident.closed_at = Some(now);
+            incident.pending_notice = Some(recovered_notice(&incident, warnings, now));
+        }
+        Recovery::Failed { reasons } => {
+            incident.phase = Phase::Escalated;
+            incident.escalation = Some(Cause::NotRecoveredInTime);
+            incident.closed_at = Some(now);
+            incident.pending_notice = Some(failed_notice(&incident, reasons, now));
+        }
+        Recovery::KeepWaiting { .. } => {}
+    }
+    let stored = deps.store.update(&incident, &[entry]).await?;
+    let (stored, notified) = deliver(deps, stored, &mut journal).await?;
+    Ok(report(&stored, outcome, notified))
+}
+
+fn target_rollout(diagnosis: &Diagnosis, wanted: u32) -> Rollout {
+    match (&diagnosis.cluster, &diagnosis.deployment) {
+        (ClusterReach::Reachable, Some(deployment)) => rollout(deployment, wanted),
+        (ClusterReach::Reachable, None) => Rollout::Failed("the deployment is missing".into()),
+        (ClusterReach::NotActive(status), _) => {
+            Rollout::InProgress(format!("the cluster is {status}"))
+        }
+        (ClusterReach::Unreachable(why), _) => {
+            Rollout::InProgress(format!("the cluster is unreachable: {why}"))
+        }
+    }
+}
+
+fn pods_ready(diagnosis: &Diagnosis, wanted: u32) -> bool {
+    let ready = diagnosis.pods.iter().filter(|p| p.ready).count();
+    diagnosis.cluster == ClusterReach::Reachable && ready >= wanted as usize
+}
+
+fn seconds(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Option<i64> {
+    Some(to?.signed_duration_since(from?).num_seconds())
+}
+
+fn report(incident: &Incident, outcome: Recovery, notified: bool) -> VerifyReport {
+    VerifyReport {
+        incident_id: incident.id.clone(),
+        region: incident.region.clone(),
+        phase: incident.phase,
+        outcome,
+        time_to_recover_s: seconds(Some(incident.detected_at), incident.recovered_at),
+        time_to_recover_from_confirmation_s: seconds(incident.confirmed_at, incident.recovered_at),
+        notified,
+    }
+}
+
+fn describe(outcome: &Recovery, health: &str) -> String {
+    match outcome {
+        Recovery::Recovered { warnings } if warnings.is_empty() => format!("recovered ({health})"),
+        Recovery::Recovered { warnings } => {
+            format!("recovered with warnings: {}", warnings.join("; "))
+        }
+        Recovery::KeepWaiting { pending, .. } => format!("not yet: {}", pending.join("; ")),
+        Recovery::Failed { reasons } => format!("not recovered: {}", reasons.join("; ")),
+    }
+}
+
+fn minutes_seconds(total: Option<i64>) -> String {
+    total.map_or_else(
+        || "unknown".into(),
+        |s| format!("{}m{:02}s", s / 60, s % 60),
+    )
+}
+
+fn recovered_notice(incident: &Incident, warnings: &[String], now: DateTime<Utc>) -> Notice {
+    let from_detection = seconds(Some(incident.detected_at), Some(now));
+    let from_confirmation = seconds(incident.confirmed_at, Some(now));
+    let actions: Vec<String> = incident
+        .actions
+        .iter()
+        .filter(|a| a.applied)
+        .map(|a| format!("{:?} at {}", a.remedy, a.at.to_rfc3339()))
+        .collect();
+    let title = format!(
+        "{} platform recovered in {}",
+        incident.region,
+        minutes_seconds(from_detection)
+    );
+    let warning = if warnings.is_empty() {
+        String::new()
+    } else {
+        format!("\nWarnings: {}\n", warnings.join("; "))
+    };
+    let body = format!(
+        "{title}\n\nWhat happened: the rollout completed, the Route 53 health check is healthy again and the platform pods are ready in every region.\n{warning}\nTime to recover: {} from detection, {} from confirmation.\nActions: {}\n\nWhat happens next: nothing; the incident is closed.\n\nIncident: {}\nDetected: {}\n",
+        minutes_seconds(from_detection),
+        minutes_seconds(from_confirmation),
+        if actions.is_empty() {
+            "none".to_owned()
+        } else {
+            actions.join(", ")
+        },
+        incident.id,
+        incident.detected_at.to_rfc3339(),
+    );
+    let severity = if warnings.is_empty() {
+        Severity::Info
+    } else {
+        Severity::Warning
+    };
+    Notice::about(incident, severity, &title, body, now)
+}
+
+fn failed_notice(incident: &Incident, reasons: &[String], now: DateTime<Utc>) -> Notice {
+    let title = format!(
+        "ESCALATION: {} platform not recovered in time",
+        incident.region
+    );
+    let body = format!(
+        "{title}\n\nWhat is still wrong: {}.\n\nWhat to do: {}\n\nIncident: {}\nDetected: {}\n",
+        reasons.join("; "),
+        Cause::NotRecoveredInTime.next_step(),
+        incident.id,
+        incident.detected_at.to_rfc3339()
+    );
+    Notice::about(incident, Severity::Critical, &title, body, now)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::Settings;
+    use crate::config::tests::sample_vars;
+    use crate::diagnosis::{DeploymentView, PodView};
+    use crate::fakes::{FakeClock, FakePlatform, MemoryStore, RecordingNotifier, ScriptedHealth};
+    use crate::ports::{Clock, IncidentStore};
+    use crate::recovery::PeerView;
+    use crate::trigger::{AlarmState, Target, Trigger, TriggerSource};
+    use crate::verdict::Verdict;
+
+    fn recovered_cluster() -> Diagnosis {
+        Diagnosis {
+            cluster: ClusterReach::Reachable,
+            deployment: Some(DeploymentView {
+                replicas: 3,
+                ready: 3,
+                available: 3,
+                updated: 3,
+                generation: 3,
+                observed_generation: 3,
+                paused: false,
+                progress_deadline_exceeded: false,
+            }),
+            pods: vec![
+                PodView {
+                    name: "loft-1".into(),
+                    phase: "Running".into(),
+                    ready: true,
+                    waiting_reason: None,
+                    restarts: 0,
+                    unschedulable: false
+                };
+                3
+            ],
+            nodes_ready: 3,
+            nodes_not_ready: 0,
+            ingress_load_balancers: Some(vec!["lb".into()]),
+        }
+    }
+
+    struct World {
+        settings: Settings,
+        health: ScriptedHealth,
+        store: MemoryStore,
+        notifier: RecordingNotifier,
+        clock: FakeClock,
+        platform: FakePlatform,
+        id: String,
+    }
+
+    /// An incident restored (acted on) at 10:00; `health` scripts us-east-1's check per poll.
+    async fn world(health: &[bool]) -> World {
+        let clock = FakeClock::at("2026-11-22T10:00:00Z");
+        let store = MemoryStore::default();
+        let trigger = Trigger {
+            source: TriggerSource::AlarmAction,
+            target: Target::Alarm {
+                name: "alarm-a".into(),
+                health_check_id: None,
+            },
+            state: AlarmState::Alarm,
+            reason: String::new(),
+            dry_run: false,
+        };
+        let mut incident = Incident::detect(
+            "us-east-1",
+            &trigger,
+            false,
+            clock.now() - chrono::Duration::minutes(2),
+            "c1",
+        );
+        let first = Journal::new("c1").entry(
+            &incident,
+            incident.detected_at,
+            EntryKind::Detected,
+            "detected",
+        );
+        store.open(&incident, &first).await.unwrap();
+        incident.conclude(
+            Verdict::Confirmed,
+            Vec::new(),
+            clock.now() - chrono::Duration::minutes(1),
+        );
+        incident.phase = Phase::Restoring;
+        incident.acted_at = Some(clock.now());
+        let incident = store.update(&incident, &[]).await.unwrap();
+        World {
+            settings: Settings::from_vars(sample_vars()).unwrap(),
+            health: ScriptedHealth::default()
+                .script("hc-a", health)
+                .script("hc-b", &[true]),
+            store,
+            notifier: RecordingNotifier::default(),
+            clock,
+            platform: FakePlatform::seeing(recovered_cluster()),
+            id: incident.id,
+        }
+    }
+
+    impl World {
+        /// One poll, 15 s after the previous one.
+        async fn poll(&self) -> Result<VerifyReport> {
+            self.clock.advance(Duration::from_secs(15));
+            *self.health.now.lock().unwrap() = Some(self.clock.now());
+            let deps = Deps {
+                settings: &self.settings,
+                health: &self.health,
+                store: &self.store,
+                notifier: &self.notifier,
+                clock: &self.clock,
+            };
+            verify_recovery(
+                &deps,
+                &self.platform,
+                &self.platform,
+                &VerifyRequest {
+                    incident_id: self.id.clone(),
+                    deadline: None,
+                },
+                "v",
+            )
+            .await
+        }
+
+        async fn polls_until_done(&self, most: usize) -> (usize, VerifyReport) {
+            for n in 1..=most {
+                let report = self.poll().await.unwrap();
+                if !matches!(report.outcome, Recovery::KeepWaiting { .. }) {
+                    return (n, report);
+                }
+            }
+            panic!("not done after {most} polls");
+        }
+    }
+
+    #[tokio::test]
+    async fn recovered_after_three_healthy_readings_in_a_row_with_its_time_to_recover() {
+        let world = world(&[true]).await;
+        let (polls, report) = world.polls_until_done(10).await;
+        assert_eq!(polls, 3);
+        assert_eq!(report.outcome, Recovery::Recovered { warnings: vec![] });
+        assert_eq!(report.phase, Phase::Recovered);
+        // Detected at 09:58, confirmed at 09:59, recovered at 10:00:45.
+        assert_eq!(
+            (
+                report.time_to_recover_s,
+                report.time_to_recover_from_confirmation_s
+            ),
+            (Some(165), Some(105))
+        );
+        let sent = world.notifier.sent.lock().unwrap().clone();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(
+            sent[0].subject,
+            "[INFO] us-east-1 platform recovered in 2m45s"
+        );
+        assert!(
+            sent[0]
+                .body
+                .contains("2m45s from detection, 1m45s from confirmation"),
+            "{}",
+            sent[0].body
+        );
+        assert_eq!(
+            world.store.leases.lock().unwrap().get("us-east-1"),
+            None,
+            "the region's lease is released"
+        );
+
+        let again = world.poll().await.unwrap();
+        assert_eq!(
+            again.phase,
+            Phase::Recovered,
+            "a retried poll gets the same answer"
+        );
+        assert_eq!(
+            world.notifier.sent.lock().unwrap().len(),
+            1,
+            "and sends nothing new"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_flapping_check_does_not_close_the_incident() {
+        let world = world(&[true, true, false, true, true, true]).await;
+        let (polls, report) = world.polls_until_done(10).await;
+        assert_eq!(polls, 6);
+        assert_eq!(report.phase, Phase::Recovered);
+    }
+
+    #[tokio::test]
+    async fn not_recovered_by_the_deadline_escalates() {
+        let world = world(&[false]).await;
+        let (polls, report) = world.polls_until_done(100).await;
+        assert_eq!(polls, 60, "15 minutes of 15 s polls");
+        assert!(
+            matches!(&report.outcome, Recovery::Failed { reasons } if reasons[0].contains("health check")),
+            "{report:?}"
+        );
+        assert_eq!(report.phase, Phase::Escalated);
+        let sent = world.notifier.sent.lock().unwrap().clone();
+        assert_eq!(sent[0].severity, Severity::Critical);
+        assert!(
+            sent[0].body.contains("kubectl rollout status"),
+            "{}",
+            sent[0].body
+        );
+    }
+
+    #[tokio::test]
+    async fn an_offline_derp_peer_becomes_a_warning_at_the_deadline() {
+        let world = world(&[true]).await;
+        *world.platform.peers.lock().unwrap() = vec![PeerView {
+            name: "eu-west-1-peer".into(),
+            online: false,
+            last_seen: None,
+            home_derp_region: None,
+        }];
+        let (polls, report) = world.polls_until_done(100).await;
+        assert_eq!(polls, 60, "it waits for the peer until the deadline");
+        assert!(
+            matches!(&report.outcome, Recovery::Recovered { warnings } if warnings[0].contains("eu-west-1-peer")),
+            "{report:?}"
+        );
+        assert_eq!(
+            world.notifier.sent.lock().unwrap()[0].severity,
+            Severity::Warning
+        );
+    }
+
+    #[tokio::test]
+    async fn only_an_incident_being_restored_is_verified() {
+        let world = world(&[true]).await;
+        let request = VerifyRequest {
+            incident_id: "nope".into(),
+            deadline: None,
+        };
+        let deps = Deps {
+            settings: &world.settings,
+            health: &world.health,
+            store: &world.store,
+            notifier: &world.notifier,
+            clock: &world.clock,
+        };
+        let error = verify_recovery(&deps, &world.platform, &world.platform, &request, "v")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, Error::InvalidEvent(m) if m.contains("\"nope\" does not exist")),
+            "{error}"
+        );
+    }
+}
