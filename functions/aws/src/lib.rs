@@ -11,6 +11,7 @@ pub mod restore_event;
 mod route53;
 mod sdk_error;
 mod sns;
+pub mod verify_event;
 
 pub use clock::SystemClock;
 pub use dynamodb::DynamoIncidentStore;

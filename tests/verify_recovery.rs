@@ -1,0 +1,133 @@
+//! `verify-recovery` end to end, after a real confirmation and restore: the
+//! real binaries against the local cloud and the local Kubernetes APIs.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use system::{Emulator, Environment, LocalCloud, of_kind, text};
+
+/// Confirms an outage in us-east-1, restores it (a crash-looping platform whose
+/// pods do `after_restart` once restarted), and answers the incident id.
+async fn restored(
+    cloud: &LocalCloud,
+    env: &Environment,
+    emulator: &Emulator,
+    after_restart: &str,
+) -> String {
+    cloud
+        .set_health(&env.region("us-east-1").health_check_id, "Failure")
+        .await;
+    let confirmed = emulator.invoke("confirm-outage", r#"{"region": "us-east-1"}"#);
+    let incident_id = confirmed.body["incident_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{confirmed:?}"))
+        .to_owned();
+    env.region("us-east-1")
+        .kube()
+        .scenario(json!({"pods": "crashloop", "after_restart": after_restart}));
+    let restored = emulator.invoke(
+        "restore-platform",
+        &json!({"incident_id": incident_id}).to_string(),
+    );
+    assert_eq!(restored.body["decision"]["decision"], "act", "{restored:?}");
+    incident_id
+}
+
+fn poll(emulator: &Emulator, event: &Value) -> Value {
+    let answer = emulator.invoke("verify-recovery", &event.to_string());
+    assert!(!answer.is_error(), "{answer:?}\n{}", emulator.log());
+    answer.body
+}
+
+#[tokio::test]
+async fn a_restored_region_is_verified_and_closed_with_its_time_to_recover() {
+    let cloud = LocalCloud::start().await;
+    let env = cloud.provision("verify");
+    let config = [
+        ("CONFIRM_SAMPLES", "1"),
+        ("CONFIRM_INTERVAL_SECONDS", "0"),
+        ("RECOVERY_HEALTHY_READINGS", "2"),
+    ];
+    let emulator = Emulator::start(&env, &config, 1);
+    let incident_id = restored(&cloud, &env, &emulator, "ready").await;
+    cloud
+        .set_health(&env.region("us-east-1").health_check_id, "Success")
+        .await;
+
+    let event = json!({"incident_id": incident_id});
+    let first = poll(&emulator, &event);
+    assert_eq!(
+        first["outcome"], "keep_waiting",
+        "one healthy reading is not enough: {first}"
+    );
+    let second = poll(&emulator, &event);
+    assert_eq!(second["outcome"], "recovered", "{second}");
+    assert_eq!(second["phase"], "recovered");
+    assert!(
+        second["time_to_recover_s"].as_i64().is_some_and(|s| s >= 0),
+        "{second}"
+    );
+
+    let items = cloud.items(&env.table).await;
+    let incident = of_kind(&items, "INCIDENT")[0];
+    assert_eq!(text(incident, "phase"), "recovered");
+    assert!(incident.contains_key("recovered_at") && incident.contains_key("closed_at"));
+    assert!(
+        of_kind(&items, "LEASE").is_empty(),
+        "closing releases the region"
+    );
+    let notices = cloud.notices(&env, 3, Duration::from_secs(10)).await;
+    let subjects: Vec<&str> = notices.iter().map(|n| n.subject.as_str()).collect();
+    assert_eq!(subjects.len(), 3, "{subjects:?}");
+    assert!(
+        subjects[2].starts_with("[INFO] us-east-1 platform recovered in "),
+        "{subjects:?}"
+    );
+    assert!(
+        notices[2].body.contains("from detection"),
+        "{}",
+        notices[2].body
+    );
+}
+
+#[tokio::test]
+async fn verification_escalates_naming_what_is_still_wrong() {
+    // (pods after the restart, deadline in the event, what the escalation names)
+    let cases = [
+        ("crashloop", None, "ProgressDeadlineExceeded"),
+        (
+            "ready",
+            Some("2026-01-01T00:00:00Z"),
+            "health check: not yet healthy",
+        ),
+    ];
+    for (after_restart, deadline, named) in cases {
+        let cloud = LocalCloud::start().await;
+        let env = cloud.provision("verifyfail");
+        let emulator = Emulator::start(
+            &env,
+            &[("CONFIRM_SAMPLES", "1"), ("CONFIRM_INTERVAL_SECONDS", "0")],
+            1,
+        );
+        let incident_id = restored(&cloud, &env, &emulator, after_restart).await;
+
+        let mut event = json!({"incident_id": incident_id});
+        if let Some(deadline) = deadline {
+            event["deadline"] = deadline.into();
+        }
+        let failed = poll(&emulator, &event);
+        assert_eq!(failed["outcome"], "failed", "{after_restart}: {failed}");
+        assert_eq!(failed["phase"], "escalated");
+        assert!(
+            failed["reasons"].to_string().contains(named),
+            "{after_restart}: {failed}"
+        );
+        let notices = cloud.notices(&env, 3, Duration::from_secs(10)).await;
+        assert_eq!(notices.len(), 3, "{notices:?}");
+        assert_eq!(
+            notices[2].subject,
+            "[CRITICAL] ESCALATION: us-east-1 platform not recovered in time"
+        );
+        assert!(notices[2].body.contains(named), "{}", notices[2].body);
+    }
+}
