@@ -253,3 +253,39 @@ impl crate::ports::Peers for FakePlatform {
         Ok(self.peers.lock().unwrap().clone())
     }
 }
+
+/// The us-east-1 alarm going to ALARM.
+pub fn alarm_trigger() -> crate::trigger::Trigger {
+    use crate::trigger::{AlarmState, Target, Trigger, TriggerSource};
+    Trigger {
+        source: TriggerSource::AlarmAction,
+        target: Target::Alarm {
+            name: "alarm-a".into(),
+            health_check_id: None,
+        },
+        state: AlarmState::Alarm,
+        reason: String::new(),
+        dry_run: false,
+    }
+}
+
+/// An open incident in us-east-1 as confirm-outage leaves it, stored.
+pub async fn confirmed_incident(
+    store: &MemoryStore,
+    detected_at: DateTime<Utc>,
+    confirmed_at: DateTime<Utc>,
+) -> Incident {
+    use crate::incident::{EntryKind, Journal};
+    let mut incident = Incident::detect(
+        "us-east-1",
+        &alarm_trigger(),
+        false,
+        detected_at,
+        "confirm1",
+    );
+    let first =
+        Journal::new("confirm1").entry(&incident, detected_at, EntryKind::Detected, "detected");
+    store.open(&incident, &first).await.unwrap();
+    incident.conclude(crate::verdict::Verdict::Confirmed, Vec::new(), confirmed_at);
+    store.update(&incident, &[]).await.unwrap()
+}

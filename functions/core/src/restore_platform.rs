@@ -336,12 +336,12 @@ mod tests {
     use crate::config::Settings;
     use crate::config::tests::sample_vars;
     use crate::diagnosis::{ClusterReach, DeploymentView, PodView};
-    use crate::fakes::{FakeClock, FakePlatform, MemoryStore, RecordingNotifier, ScriptedHealth};
+    use crate::fakes::{
+        FakeClock, FakePlatform, MemoryStore, RecordingNotifier, ScriptedHealth, confirmed_incident,
+    };
     use crate::incident::TimelineEntry;
     use crate::ports::{Clock, IncidentStore};
     use crate::remedy::Cause;
-    use crate::trigger::{AlarmState, Target, Trigger, TriggerSource};
-    use crate::verdict::Verdict;
 
     fn pod(ready: bool, waiting: Option<&str>) -> PodView {
         PodView {
@@ -395,27 +395,7 @@ mod tests {
             vars.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
             let clock = FakeClock::at("2026-11-22T10:00:00Z");
             let store = MemoryStore::default();
-            let trigger = Trigger {
-                source: TriggerSource::AlarmAction,
-                target: Target::Alarm {
-                    name: "alarm-a".into(),
-                    health_check_id: None,
-                },
-                state: AlarmState::Alarm,
-                reason: String::new(),
-                dry_run: false,
-            };
-            let mut incident =
-                Incident::detect("us-east-1", &trigger, false, clock.now(), "confirm1");
-            let first = Journal::new("confirm1").entry(
-                &incident,
-                clock.now(),
-                EntryKind::Detected,
-                "detected",
-            );
-            store.open(&incident, &first).await.unwrap();
-            incident.conclude(Verdict::Confirmed, Vec::new(), clock.now());
-            let incident = store.update(&incident, &[]).await.unwrap();
+            let incident = confirmed_incident(&store, clock.now(), clock.now()).await;
             let health = ScriptedHealth::default()
                 .script("hc-a", &[healthy])
                 .script("hc-b", &[true]);

@@ -258,11 +258,11 @@ mod tests {
     use crate::config::Settings;
     use crate::config::tests::sample_vars;
     use crate::diagnosis::{DeploymentView, PodView};
-    use crate::fakes::{FakeClock, FakePlatform, MemoryStore, RecordingNotifier, ScriptedHealth};
+    use crate::fakes::{
+        FakeClock, FakePlatform, MemoryStore, RecordingNotifier, ScriptedHealth, confirmed_incident,
+    };
     use crate::ports::{Clock, IncidentStore};
     use crate::recovery::PeerView;
-    use crate::trigger::{AlarmState, Target, Trigger, TriggerSource};
-    use crate::verdict::Verdict;
 
     fn recovered_cluster() -> Diagnosis {
         Diagnosis {
@@ -308,37 +308,15 @@ mod tests {
     async fn world(health: &[bool]) -> World {
         let clock = FakeClock::at("2026-11-22T10:00:00Z");
         let store = MemoryStore::default();
-        let trigger = Trigger {
-            source: TriggerSource::AlarmAction,
-            target: Target::Alarm {
-                name: "alarm-a".into(),
-                health_check_id: None,
-            },
-            state: AlarmState::Alarm,
-            reason: String::new(),
-            dry_run: false,
-        };
-        let mut incident = Incident::detect(
-            "us-east-1",
-            &trigger,
-            false,
-            clock.now() - chrono::Duration::minutes(2),
-            "c1",
-        );
-        let first = Journal::new("c1").entry(
-            &incident,
-            incident.detected_at,
-            EntryKind::Detected,
-            "detected",
-        );
-        store.open(&incident, &first).await.unwrap();
-        incident.conclude(
-            Verdict::Confirmed,
-            Vec::new(),
-            clock.now() - chrono::Duration::minutes(1),
-        );
+        let now = clock.now();
+        let mut incident = confirmed_incident(
+            &store,
+            now - chrono::Duration::minutes(2),
+            now - chrono::Duration::minutes(1),
+        )
+        .await;
         incident.phase = Phase::Restoring;
-        incident.acted_at = Some(clock.now());
+        incident.acted_at = Some(now);
         let incident = store.update(&incident, &[]).await.unwrap();
         World {
             settings: Settings::from_vars(sample_vars()).unwrap(),
