@@ -5,12 +5,14 @@
 pub mod alarm_event;
 mod clock;
 mod dynamodb;
+pub mod escalate_event;
 mod lambda;
 pub mod peers_event;
 pub mod restore_event;
 mod route53;
 mod sdk_error;
 mod sns;
+mod stepfunctions;
 pub mod verify_event;
 
 pub use clock::SystemClock;
@@ -18,6 +20,7 @@ pub use dynamodb::DynamoIncidentStore;
 pub use lambda::{answer, cold_start, failure, init_tracing};
 pub use route53::Route53HealthChecks;
 pub use sns::SnsNotifier;
+pub use stepfunctions::StepFunctionsWorkflow;
 
 use failover_core::config::Settings;
 use failover_core::confirm_outage::Deps;

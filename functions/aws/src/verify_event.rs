@@ -1,8 +1,8 @@
 //! Decodes the event that reaches `verify-recovery`: the incident to verify
-//! and, from the workflow, when to give up.
+//! and, from the workflow, its waits.
 
-use chrono::{DateTime, Utc};
 use failover_core::verify_recovery::VerifyRequest;
+use failover_core::workflow::Timing;
 use failover_core::{Error, Result};
 use serde::Deserialize;
 use serde_json::Value;
@@ -12,13 +12,13 @@ use serde_json::Value;
 struct VerifyEvent {
     incident_id: String,
     #[serde(default)]
-    deadline: Option<String>,
+    timing: Option<Timing>,
 }
 
 pub fn decode(event: &Value) -> Result<VerifyRequest> {
     let event = VerifyEvent::deserialize(event).map_err(|e| {
         Error::InvalidEvent(format!(
-            "verify event: {e}; expected {{\"incident_id\": \"...\"}} with an optional \"deadline\" (RFC 3339)"
+            "verify event: {e}; expected {{\"incident_id\": \"...\"}} with an optional \"timing\": {{\"settle_seconds\": N, \"poll_seconds\": N, \"deadline_seconds\": N}}"
         ))
     })?;
     if event.incident_id.trim().is_empty() {
@@ -26,19 +26,9 @@ pub fn decode(event: &Value) -> Result<VerifyRequest> {
             "verify event: incident_id is empty".into(),
         ));
     }
-    let deadline = event
-        .deadline
-        .map(|d| {
-            d.parse::<DateTime<Utc>>().map_err(|e| {
-                Error::InvalidEvent(format!(
-                    "verify event: deadline {d:?} is not an RFC 3339 time ({e})"
-                ))
-            })
-        })
-        .transpose()?;
     Ok(VerifyRequest {
         incident_id: event.incident_id,
-        deadline,
+        timing: event.timing,
     })
 }
 
@@ -57,8 +47,12 @@ mod tests {
         let request = decode(&event).unwrap();
         assert_eq!(request.incident_id, "us-east-1-20261122-101500-3f9a2c1b");
         assert_eq!(
-            request.deadline,
-            Some("2026-11-22T10:30:00Z".parse().unwrap())
+            request.timing,
+            Some(Timing {
+                settle_seconds: 30,
+                poll_seconds: 15,
+                deadline_seconds: 900
+            })
         );
     }
 
@@ -68,8 +62,16 @@ mod tests {
             (json!({}), "missing field `incident_id`"),
             (json!({"incident_id": " "}), "incident_id is empty"),
             (
-                json!({"incident_id": "x", "deadline": "soon"}),
-                "deadline \"soon\" is not an RFC 3339 time",
+                json!({"incident_id": "x", "timing": {"poll_seconds": 1}}),
+                "missing field `settle_seconds`",
+            ),
+            (
+                json!({"incident_id": "x", "timing": {"settle_seconds": 1, "poll_seconds": -1, "deadline_seconds": 1}}),
+                "invalid value: integer `-1`",
+            ),
+            (
+                json!({"incident_id": "x", "deadline": "2026-11-22T10:30:00Z"}),
+                "unknown field `deadline`",
             ),
         ] {
             match decode(&event) {

@@ -22,6 +22,9 @@ pub struct Settings {
     pub retention: Duration,
     pub guardrails: Guardrails,
     pub verification: VerificationPolicy,
+    /// The recovery workflow `confirm-outage` starts for a confirmed outage
+    /// (only `confirm-outage` is given it).
+    pub recovery_workflow_arn: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +35,8 @@ pub struct VerificationPolicy {
     pub poll_seconds: u64,
     /// How long after the remedy verification may take before it escalates.
     pub deadline: Duration,
+    /// How long the workflow waits after a remedy before its first poll.
+    pub settle: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -107,10 +112,27 @@ impl Settings {
         let verification = VerificationPolicy {
             healthy_readings: reader.number("RECOVERY_HEALTHY_READINGS", 3, 1..=20),
             poll_seconds: u64::from(reader.number("VERIFY_POLL_SECONDS", 15, 1..=600)),
-            deadline: Duration::from_secs(
-                u64::from(reader.number("VERIFY_DEADLINE_MINUTES", 15, 1..=240)) * 60,
-            ),
+            deadline: Duration::from_secs(u64::from(reader.number(
+                "VERIFY_DEADLINE_SECONDS",
+                900,
+                10..=14_400,
+            ))),
+            settle: Duration::from_secs(u64::from(reader.number(
+                "ROLLOUT_SETTLE_SECONDS",
+                30,
+                1..=900,
+            ))),
         };
+        let recovery_workflow_arn = reader.value("RECOVERY_WORKFLOW_ARN").map(str::to_owned);
+        if recovery_workflow_arn
+            .as_deref()
+            .is_some_and(|arn| !is_state_machine_arn(arn))
+        {
+            reader.problem(
+                "RECOVERY_WORKFLOW_ARN",
+                "is not a Step Functions state machine ARN (arn:<partition>:states:<region>:<account>:stateMachine:<name>)",
+            );
+        }
         let guardrails = Guardrails {
             restarts_per_incident: reader.number("RESTARTS_PER_INCIDENT", 2, 0..=10),
             restarts_per_window: reader.number("RESTARTS_PER_WINDOW", 3, 0..=50),
@@ -150,6 +172,7 @@ impl Settings {
             retention: Duration::from_secs(u64::from(retention_days) * 86_400),
             guardrails,
             verification,
+            recovery_workflow_arn,
         })
     }
 
@@ -321,6 +344,15 @@ fn is_sns_topic_arn(arn: &str) -> bool {
         && parts.iter().all(|p| !p.is_empty())
 }
 
+fn is_state_machine_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.split(':').collect();
+    parts.len() == 7
+        && parts[0] == "arn"
+        && parts[2] == "states"
+        && parts[5] == "stateMachine"
+        && parts.iter().all(|p| !p.is_empty())
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -362,6 +394,9 @@ pub(crate) mod tests {
         assert_eq!(s.confirmation.interval, Duration::from_secs(10));
         assert!((s.confirmation.healthy_ratio - 0.18).abs() < f64::EPSILON);
         assert_eq!(s.region_names(), ["us-east-1", "eu-west-1"]);
+        assert_eq!(s.verification.deadline, Duration::from_secs(900));
+        assert_eq!(s.verification.settle, Duration::from_secs(30));
+        assert_eq!(s.recovery_workflow_arn, None);
     }
 
     #[test]
@@ -387,6 +422,17 @@ pub(crate) mod tests {
                 &["NOTIFY_TOPIC_ARN is not an SNS topic ARN"],
             ),
             (&[("DRY_RUN", "maybe")], &["DRY_RUN must be true or false"]),
+            (
+                &[(
+                    "RECOVERY_WORKFLOW_ARN",
+                    "arn:aws:lambda:us-east-1:123456789012:function:x",
+                )],
+                &["RECOVERY_WORKFLOW_ARN is not a Step Functions state machine ARN"],
+            ),
+            (
+                &[("VERIFY_DEADLINE_SECONDS", "5")],
+                &["VERIFY_DEADLINE_SECONDS must be a whole number from 10 to 14400"],
+            ),
             (
                 &[("CONFIRM_SAMPLES", "0")],
                 &["CONFIRM_SAMPLES must be a whole number from 1 to 10"],

@@ -9,9 +9,10 @@ use crate::error::{Error, Result};
 use crate::health::{Health, HealthReading, read_health};
 use crate::incident::{EntryKind, Incident, Journal, Phase};
 use crate::notice::verdict_notice;
-use crate::ports::{Clock, HealthChecks, IncidentStore, Notifier, Opened};
+use crate::ports::{Clock, HealthChecks, IncidentStore, Notifier, Opened, Workflow};
 use crate::trigger::{AlarmState, Trigger, resolve};
 use crate::verdict::{Admission, Verdict, admit, judge, keep_sampling};
+use crate::workflow::{Timing, WorkflowInput};
 
 /// The ports and settings a use case borrows for one invocation.
 pub struct Deps<'a> {
@@ -34,13 +35,21 @@ pub struct Report {
     pub dry_run: bool,
     /// Whether this invocation published a notice.
     pub notified: bool,
+    /// The recovery workflow this invocation started (or found running).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub execution_arn: Option<String>,
     pub summary: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub readings: Vec<HealthReading>,
 }
 
 /// `nonce` is unique to the invocation (the Lambda request id).
-pub async fn confirm_outage(deps: &Deps<'_>, trigger: &Trigger, nonce: &str) -> Result<Report> {
+pub async fn confirm_outage(
+    deps: &Deps<'_>,
+    workflow: &dyn Workflow,
+    trigger: &Trigger,
+    nonce: &str,
+) -> Result<Report> {
     let region = resolve(deps.settings, trigger)?;
     let dry_run = deps.settings.dry_run || trigger.dry_run;
     let mut journal = Journal::new(nonce);
@@ -65,10 +74,13 @@ pub async fn confirm_outage(deps: &Deps<'_>, trigger: &Trigger, nonce: &str) -> 
             phase: None,
             dry_run,
             notified: false,
+            execution_arn: None,
             summary: format!("{} is not an alarm: nothing to do", trigger.describe()),
             readings: Vec::new(),
         }),
-        (Admission::Join, Some(incident)) => join(deps, incident, trigger, &mut journal).await,
+        (Admission::Join, Some(incident)) => {
+            join(deps, workflow, incident, trigger, &mut journal).await
+        }
         (Admission::TakeOver, Some(incident)) => {
             let entry = journal.entry(
                 &incident,
@@ -77,13 +89,33 @@ pub async fn confirm_outage(deps: &Deps<'_>, trigger: &Trigger, nonce: &str) -> 
                 format!("{} resumed the unfinished confirmation", trigger.describe()),
             );
             deps.store.append(&entry).await?;
-            confirm(deps, region, incident, &mut journal).await
+            confirm(deps, workflow, region, incident, &mut journal).await
         }
         (Admission::Flush, Some(incident)) => {
             deliver(deps, incident, &mut journal).await?;
-            open(deps, region, trigger, dry_run, nonce, &mut journal).await
+            open(
+                deps,
+                workflow,
+                region,
+                trigger,
+                dry_run,
+                nonce,
+                &mut journal,
+            )
+            .await
         }
-        (Admission::Open, _) => open(deps, region, trigger, dry_run, nonce, &mut journal).await,
+        (Admission::Open, _) => {
+            open(
+                deps,
+                workflow,
+                region,
+                trigger,
+                dry_run,
+                nonce,
+                &mut journal,
+            )
+            .await
+        }
         (admission, None) => Err(Error::Conflict(format!(
             "admission {admission:?} without an incident for {}",
             region.name
@@ -93,6 +125,7 @@ pub async fn confirm_outage(deps: &Deps<'_>, trigger: &Trigger, nonce: &str) -> 
 
 async fn open(
     deps: &Deps<'_>,
+    workflow: &dyn Workflow,
     region: &RegionSettings,
     trigger: &Trigger,
     dry_run: bool,
@@ -107,13 +140,14 @@ async fn open(
         format!("detected by {}", trigger.describe()),
     );
     match deps.store.open(&incident, &first).await? {
-        Opened::New => confirm(deps, region, incident, journal).await,
-        Opened::Existing(holder) => join(deps, *holder, trigger, journal).await,
+        Opened::New => confirm(deps, workflow, region, incident, journal).await,
+        Opened::Existing(holder) => join(deps, workflow, *holder, trigger, journal).await,
     }
 }
 
 async fn confirm(
     deps: &Deps<'_>,
+    workflow: &dyn Workflow,
     region: &RegionSettings,
     mut incident: Incident,
     journal: &mut Journal,
@@ -169,11 +203,53 @@ async fn confirm(
     ));
     let stored = deps.store.update(&incident, &entries).await?;
     let (stored, notified) = deliver(deps, stored, journal).await?;
-    Ok(report(verdict, &stored, notified))
+    let execution_arn = if stored.phase == Phase::Confirmed {
+        Some(start_recovery(deps, workflow, &stored, journal).await?)
+    } else {
+        None
+    };
+    Ok(Report {
+        execution_arn,
+        ..report(verdict, &stored, notified)
+    })
+}
+
+/// Starts the incident's recovery workflow. Its first step moves the
+/// incident on, so one still `confirmed` long after its last write means the
+/// start was lost (the invocation died); a joining trigger starts it then.
+async fn start_recovery(
+    deps: &Deps<'_>,
+    workflow: &dyn Workflow,
+    incident: &Incident,
+    journal: &mut Journal,
+) -> Result<String> {
+    let input = WorkflowInput {
+        incident_id: incident.id.clone(),
+        region: incident.region.clone(),
+        timing: Timing::configured(&deps.settings.verification),
+    };
+    let started = workflow.start(&input).await?;
+    let message = if started.new {
+        format!("recovery workflow started: {}", started.execution_arn)
+    } else {
+        format!(
+            "recovery workflow already running: {}",
+            started.execution_arn
+        )
+    };
+    let entry = journal.entry(
+        incident,
+        deps.clock.now(),
+        EntryKind::WorkflowStarted,
+        message,
+    );
+    deps.store.append(&entry).await?;
+    Ok(started.execution_arn)
 }
 
 async fn join(
     deps: &Deps<'_>,
+    workflow: &dyn Workflow,
     incident: Incident,
     trigger: &Trigger,
     journal: &mut Journal,
@@ -199,7 +275,17 @@ async fn join(
     } else {
         (incident, false)
     };
-    Ok(report(Verdict::Duplicate, &incident, notified))
+    let stalled = incident.phase == Phase::Confirmed
+        && incident.time_since_update(now) >= deps.settings.takeover_after;
+    let execution_arn = if stalled {
+        Some(start_recovery(deps, workflow, &incident, journal).await?)
+    } else {
+        None
+    };
+    Ok(Report {
+        execution_arn,
+        ..report(Verdict::Duplicate, &incident, notified)
+    })
 }
 
 pub(crate) async fn read(deps: &Deps<'_>, region: &RegionSettings) -> Result<HealthReading> {
@@ -234,6 +320,7 @@ fn report(verdict: Verdict, incident: &Incident, notified: bool) -> Report {
         phase: Some(incident.phase),
         dry_run: incident.dry_run,
         notified,
+        execution_arn: None,
         summary,
         readings: if verdict == Verdict::Duplicate {
             Vec::new()
@@ -249,7 +336,9 @@ mod tests {
 
     use super::*;
     use crate::config::tests::sample_vars;
-    use crate::fakes::{FakeClock, MemoryStore, RecordingNotifier, ScriptedHealth};
+    use crate::fakes::{
+        FakeClock, MemoryStore, RecordingNotifier, RecordingWorkflow, ScriptedHealth,
+    };
     use crate::notice::Severity;
     use crate::trigger::{Target, TriggerSource};
 
@@ -259,6 +348,7 @@ mod tests {
         store: MemoryStore,
         notifier: RecordingNotifier,
         clock: FakeClock,
+        workflow: RecordingWorkflow,
     }
 
     impl World {
@@ -276,6 +366,7 @@ mod tests {
                 store: MemoryStore::default(),
                 notifier: RecordingNotifier::default(),
                 clock,
+                workflow: RecordingWorkflow::default(),
             }
         }
 
@@ -289,7 +380,12 @@ mod tests {
                 notifier: &self.notifier,
                 clock: &self.clock,
             };
-            confirm_outage(&deps, trigger, nonce).await
+            confirm_outage(&deps, &self.workflow, trigger, nonce).await
+        }
+
+        fn started(&self) -> Vec<String> {
+            let started = self.workflow.started.lock().unwrap();
+            started.iter().map(|s| s.incident_id.clone()).collect()
         }
 
         fn sent(&self) -> Vec<crate::notice::Notice> {
@@ -440,6 +536,18 @@ mod tests {
                 case.name
             );
             assert_eq!(world.lease().is_some(), case.lease_held, "{}", case.name);
+            let confirmed = case.phase == Phase::Confirmed;
+            assert_eq!(
+                world.started(),
+                if confirmed {
+                    vec![incident.id.clone()]
+                } else {
+                    vec![]
+                },
+                "{}: only a confirmed outage starts the recovery workflow",
+                case.name
+            );
+            assert_eq!(report.execution_arn.is_some(), confirmed, "{}", case.name);
             let sent = world.sent();
             assert_eq!(sent.len(), 1, "{}: one notice per transition", case.name);
             assert_eq!(sent[0].severity, case.severity, "{}", case.name);
@@ -464,11 +572,40 @@ mod tests {
             );
             assert_eq!(
                 kinds.last().map(String::as_str),
-                Some("Notified"),
+                Some(if confirmed {
+                    "WorkflowStarted"
+                } else {
+                    "Notified"
+                }),
                 "{}",
                 case.name
             );
         }
+    }
+
+    #[tokio::test]
+    async fn the_workflow_gets_the_configured_waits() {
+        let world = World::new(
+            &[false],
+            &[true],
+            &[
+                ("ROLLOUT_SETTLE_SECONDS", "5"),
+                ("VERIFY_POLL_SECONDS", "2"),
+                ("VERIFY_DEADLINE_SECONDS", "60"),
+            ],
+        );
+        world.run(&alarm(AlarmState::Alarm), "req1").await.unwrap();
+        let started = world.workflow.started.lock().unwrap().clone();
+        assert_eq!(started.len(), 1);
+        assert_eq!(started[0].region, "us-east-1");
+        assert_eq!(
+            started[0].timing,
+            Timing {
+                settle_seconds: 5,
+                poll_seconds: 2,
+                deadline_seconds: 60
+            }
+        );
     }
 
     #[tokio::test]
@@ -537,6 +674,8 @@ mod tests {
         assert_eq!(second.verdict, Verdict::Duplicate);
         assert_eq!(second.incident_id, first.incident_id);
         assert!(!second.notified);
+        assert_eq!(second.execution_arn, None, "the first trigger started it");
+        assert_eq!(world.started().len(), 1);
         assert_eq!(world.store.incidents.lock().unwrap().len(), 1);
         assert_eq!(world.sent().len(), 1);
         assert_eq!(
@@ -559,6 +698,7 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(error, Error::Unavailable { .. }));
+        assert!(world.started().is_empty());
         let stuck = world.store.only_incident();
         assert_eq!(stuck.phase, Phase::Confirmed, "the verdict is kept");
         assert!(stuck.pending_notice.is_some(), "the notice is kept");
@@ -578,6 +718,12 @@ mod tests {
         assert_eq!(world.sent().len(), 1);
         assert_eq!(world.sent()[0].id, stuck.pending_notice.unwrap().id);
         assert_eq!(world.store.only_incident().pending_notice, None);
+        assert_eq!(
+            world.started(),
+            [stuck.id],
+            "the start lost with the failed invocation is made by the next trigger"
+        );
+        assert!(retry.execution_arn.is_some());
     }
 
     #[tokio::test]

@@ -197,6 +197,33 @@ impl Notifier for RecordingNotifier {
     }
 }
 
+/// Step Functions as far as the use cases see it: starts by name, once.
+#[derive(Default)]
+pub struct RecordingWorkflow {
+    pub started: Mutex<Vec<crate::workflow::WorkflowInput>>,
+}
+
+#[async_trait]
+impl crate::ports::Workflow for RecordingWorkflow {
+    async fn start(
+        &self,
+        input: &crate::workflow::WorkflowInput,
+    ) -> Result<crate::workflow::Started> {
+        let mut started = self.started.lock().unwrap();
+        let new = !started.iter().any(|s| s.incident_id == input.incident_id);
+        if new {
+            started.push(input.clone());
+        }
+        Ok(crate::workflow::Started {
+            execution_arn: format!(
+                "arn:aws:states:us-east-1:123456789012:execution:recovery:{}",
+                input.incident_id
+            ),
+            new,
+        })
+    }
+}
+
 /// A region's platform as a test sets it; records what was done to it.
 pub struct FakePlatform {
     pub diagnosis: Mutex<crate::diagnosis::Diagnosis>,

@@ -23,6 +23,8 @@ pub enum Phase {
     Recovered,
     /// The region was healthy again: nothing to do.
     Dismissed,
+    /// Dry run: the remedy was reported, nothing was changed.
+    Reported,
     /// A person must act; the orchestrator does nothing more.
     Escalated,
 }
@@ -40,6 +42,7 @@ impl Phase {
             Self::Restoring => "restoring",
             Self::Recovered => "recovered",
             Self::Dismissed => "dismissed",
+            Self::Reported => "reported",
             Self::Escalated => "escalated",
         }
     }
@@ -195,6 +198,8 @@ pub enum EntryKind {
     Decided,
     Acted,
     Verified,
+    WorkflowStarted,
+    Escalated,
 }
 
 /// One line of an incident's append-only timeline.

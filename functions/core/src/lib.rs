@@ -11,6 +11,7 @@ pub mod confirm_outage;
 mod delivery;
 pub mod diagnosis;
 pub mod error;
+pub mod escalate_incident;
 pub mod health;
 pub mod incident;
 pub mod notice;
@@ -21,6 +22,7 @@ pub mod restore_platform;
 pub mod trigger;
 pub mod verdict;
 pub mod verify_recovery;
+pub mod workflow;
 
 #[cfg(test)]
 mod fakes;

@@ -13,6 +13,7 @@ use crate::health::CheckerObservation;
 use crate::incident::{Incident, TimelineEntry};
 use crate::notice::Notice;
 use crate::recovery::PeerView;
+use crate::workflow::{Started, WorkflowInput};
 
 #[async_trait]
 pub trait HealthChecks: Send + Sync {
@@ -91,4 +92,12 @@ pub trait Platform: Send + Sync {
 pub trait Peers: Send + Sync {
     /// The `networkpeers.storage.loft.sh` of the region's cluster.
     async fn peers(&self, region: &RegionSettings) -> Result<Vec<PeerView>>;
+}
+
+/// The recovery workflow (Step Functions).
+#[async_trait]
+pub trait Workflow: Send + Sync {
+    /// Starts the execution named after `input.incident_id`. One of that
+    /// name already there is not an error: a retried start changes nothing.
+    async fn start(&self, input: &WorkflowInput) -> Result<Started>;
 }

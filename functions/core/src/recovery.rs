@@ -148,6 +148,9 @@ pub enum Recovery {
         wait_seconds: u64,
         pending: Vec<String>,
     },
+    /// The remedy did not take (the rollout failed) and there is time
+    /// left: decide again, within the restart budget.
+    RestoreAgain { reasons: Vec<String> },
     /// A person must act.
     Failed { reasons: Vec<String> },
 }
@@ -163,9 +166,15 @@ pub fn evaluate(
     deadline: DateTime<Utc>,
 ) -> Recovery {
     let mut blocking = Vec::new();
+    let past_deadline = now >= deadline;
     match &seen.rollout {
-        Rollout::Failed(why) => {
+        Rollout::Failed(why) if past_deadline => {
             return Recovery::Failed {
+                reasons: vec![why.clone()],
+            };
+        }
+        Rollout::Failed(why) => {
+            return Recovery::RestoreAgain {
                 reasons: vec![why.clone()],
             };
         }
@@ -189,7 +198,6 @@ pub fn evaluate(
         .filter(|(_, v)| !matches!(v, PeersVerdict::AllOnline { .. }))
         .map(|(region, v)| format!("{region}: {}", v.describe()))
         .collect();
-    let past_deadline = now >= deadline;
     match (blocking.is_empty(), peer_issues.is_empty(), past_deadline) {
         (true, true, _) => Recovery::Recovered {
             warnings: Vec::new(),
@@ -359,7 +367,8 @@ mod tests {
                 after,
                 Recovery::Recovered { warnings: vec!["us-east-1: 1 of 1 DERP peers offline: p1 (offline, last seen 2026-11-22T09:58:00+00:00)".into()] },
             ),
-            ("rollout failed", seen(Rollout::Failed("deadline".into()), &[H, H, H], &[], online()), before, Recovery::Failed { reasons: vec!["deadline".into()] }),
+            ("rollout failed: decide again", seen(Rollout::Failed("deadline".into()), &[U, U], &[], online()), before, Recovery::RestoreAgain { reasons: vec!["deadline".into()] }),
+            ("rollout failed at the deadline", seen(Rollout::Failed("deadline".into()), &[U, U], &[], online()), after, Recovery::Failed { reasons: vec!["deadline".into()] }),
             ("deadline passed, check still failing", seen(Rollout::Done, &[U, U], &[], online()), after, Recovery::Failed { reasons: vec!["health check: not yet healthy on 3 readings in a row".into()] }),
         ];
         for (name, observation, deadline, expected) in table {

@@ -24,6 +24,8 @@ pub enum Cause {
     RestartBudgetSpent,
     /// Verification reached its deadline with the region still not back.
     NotRecoveredInTime,
+    /// A step of the recovery workflow failed past its retries.
+    WorkflowFailed,
 }
 
 impl Cause {
@@ -56,6 +58,9 @@ impl Cause {
             }
             Self::NotRecoveredInTime => {
                 "The region did not recover in time after the remedy: check the rollout (`kubectl rollout status deployment/loft`), the pod logs, and the Route 53 health check (runbook steps 4 and 5)."
+            }
+            Self::WorkflowFailed => {
+                "The recovery workflow stopped on an error its retries did not get past: open its execution (named after the incident) in the Step Functions console, fix what the failed step reports, then continue the runbook by hand."
             }
             Self::RestartBudgetSpent => {
                 "Restarts did not bring the platform back: read the pod logs (`kubectl logs -l app=loft --tail=50`), look for database connectivity or resource exhaustion, and fix the cause."
@@ -506,6 +511,7 @@ mod tests {
             PodsHealthyButCheckFailing,
             RestartBudgetSpent,
             NotRecoveredInTime,
+            WorkflowFailed,
         ] {
             assert!(cause.next_step().len() > 40, "{cause:?}");
         }

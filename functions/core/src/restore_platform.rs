@@ -149,6 +149,9 @@ pub async fn restore_platform(
                 applied: false,
                 dry_run: true,
             });
+            // Nothing more will happen: close it so the region's lease is free.
+            incident.phase = Phase::Reported;
+            incident.closed_at = Some(now);
             incident.pending_notice = Some(notice(&incident, decision, &diagnosis, now));
             finish(deps, incident, entries, decision, &mut journal).await
         }
@@ -567,6 +570,15 @@ mod tests {
             world.platform.changes(),
             (vec![], vec![]),
             "nothing changed"
+        );
+        assert_eq!(
+            report.phase,
+            Phase::Reported,
+            "a reported dry run is closed"
+        );
+        assert!(
+            world.store.leases.lock().unwrap().is_empty(),
+            "and frees the region's lease"
         );
         let sent = world.notifier.sent.lock().unwrap().clone();
         assert!(sent[0].subject.contains("[DRY RUN]"), "{}", sent[0].subject);

@@ -14,12 +14,14 @@ use crate::notice::{Notice, Severity};
 use crate::ports::{Peers, Platform};
 use crate::recovery::{Observation, Recovery, Rollout, evaluate, judge_peers, rollout};
 use crate::remedy::Cause;
+use crate::workflow::Timing;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyRequest {
     pub incident_id: String,
-    /// When verification gives up; default: the remedy's time plus the configured deadline.
-    pub deadline: Option<DateTime<Utc>>,
+    /// The workflow's waits; they may shorten the configured ones, never
+    /// stretch them.
+    pub timing: Option<Timing>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -105,14 +107,15 @@ pub async fn verify_recovery(
         .acted_at
         .or(incident.confirmed_at)
         .unwrap_or(incident.detected_at);
-    let deadline = request.deadline.unwrap_or_else(|| {
-        started
-            + chrono::Duration::from_std(policy.deadline).unwrap_or(chrono::Duration::minutes(15))
-    });
+    let timing = request
+        .timing
+        .map_or_else(|| Timing::configured(policy), |t| t.within(policy));
+    let deadline = started
+        + chrono::Duration::from_std(timing.deadline()).unwrap_or(chrono::Duration::minutes(15));
     let outcome = evaluate(
         &seen,
         policy.healthy_readings,
-        policy.poll_seconds,
+        timing.poll_seconds,
         now,
         deadline,
     );
@@ -137,7 +140,7 @@ pub async fn verify_recovery(
             incident.closed_at = Some(now);
             incident.pending_notice = Some(failed_notice(&incident, reasons, now));
         }
-        Recovery::KeepWaiting { .. } => {}
+        Recovery::KeepWaiting { .. } | Recovery::RestoreAgain { .. } => {}
     }
     let stored = deps.store.update(&incident, &[entry]).await?;
     let (stored, notified) = deliver(deps, stored, &mut journal).await?;
@@ -185,6 +188,12 @@ fn describe(outcome: &Recovery, health: &str) -> String {
             format!("recovered with warnings: {}", warnings.join("; "))
         }
         Recovery::KeepWaiting { pending, .. } => format!("not yet: {}", pending.join("; ")),
+        Recovery::RestoreAgain { reasons } => {
+            format!(
+                "the remedy did not take: {}; deciding again",
+                reasons.join("; ")
+            )
+        }
         Recovery::Failed { reasons } => format!("not recovered: {}", reasons.join("; ")),
     }
 }
@@ -302,6 +311,7 @@ mod tests {
         clock: FakeClock,
         platform: FakePlatform,
         id: String,
+        timing: std::sync::Mutex<Option<Timing>>,
     }
 
     /// An incident restored (acted on) at 10:00; `health` scripts us-east-1's check per poll.
@@ -328,6 +338,7 @@ mod tests {
             clock,
             platform: FakePlatform::seeing(recovered_cluster()),
             id: incident.id,
+            timing: std::sync::Mutex::new(None),
         }
     }
 
@@ -336,6 +347,7 @@ mod tests {
         async fn poll(&self) -> Result<VerifyReport> {
             self.clock.advance(Duration::from_secs(15));
             *self.health.now.lock().unwrap() = Some(self.clock.now());
+            let timing = *self.timing.lock().unwrap();
             let deps = Deps {
                 settings: &self.settings,
                 health: &self.health,
@@ -349,7 +361,7 @@ mod tests {
                 &self.platform,
                 &VerifyRequest {
                     incident_id: self.id.clone(),
-                    deadline: None,
+                    timing,
                 },
                 "v",
             )
@@ -442,6 +454,38 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_workflow_input_shortens_the_deadline_but_never_stretches_it() {
+        for (deadline_seconds, polls_to_escalation) in [(60, 4), (86_400, 60)] {
+            let world = world(&[false]).await;
+            *world.timing.lock().unwrap() = Some(Timing {
+                settle_seconds: 0,
+                poll_seconds: 15,
+                deadline_seconds,
+            });
+            let (polls, report) = world.polls_until_done(100).await;
+            assert_eq!(polls, polls_to_escalation, "deadline {deadline_seconds} s");
+            assert_eq!(report.phase, Phase::Escalated);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_rollout_hands_back_to_restore_before_the_deadline() {
+        let world = world(&[false]).await;
+        let mut crashing = recovered_cluster();
+        if let Some(deployment) = crashing.deployment.as_mut() {
+            deployment.progress_deadline_exceeded = true;
+        }
+        *world.platform.diagnosis.lock().unwrap() = crashing;
+        let report = world.poll().await.unwrap();
+        assert!(
+            matches!(&report.outcome, Recovery::RestoreAgain { reasons } if reasons[0].contains("ProgressDeadlineExceeded")),
+            "{report:?}"
+        );
+        assert_eq!(report.phase, Phase::Restoring, "still open");
+        assert!(world.notifier.sent.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
     async fn an_offline_derp_peer_becomes_a_warning_at_the_deadline() {
         let world = world(&[true]).await;
         *world.platform.peers.lock().unwrap() = vec![PeerView {
@@ -467,7 +511,7 @@ mod tests {
         let world = world(&[true]).await;
         let request = VerifyRequest {
             incident_id: "nope".into(),
-            deadline: None,
+            timing: None,
         };
         let deps = Deps {
             settings: &world.settings,

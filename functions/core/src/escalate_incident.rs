@@ -1,0 +1,237 @@
+//! Use case: the recovery workflow's catch-all. Whatever step failed past
+//! its retries, the incident is closed as escalated, the failure is recorded
+//! and people are told; nothing is left half open.
+
+use serde::{Deserialize, Serialize};
+
+use crate::confirm_outage::Deps;
+use crate::delivery::deliver;
+use crate::error::{Error, Result};
+use crate::incident::{EntryKind, Incident, Journal, Phase};
+use crate::notice::{Notice, Severity};
+use crate::remedy::Cause;
+
+/// What Step Functions' `Catch` hands over: the error name and its cause.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Failure {
+    #[serde(rename = "Error")]
+    pub error: String,
+    #[serde(rename = "Cause", default)]
+    pub cause: String,
+}
+
+impl Failure {
+    /// `Error: message`, with a Lambda error's JSON cause reduced to its
+    /// message and the whole kept short enough for a phone.
+    pub fn describe(&self) -> String {
+        #[derive(Deserialize)]
+        struct LambdaError {
+            #[serde(rename = "errorMessage")]
+            message: String,
+        }
+        let cause = serde_json::from_str::<LambdaError>(&self.cause)
+            .map(|e| e.message)
+            .unwrap_or_else(|_| self.cause.clone());
+        let text = if cause.trim().is_empty() {
+            self.error.clone()
+        } else {
+            format!("{}: {}", self.error, cause.trim())
+        };
+        const MOST: usize = 600;
+        match text.char_indices().nth(MOST) {
+            Some((cut, _)) => format!("{}…", &text[..cut]),
+            None => text,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EscalateRequest {
+    pub incident_id: String,
+    pub failure: Failure,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EscalateReport {
+    pub incident_id: String,
+    pub region: String,
+    pub phase: Phase,
+    pub notified: bool,
+    pub summary: String,
+}
+
+pub async fn escalate_incident(
+    deps: &Deps<'_>,
+    request: &EscalateRequest,
+    nonce: &str,
+) -> Result<EscalateReport> {
+    let mut journal = Journal::new(nonce);
+    let incident = deps.store.get(&request.incident_id).await?.ok_or_else(|| {
+        Error::InvalidEvent(format!("incident {:?} does not exist", request.incident_id))
+    })?;
+    let (mut incident, flushed) = deliver(deps, incident, &mut journal).await?;
+    let reason = request.failure.describe();
+    if !incident.phase.is_open() {
+        // Closed by the step that failed after its write (or by a retry of
+        // this one): the record stands, nothing new to say.
+        return Ok(EscalateReport {
+            incident_id: incident.id.clone(),
+            region: incident.region.clone(),
+            phase: incident.phase,
+            notified: flushed,
+            summary: format!(
+                "{} is already {}; the workflow's failure ({reason}) changes nothing",
+                incident.id,
+                incident.phase.as_str()
+            ),
+        });
+    }
+    let now = deps.clock.now();
+    incident.phase = Phase::Escalated;
+    incident.escalation = Some(Cause::WorkflowFailed);
+    incident.closed_at = Some(now);
+    incident.updated_at = now;
+    incident.pending_notice = Some(notice(&incident, &reason, now));
+    let entry = journal.entry(
+        &incident,
+        now,
+        EntryKind::Escalated,
+        format!("the recovery workflow stopped: {reason}"),
+    );
+    let stored = deps.store.update(&incident, &[entry]).await?;
+    let (stored, notified) = deliver(deps, stored, &mut journal).await?;
+    Ok(EscalateReport {
+        incident_id: stored.id.clone(),
+        region: stored.region.clone(),
+        phase: stored.phase,
+        notified,
+        summary: format!("{} escalated: {reason}", stored.id),
+    })
+}
+
+fn notice(incident: &Incident, reason: &str, now: chrono::DateTime<chrono::Utc>) -> Notice {
+    let title = format!(
+        "ESCALATION: {} recovery stopped on an error",
+        incident.region
+    );
+    let body = format!(
+        "{title}\n\nWhat happened: {reason}\n\nWhat was done so far: {}.\n\nWhat to do: {}\n\nIncident: {}\nDetected: {}\n",
+        if incident.actions.iter().any(|a| a.applied) {
+            "a remedy was applied (see the incident's actions)"
+        } else {
+            "nothing was changed in the region"
+        },
+        Cause::WorkflowFailed.next_step(),
+        incident.id,
+        incident.detected_at.to_rfc3339()
+    );
+    Notice::about(incident, Severity::Critical, &title, body, now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::tests::sample_settings;
+    use crate::fakes::{
+        FakeClock, MemoryStore, RecordingNotifier, ScriptedHealth, confirmed_incident,
+    };
+    use crate::ports::{Clock, IncidentStore};
+
+    fn failure(error: &str, cause: &str) -> Failure {
+        Failure {
+            error: error.into(),
+            cause: cause.into(),
+        }
+    }
+
+    #[test]
+    fn a_failure_reads_as_one_line() {
+        for (given, expected) in [
+            (
+                failure(
+                    "UpstreamUnavailable",
+                    r#"{"errorType":"UpstreamUnavailable","errorMessage":"EKS DescribeCluster: timed out"}"#,
+                ),
+                "UpstreamUnavailable: EKS DescribeCluster: timed out",
+            ),
+            (
+                failure("States.Timeout", "Task timed out after 90 seconds"),
+                "States.Timeout: Task timed out after 90 seconds",
+            ),
+            (failure("UnexpectedAnswer", ""), "UnexpectedAnswer"),
+        ] {
+            assert_eq!(given.describe(), expected);
+        }
+        let long = failure("X", &"y".repeat(2000)).describe();
+        assert_eq!(long.chars().count(), 601);
+    }
+
+    #[tokio::test]
+    async fn an_open_incident_is_escalated_once_and_people_are_told() {
+        let clock = FakeClock::at("2026-11-22T10:00:00Z");
+        let store = MemoryStore::default();
+        let now = clock.now();
+        let incident = confirmed_incident(&store, now, now).await;
+        let settings = sample_settings();
+        let health = ScriptedHealth::default();
+        let notifier = RecordingNotifier::default();
+        let deps = Deps {
+            settings: &settings,
+            health: &health,
+            store: &store,
+            notifier: &notifier,
+            clock: &clock,
+        };
+        let request = EscalateRequest {
+            incident_id: incident.id.clone(),
+            failure: failure("States.Timeout", "Task timed out"),
+        };
+        let report = escalate_incident(&deps, &request, "e1").await.unwrap();
+        assert_eq!(report.phase, Phase::Escalated);
+        assert!(report.notified);
+        let stored = store.get(&incident.id).await.unwrap().unwrap();
+        assert_eq!(stored.escalation, Some(Cause::WorkflowFailed));
+        assert!(stored.closed_at.is_some());
+        assert!(
+            store.leases.lock().unwrap().get("us-east-1").is_none(),
+            "the region's lease is released"
+        );
+        let sent = notifier.sent.lock().unwrap().clone();
+        assert_eq!(sent.len(), 1);
+        assert!(sent[0].body.contains("States.Timeout: Task timed out"));
+        assert!(sent[0].body.contains("nothing was changed in the region"));
+
+        let again = escalate_incident(&deps, &request, "e2").await.unwrap();
+        assert_eq!(again.phase, Phase::Escalated);
+        assert!(!again.notified);
+        assert_eq!(notifier.sent.lock().unwrap().len(), 1, "said once");
+        assert!(store.kinds().iter().filter(|k| *k == "Escalated").count() == 1);
+    }
+
+    #[tokio::test]
+    async fn an_unknown_incident_is_named() {
+        let clock = FakeClock::at("2026-11-22T10:00:00Z");
+        let (settings, store, health, notifier) = (
+            sample_settings(),
+            MemoryStore::default(),
+            ScriptedHealth::default(),
+            RecordingNotifier::default(),
+        );
+        let deps = Deps {
+            settings: &settings,
+            health: &health,
+            store: &store,
+            notifier: &notifier,
+            clock: &clock,
+        };
+        let request = EscalateRequest {
+            incident_id: "nope".into(),
+            failure: failure("X", ""),
+        };
+        let error = escalate_incident(&deps, &request, "e1").await.unwrap_err();
+        assert!(
+            matches!(&error, Error::InvalidEvent(m) if m.contains("\"nope\"")),
+            "{error}"
+        );
+    }
+}

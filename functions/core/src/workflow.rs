@@ -1,0 +1,105 @@
+//! The recovery workflow's contract: what `confirm-outage` starts it with,
+//! and the waits every step agrees on.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::VerificationPolicy;
+
+/// The workflow's waits, in seconds. The execution input carries them so a
+/// drill can shorten them; the functions never wait longer than their own
+/// configuration says (see [`Timing::within`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timing {
+    /// After a remedy, before the first verification poll.
+    pub settle_seconds: u64,
+    /// Between two verification polls.
+    pub poll_seconds: u64,
+    /// From the remedy until verification gives up and escalates.
+    pub deadline_seconds: u64,
+}
+
+impl Timing {
+    pub fn configured(policy: &VerificationPolicy) -> Self {
+        Self {
+            settle_seconds: policy.settle.as_secs(),
+            poll_seconds: policy.poll_seconds,
+            deadline_seconds: policy.deadline.as_secs(),
+        }
+    }
+
+    /// Each wait no longer than configured: an execution input may shorten
+    /// the waits, never stretch the deadline a person relies on.
+    pub fn within(self, policy: &VerificationPolicy) -> Self {
+        let configured = Self::configured(policy);
+        Self {
+            settle_seconds: self.settle_seconds.min(configured.settle_seconds),
+            poll_seconds: self.poll_seconds.min(configured.poll_seconds).max(1),
+            deadline_seconds: self.deadline_seconds.min(configured.deadline_seconds),
+        }
+    }
+
+    pub fn deadline(&self) -> Duration {
+        Duration::from_secs(self.deadline_seconds)
+    }
+}
+
+/// The execution input. The execution is named after the incident, so a
+/// second start of the same incident is refused by Step Functions itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowInput {
+    pub incident_id: String,
+    pub region: String,
+    pub timing: Timing,
+}
+
+/// A started (or already running) execution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Started {
+    pub execution_arn: String,
+    /// False when an execution of that name existed already.
+    pub new: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> VerificationPolicy {
+        VerificationPolicy {
+            healthy_readings: 3,
+            poll_seconds: 15,
+            deadline: Duration::from_secs(900),
+            settle: Duration::from_secs(30),
+        }
+    }
+
+    #[test]
+    fn the_input_shortens_waits_but_never_stretches_them() {
+        let t = |settle, poll, deadline| Timing {
+            settle_seconds: settle,
+            poll_seconds: poll,
+            deadline_seconds: deadline,
+        };
+        for (asked, allowed) in [
+            (t(2, 1, 60), t(2, 1, 60)),
+            (t(300, 60, 86_400), t(30, 15, 900)),
+            (t(0, 0, 0), t(0, 1, 0)),
+            (t(30, 15, 900), t(30, 15, 900)),
+        ] {
+            assert_eq!(asked.within(&policy()), allowed, "{asked:?}");
+        }
+    }
+
+    #[test]
+    fn the_input_reads_as_the_template_documents_it() {
+        let input: WorkflowInput = serde_json::from_str(
+            r#"{"incident_id":"us-east-1-20261122-101500-3f9a2c1b","region":"us-east-1",
+                "timing":{"settle_seconds":30,"poll_seconds":15,"deadline_seconds":900}}"#,
+        )
+        .unwrap();
+        assert_eq!(input.timing, Timing::configured(&policy()));
+    }
+}
