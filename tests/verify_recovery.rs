@@ -91,17 +91,14 @@ async fn a_restored_region_is_verified_and_closed_with_its_time_to_recover() {
 }
 
 #[tokio::test]
-async fn verification_escalates_naming_what_is_still_wrong() {
-    // (pods after the restart, deadline in the event, what the escalation names)
+async fn a_failed_rollout_goes_back_to_restore_until_the_deadline_then_escalates() {
+    // (pods after the restart, the workflow's deadline, outcome, what it names)
     let cases = [
-        ("crashloop", None, "ProgressDeadlineExceeded"),
-        (
-            "ready",
-            Some("2026-01-01T00:00:00Z"),
-            "health check: not yet healthy",
-        ),
+        ("crashloop", None, "restore_again", "ProgressDeadlineExceeded"),
+        ("crashloop", Some(0), "failed", "ProgressDeadlineExceeded"),
+        ("ready", Some(0), "failed", "health check: not yet healthy"),
     ];
-    for (after_restart, deadline, named) in cases {
+    for (after_restart, deadline_seconds, outcome, named) in cases {
         let cloud = LocalCloud::start().await;
         let env = cloud.provision("verifyfail");
         let emulator = Emulator::start(
@@ -112,17 +109,21 @@ async fn verification_escalates_naming_what_is_still_wrong() {
         let incident_id = restored(&cloud, &env, &emulator, after_restart).await;
 
         let mut event = json!({"incident_id": incident_id});
-        if let Some(deadline) = deadline {
-            event["deadline"] = deadline.into();
+        if let Some(deadline) = deadline_seconds {
+            event["timing"] =
+                json!({"settle_seconds": 0, "poll_seconds": 1, "deadline_seconds": deadline});
         }
-        let failed = poll(&emulator, &event);
-        assert_eq!(failed["outcome"], "failed", "{after_restart}: {failed}");
-        assert_eq!(failed["phase"], "escalated");
-        assert!(
-            failed["reasons"].to_string().contains(named),
-            "{after_restart}: {failed}"
-        );
+        let answer = poll(&emulator, &event);
+        let case = format!("{after_restart} {deadline_seconds:?}");
+        assert_eq!(answer["outcome"], outcome, "{case}: {answer}");
+        assert!(answer["reasons"].to_string().contains(named), "{case}: {answer}");
         let notices = cloud.notices(&env, 3, Duration::from_secs(10)).await;
+        if outcome == "restore_again" {
+            assert_eq!(answer["phase"], "restoring", "{case}: still open");
+            assert_eq!(notices.len(), 2, "{case}: nothing new to say: {notices:?}");
+            continue;
+        }
+        assert_eq!(answer["phase"], "escalated");
         assert_eq!(notices.len(), 3, "{notices:?}");
         assert_eq!(
             notices[2].subject,

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -54,16 +54,20 @@ pub struct LocalCloud {
     sdk: aws_config::SdkConfig,
 }
 
+/// `.local-cloud/endpoints.env`, written by `local-cloud up`.
+fn endpoints() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(root().join(".local-cloud/endpoints.env"))
+        .expect("endpoints.env written by local-cloud up");
+    text.lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().trim_matches('\'').to_owned()))
+        .collect()
+}
+
 impl LocalCloud {
     pub async fn start() -> Self {
         run(Command::new(root().join("scripts/local-cloud")).arg("up"));
-        let text = std::fs::read_to_string(root().join(".local-cloud/endpoints.env"))
-            .expect("endpoints.env written by local-cloud up");
-        let endpoints: Vec<(String, String)> = text
-            .lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.trim().to_owned(), v.trim().trim_matches('\'').to_owned()))
-            .collect();
+        let endpoints = endpoints();
         let get = |key: &str| {
             endpoints
                 .iter()
@@ -148,6 +152,64 @@ impl LocalCloud {
             .expect("set health status tag");
     }
 
+    /// The recovery workflow's executions in an environment (newest first).
+    pub async fn executions(&self, env: &Environment) -> Vec<String> {
+        let answer = aws_sdk_sfn::Client::new(&self.sdk)
+            .list_executions()
+            .state_machine_arn(&env.workflow_arn)
+            .send()
+            .await
+            .expect("list executions");
+        answer
+            .executions()
+            .iter()
+            .map(|e| e.execution_arn().to_owned())
+            .collect()
+    }
+
+    /// Waits until an execution ends (or `within` passes), and tells how.
+    pub async fn finished(&self, execution_arn: &str, within: Duration) -> Execution {
+        let sfn = aws_sdk_sfn::Client::new(&self.sdk);
+        let deadline = Instant::now() + within;
+        loop {
+            let described = sfn
+                .describe_execution()
+                .execution_arn(execution_arn)
+                .send()
+                .await
+                .expect("describe execution");
+            let status = described.status().as_str().to_owned();
+            if status != "RUNNING" || Instant::now() >= deadline {
+                let events: Vec<_> = sfn
+                    .get_execution_history()
+                    .execution_arn(execution_arn)
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .collect::<Vec<_>>()
+                    .await
+                    .into_iter()
+                    .map(|e| e.expect("execution history"))
+                    .collect();
+                let states = events
+                    .iter()
+                    .filter_map(|e| e.state_entered_event_details())
+                    .map(|d| d.name().to_owned())
+                    .collect();
+                return Execution {
+                    status,
+                    states,
+                    error: described.error().map(str::to_owned),
+                    output: described
+                        .output()
+                        .and_then(|o| serde_json::from_str(o).ok())
+                        .unwrap_or(Value::Null),
+                };
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
     /// Every item of a table.
     pub async fn items(&self, table: &str) -> Vec<Item> {
         let pages = self
@@ -208,6 +270,17 @@ impl LocalCloud {
     }
 }
 
+/// How a workflow execution ended.
+#[derive(Debug, Clone)]
+pub struct Execution {
+    /// `SUCCEEDED`, `FAILED`, … (`RUNNING` when it did not end in time).
+    pub status: String,
+    /// The states it entered, in order.
+    pub states: Vec<String>,
+    pub error: Option<String>,
+    pub output: Value,
+}
+
 /// One SNS message as the subscribed queue received it.
 #[derive(Debug, Clone)]
 pub struct Delivered {
@@ -243,6 +316,8 @@ pub struct Environment {
     pub queue_url: String,
     pub regions: Vec<RegionEnv>,
     pub function_env: BTreeMap<String, String>,
+    /// The recovery workflow: `template.yaml`'s definition, provisioned.
+    pub workflow_arn: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -363,6 +438,8 @@ pub struct Emulator {
     child: Child,
     port: u16,
     log: PathBuf,
+    environment: String,
+    serving_workflow: bool,
 }
 
 /// A function's answer through the invoke API.
@@ -429,9 +506,24 @@ impl Emulator {
             .process_group(0)
             .spawn()
             .expect("start cargo lambda watch (run scripts/tools first)");
-        let emulator = Self { child, port, log };
+        let emulator = Self {
+            child,
+            port,
+            log,
+            environment: env.name.clone(),
+            serving_workflow: false,
+        };
         emulator.wait_until_listening(Duration::from_secs(60));
         emulator
+    }
+
+    /// Serves the environment's recovery workflow too: its Lambda tasks
+    /// reach these functions (registered with the local cloud). Without it
+    /// an execution's tasks find no function and change nothing.
+    pub fn serving_workflow(mut self) -> Self {
+        lambda_route(&self.environment, Some(self.port));
+        self.serving_workflow = true;
+        self
     }
 
     fn wait_until_listening(&self, within: Duration) {
@@ -490,6 +582,9 @@ fn invoke_at(port: u16, function: &str, payload: &str) -> Answer {
 impl Drop for Emulator {
     /// Stops the emulator; its function instances exit once their runtime API is gone.
     fn drop(&mut self) {
+        if self.serving_workflow {
+            lambda_route(&self.environment, None);
+        }
         let group = format!("-{}", self.child.id());
         let _ = Command::new("kill")
             .args(["-s", "INT", "--", &group])
@@ -505,6 +600,33 @@ impl Drop for Emulator {
             .args(["-s", "KILL", "--", &group])
             .status();
         let _ = self.child.wait();
+    }
+}
+
+/// Registers (`Some(port)`) or removes the emulator the local cloud's Step
+/// Functions sends an environment's Lambda tasks to.
+fn lambda_route(environment: &str, port: Option<u16>) {
+    let base = endpoints()
+        .into_iter()
+        .find(|(k, _)| k == "LOCAL_CLOUD_KUBE_ADMIN")
+        .map(|(_, v)| v)
+        .expect("LOCAL_CLOUD_KUBE_ADMIN in endpoints.env");
+    let url = format!("{base}/lambda/{environment}");
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let status = match port {
+        Some(port) => agent
+            .put(&url)
+            .header("content-type", "application/json")
+            .send(json!({"endpoint": format!("http://127.0.0.1:{port}")}).to_string().as_str()),
+        None => agent.delete(&url).call(),
+    }
+    .map(|r| r.status().as_u16());
+    // Removing is best effort: the cloud may be gone already.
+    if port.is_some() {
+        assert!(matches!(status, Ok(s) if s < 300), "PUT {url}: {status:?}");
     }
 }
 

@@ -94,12 +94,14 @@ mod tests {
     }
 
     #[test]
-    fn the_input_reads_as_the_template_documents_it() {
-        let input: WorkflowInput = serde_json::from_str(
-            r#"{"incident_id":"us-east-1-20261122-101500-3f9a2c1b","region":"us-east-1",
-                "timing":{"settle_seconds":30,"poll_seconds":15,"deadline_seconds":900}}"#,
-        )
-        .unwrap();
+    fn the_sample_execution_input_reads() {
+        let path = format!(
+            "{}/../../events/recovery-workflow-input.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let input: WorkflowInput =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        assert_eq!(input.incident_id, "us-east-1-20261122-101500-3f9a2c1b");
         assert_eq!(input.timing, Timing::configured(&policy()));
     }
 }

@@ -1,0 +1,287 @@
+//! The whole recovery, end to end: an alarm reaches the real `confirm-outage`
+//! binary, which starts the real workflow from `template.yaml` on the local
+//! cloud's Step Functions; its Lambda tasks run the real `restore-platform`,
+//! `verify-recovery`, `check-derp-peers` and `escalate-incident` binaries
+//! against the local Kubernetes APIs, whose state Route 53 health follows.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use system::{Delivered, Emulator, Environment, Execution, Item, LocalCloud, alarm_event, of_kind, text};
+
+/// Short waits (seconds), so a recovery takes seconds, not minutes.
+const FAST: &[(&str, &str)] = &[
+    ("CONFIRM_SAMPLES", "2"),
+    ("CONFIRM_INTERVAL_SECONDS", "1"),
+    ("ROLLOUT_SETTLE_SECONDS", "1"),
+    ("VERIFY_POLL_SECONDS", "1"),
+    ("RECOVERY_HEALTHY_READINGS", "2"),
+    ("VERIFY_DEADLINE_SECONDS", "60"),
+    ("ACTION_COOLDOWN_SECONDS", "1"),
+];
+
+struct Recovery {
+    env: Environment,
+    execution: Execution,
+    incident: Item,
+    /// (kind, message) of each timeline entry, oldest first.
+    timeline: Vec<(String, String)>,
+    notices: Vec<Delivered>,
+    /// Kubernetes PATCHes the failed region's cluster received.
+    patches: Vec<String>,
+}
+
+impl Recovery {
+    fn kinds(&self) -> Vec<&str> {
+        self.timeline.iter().map(|(k, _)| k.as_str()).collect()
+    }
+
+    fn subjects(&self) -> Vec<&str> {
+        self.notices.iter().map(|n| n.subject.as_str()).collect()
+    }
+
+    fn time(&self, field: &str) -> chrono::DateTime<chrono::Utc> {
+        text(&self.incident, field)
+            .parse()
+            .unwrap_or_else(|e| panic!("{field}: {e}: {:?}", self.incident))
+    }
+
+    fn count(&self, state: &str) -> usize {
+        self.execution.states.iter().filter(|s| *s == state).count()
+    }
+}
+
+/// Breaks us-east-1's platform as `scenario` says, fires its alarm the way
+/// CloudWatch does, and follows the workflow `confirm-outage` starts to its end.
+async fn recover(label: &str, scenario: Value, faults: &[Value], notices: usize) -> Recovery {
+    let cloud = LocalCloud::start().await;
+    let env = cloud.provision(label);
+    let emulator = Emulator::start(&env, FAST, 2).serving_workflow();
+    let failed = env.region("us-east-1");
+    failed.kube().scenario(scenario);
+    for fault in faults {
+        failed.kube().fault(fault.clone());
+    }
+    for region in &env.regions {
+        cloud.set_health(&region.health_check_id, "Platform").await;
+    }
+
+    let alarm = alarm_event("confirm-outage-alarm-action.json", &failed.alarm_names[0]);
+    let confirmed = emulator.invoke("confirm-outage", &alarm.to_string());
+    assert_eq!(confirmed.body["verdict"], "confirmed", "{confirmed:?}");
+    let incident_id = confirmed.body["incident_id"].as_str().unwrap().to_owned();
+    let execution_arn = confirmed.body["execution_arn"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no execution started: {confirmed:?}"))
+        .to_owned();
+    assert!(execution_arn.ends_with(&format!(":{incident_id}")), "{execution_arn}");
+    assert_eq!(cloud.executions(&env).await, [execution_arn.clone()]);
+
+    let execution = cloud.finished(&execution_arn, Duration::from_secs(120)).await;
+    assert_ne!(
+        execution.status,
+        "RUNNING",
+        "{execution:?}\n{}",
+        emulator.log()
+    );
+
+    let items = cloud.items(&env.table).await;
+    let incident = of_kind(&items, "INCIDENT")[0].clone();
+    let mut entries: Vec<&Item> = of_kind(&items, "TIMELINE#");
+    entries.sort_by_key(|e| text(e, "sk"));
+    let timeline = entries
+        .iter()
+        .map(|e| (text(e, "kind"), text(e, "message")))
+        .collect();
+    assert!(
+        of_kind(&items, "LEASE").is_empty(),
+        "the closed incident released the region: {items:?}"
+    );
+    let patches = failed
+        .kube()
+        .requests()
+        .iter()
+        .filter(|r| r["method"] == "PATCH" && r["status"].as_u64().is_some_and(|s| s < 300))
+        .map(|r| r["path"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    let notices = cloud.notices(&env, notices, Duration::from_secs(15)).await;
+    Recovery {
+        env,
+        execution,
+        incident,
+        timeline,
+        notices,
+        patches,
+    }
+}
+
+fn assert_recovered(recovery: &Recovery, remedy: &str) {
+    let r = recovery;
+    assert_eq!(r.execution.status, "SUCCEEDED", "{:?}", r.execution);
+    assert_eq!(
+        r.execution.states[..6],
+        ["Timing", "Restore", "RestoreDecision", "Settle", "Verify", "VerifyOutcome"],
+        "{:?}",
+        r.execution.states
+    );
+    assert_eq!(
+        r.execution.states[r.execution.states.len() - 2..],
+        ["CheckDerpPeers", "Recovered"],
+        "{:?}",
+        r.execution.states
+    );
+    assert!(r.count("Verify") >= 2, "two healthy readings in a row: {:?}", r.execution.states);
+    assert_eq!(
+        r.execution.output["peers"]["report"]["verdict"],
+        "all_online",
+        "{}",
+        r.execution.output
+    );
+
+    assert_eq!(text(&r.incident, "phase"), "recovered");
+    let detected = r.time("detected_at");
+    let confirmed = r.time("confirmed_at");
+    let acted = r.time("acted_at");
+    let recovered = r.time("recovered_at");
+    assert!(
+        detected <= confirmed && confirmed <= acted && acted < recovered,
+        "{detected} {confirmed} {acted} {recovered}"
+    );
+    let took = (recovered - detected).num_seconds();
+    assert!((1..60).contains(&took), "detected to recovered: {took} s");
+
+    let kinds = r.kinds();
+    let first = |kind: &str| {
+        kinds
+            .iter()
+            .position(|k| *k == kind)
+            .unwrap_or_else(|| panic!("no {kind} in {kinds:?}"))
+    };
+    assert!(
+        first("detected") < first("verdict")
+            && first("verdict") < first("workflow_started")
+            && first("workflow_started") < first("diagnosed")
+            && first("diagnosed") < first("acted")
+            && first("acted") < first("verified"),
+        "{kinds:?}"
+    );
+    assert_eq!(kinds.iter().filter(|k| **k == "acted").count(), 1, "{kinds:?}");
+    let (_, closing) = r
+        .timeline
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "verified")
+        .unwrap();
+    assert!(closing.starts_with("recovered"), "{closing}");
+
+    let subjects = r.subjects();
+    assert_eq!(subjects.len(), 3, "{subjects:?}");
+    assert!(subjects[0].starts_with("[CRITICAL]") && subjects[0].contains("us-east-1"), "{subjects:?}");
+    assert!(subjects[1].contains(remedy), "{subjects:?}");
+    assert!(
+        subjects[2].starts_with("[INFO] us-east-1 platform recovered in "),
+        "{subjects:?}"
+    );
+    assert!(r.notices[2].body.contains("from detection"), "{}", r.notices[2].body);
+    for notice in &r.notices {
+        assert_eq!(notice.attributes["incident_id"], text(&r.incident, "id"));
+    }
+}
+
+#[tokio::test]
+async fn a_crash_looping_region_is_restarted_and_closed_with_its_time_to_recover() {
+    let r = recover(
+        "wf-crashloop",
+        json!({"pods": "crashloop", "after_restart": "ready"}),
+        &[],
+        3,
+    )
+    .await;
+    assert_recovered(&r, "restart");
+    assert_eq!(r.patches.len(), 1, "one rollout restart: {:?}", r.patches);
+    assert!(r.patches[0].ends_with("/deployments/loft"), "{:?}", r.patches);
+}
+
+#[tokio::test]
+async fn a_region_scaled_to_zero_is_scaled_back_and_closed() {
+    let r = recover(
+        "wf-zero",
+        json!({"deployment": {"replicas": 0}, "after_restart": "ready"}),
+        &[],
+        3,
+    )
+    .await;
+    assert_recovered(&r, "scale");
+    assert_eq!(r.patches.len(), 1, "{:?}", r.patches);
+    assert!(r.patches[0].ends_with("/deployments/loft/scale"), "{:?}", r.patches);
+    let state = r.env.region("us-east-1").kube().state();
+    assert_eq!(state["deployment"]["spec"]["replicas"], 3, "{state}");
+}
+
+#[tokio::test]
+async fn pods_that_keep_crashing_spend_the_restart_budget_then_escalate() {
+    let r = recover(
+        "wf-budget",
+        json!({"pods": "crashloop", "after_restart": ["crashloop"]}),
+        &[],
+        4,
+    )
+    .await;
+    assert_eq!(r.execution.status, "FAILED", "{:?}", r.execution);
+    assert_eq!(r.execution.error.as_deref(), Some("Escalated"));
+    assert_eq!(r.execution.states.last().map(String::as_str), Some("Escalated"));
+    assert!(
+        !r.execution.states.contains(&"Escalate".to_owned()),
+        "restore escalated by itself, nothing failed: {:?}",
+        r.execution.states
+    );
+    assert_eq!(r.patches.len(), 2, "the budget is 2 restarts: {:?}", r.patches);
+    assert_eq!(r.count("Settle"), 2, "{:?}", r.execution.states);
+
+    assert_eq!(text(&r.incident, "phase"), "escalated");
+    assert_eq!(text(&r.incident, "escalation"), "restart_budget_spent");
+    assert!(r.time("closed_at") > r.time("acted_at"));
+    let kinds = r.kinds();
+    assert_eq!(kinds.iter().filter(|k| **k == "acted").count(), 2, "{kinds:?}");
+    assert!(
+        r.timeline
+            .iter()
+            .any(|(k, m)| k == "verified" && m.contains("ProgressDeadlineExceeded")),
+        "{:?}",
+        r.timeline
+    );
+    let subjects = r.subjects();
+    assert_eq!(subjects.len(), 4, "{subjects:?}");
+    assert!(subjects[3].contains("ESCALATION"), "{subjects:?}");
+    assert!(r.notices[3].body.contains("kubectl logs"), "{}", r.notices[3].body);
+}
+
+#[tokio::test]
+async fn a_step_that_fails_for_good_escalates_the_incident_and_says_why() {
+    // The API server refuses the restart: not something a retry fixes.
+    let r = recover(
+        "wf-refused",
+        json!({"pods": "crashloop"}),
+        &[json!({"status": 403, "method": "PATCH", "count": 1})],
+        2,
+    )
+    .await;
+    assert_eq!(r.execution.status, "FAILED", "{:?}", r.execution);
+    assert_eq!(
+        r.execution.states,
+        ["Timing", "Restore", "Escalate", "Escalated"],
+        "no retry of a refusal"
+    );
+    assert_eq!(text(&r.incident, "phase"), "escalated");
+    assert_eq!(text(&r.incident, "escalation"), "workflow_failed");
+    assert!(r.patches.is_empty(), "{:?}", r.patches);
+    let (_, why) = r.timeline.iter().find(|(k, _)| k == "escalated").unwrap();
+    assert!(why.contains("UpstreamRejected") && why.contains("403"), "{why}");
+    let subjects = r.subjects();
+    assert_eq!(subjects.len(), 2, "{subjects:?}");
+    assert_eq!(
+        subjects[1],
+        "[CRITICAL] ESCALATION: us-east-1 recovery stopped on an error"
+    );
+    assert!(r.notices[1].body.contains("Step Functions console"), "{}", r.notices[1].body);
+}
