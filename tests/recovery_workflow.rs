@@ -4,10 +4,14 @@
 //! `verify-recovery`, `check-derp-peers` and `escalate-incident` binaries
 //! against the local Kubernetes APIs, whose state Route 53 health follows.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use system::{Delivered, Emulator, Environment, Execution, Item, LocalCloud, alarm_event, of_kind, text};
+use system::{
+    Delivered, Emulator, Environment, Execution, Item, LocalCloud, alarm_event, of_kind, text,
+};
 
 /// Short waits (seconds), so a recovery takes seconds, not minutes.
 const FAST: &[(&str, &str)] = &[
@@ -74,10 +78,18 @@ async fn recover(label: &str, scenario: Value, faults: &[Value], notices: usize)
         .as_str()
         .unwrap_or_else(|| panic!("no execution started: {confirmed:?}"))
         .to_owned();
-    assert!(execution_arn.ends_with(&format!(":{incident_id}")), "{execution_arn}");
-    assert_eq!(cloud.executions(&env).await, [execution_arn.clone()]);
+    assert!(
+        execution_arn.ends_with(&format!(":{incident_id}")),
+        "{execution_arn}"
+    );
+    assert_eq!(
+        cloud.executions(&env).await,
+        std::slice::from_ref(&execution_arn)
+    );
 
-    let execution = cloud.finished(&execution_arn, Duration::from_secs(120)).await;
+    let execution = cloud
+        .finished(&execution_arn, Duration::from_secs(120))
+        .await;
     assert_ne!(
         execution.status,
         "RUNNING",
@@ -120,7 +132,14 @@ fn assert_recovered(recovery: &Recovery, remedy: &str) {
     assert_eq!(r.execution.status, "SUCCEEDED", "{:?}", r.execution);
     assert_eq!(
         r.execution.states[..6],
-        ["Timing", "Restore", "RestoreDecision", "Settle", "Verify", "VerifyOutcome"],
+        [
+            "Timing",
+            "Restore",
+            "RestoreDecision",
+            "Settle",
+            "Verify",
+            "VerifyOutcome"
+        ],
         "{:?}",
         r.execution.states
     );
@@ -130,10 +149,13 @@ fn assert_recovered(recovery: &Recovery, remedy: &str) {
         "{:?}",
         r.execution.states
     );
-    assert!(r.count("Verify") >= 2, "two healthy readings in a row: {:?}", r.execution.states);
+    assert!(
+        r.count("Verify") >= 2,
+        "two healthy readings in a row: {:?}",
+        r.execution.states
+    );
     assert_eq!(
-        r.execution.output["peers"]["report"]["verdict"],
-        "all_online",
+        r.execution.output["peers"]["report"]["verdict"], "all_online",
         "{}",
         r.execution.output
     );
@@ -165,7 +187,11 @@ fn assert_recovered(recovery: &Recovery, remedy: &str) {
             && first("acted") < first("verified"),
         "{kinds:?}"
     );
-    assert_eq!(kinds.iter().filter(|k| **k == "acted").count(), 1, "{kinds:?}");
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "acted").count(),
+        1,
+        "{kinds:?}"
+    );
     let (_, closing) = r
         .timeline
         .iter()
@@ -176,13 +202,20 @@ fn assert_recovered(recovery: &Recovery, remedy: &str) {
 
     let subjects = r.subjects();
     assert_eq!(subjects.len(), 3, "{subjects:?}");
-    assert!(subjects[0].starts_with("[CRITICAL]") && subjects[0].contains("us-east-1"), "{subjects:?}");
+    assert!(
+        subjects[0].starts_with("[CRITICAL]") && subjects[0].contains("us-east-1"),
+        "{subjects:?}"
+    );
     assert!(subjects[1].contains(remedy), "{subjects:?}");
     assert!(
         subjects[2].starts_with("[INFO] us-east-1 platform recovered in "),
         "{subjects:?}"
     );
-    assert!(r.notices[2].body.contains("from detection"), "{}", r.notices[2].body);
+    assert!(
+        r.notices[2].body.contains("from detection"),
+        "{}",
+        r.notices[2].body
+    );
     for notice in &r.notices {
         assert_eq!(notice.attributes["incident_id"], text(&r.incident, "id"));
     }
@@ -199,7 +232,11 @@ async fn a_crash_looping_region_is_restarted_and_closed_with_its_time_to_recover
     .await;
     assert_recovered(&r, "restart");
     assert_eq!(r.patches.len(), 1, "one rollout restart: {:?}", r.patches);
-    assert!(r.patches[0].ends_with("/deployments/loft"), "{:?}", r.patches);
+    assert!(
+        r.patches[0].ends_with("/deployments/loft"),
+        "{:?}",
+        r.patches
+    );
 }
 
 #[tokio::test]
@@ -213,7 +250,11 @@ async fn a_region_scaled_to_zero_is_scaled_back_and_closed() {
     .await;
     assert_recovered(&r, "scale");
     assert_eq!(r.patches.len(), 1, "{:?}", r.patches);
-    assert!(r.patches[0].ends_with("/deployments/loft/scale"), "{:?}", r.patches);
+    assert!(
+        r.patches[0].ends_with("/deployments/loft/scale"),
+        "{:?}",
+        r.patches
+    );
     let state = r.env.region("us-east-1").kube().state();
     assert_eq!(state["deployment"]["spec"]["replicas"], 3, "{state}");
 }
@@ -229,20 +270,32 @@ async fn pods_that_keep_crashing_spend_the_restart_budget_then_escalate() {
     .await;
     assert_eq!(r.execution.status, "FAILED", "{:?}", r.execution);
     assert_eq!(r.execution.error.as_deref(), Some("Escalated"));
-    assert_eq!(r.execution.states.last().map(String::as_str), Some("Escalated"));
+    assert_eq!(
+        r.execution.states.last().map(String::as_str),
+        Some("Escalated")
+    );
     assert!(
         !r.execution.states.contains(&"Escalate".to_owned()),
         "restore escalated by itself, nothing failed: {:?}",
         r.execution.states
     );
-    assert_eq!(r.patches.len(), 2, "the budget is 2 restarts: {:?}", r.patches);
+    assert_eq!(
+        r.patches.len(),
+        2,
+        "the budget is 2 restarts: {:?}",
+        r.patches
+    );
     assert_eq!(r.count("Settle"), 2, "{:?}", r.execution.states);
 
     assert_eq!(text(&r.incident, "phase"), "escalated");
     assert_eq!(text(&r.incident, "escalation"), "restart_budget_spent");
     assert!(r.time("closed_at") > r.time("acted_at"));
     let kinds = r.kinds();
-    assert_eq!(kinds.iter().filter(|k| **k == "acted").count(), 2, "{kinds:?}");
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "acted").count(),
+        2,
+        "{kinds:?}"
+    );
     assert!(
         r.timeline
             .iter()
@@ -253,7 +306,11 @@ async fn pods_that_keep_crashing_spend_the_restart_budget_then_escalate() {
     let subjects = r.subjects();
     assert_eq!(subjects.len(), 4, "{subjects:?}");
     assert!(subjects[3].contains("ESCALATION"), "{subjects:?}");
-    assert!(r.notices[3].body.contains("kubectl logs"), "{}", r.notices[3].body);
+    assert!(
+        r.notices[3].body.contains("kubectl logs"),
+        "{}",
+        r.notices[3].body
+    );
 }
 
 #[tokio::test]
@@ -276,12 +333,19 @@ async fn a_step_that_fails_for_good_escalates_the_incident_and_says_why() {
     assert_eq!(text(&r.incident, "escalation"), "workflow_failed");
     assert!(r.patches.is_empty(), "{:?}", r.patches);
     let (_, why) = r.timeline.iter().find(|(k, _)| k == "escalated").unwrap();
-    assert!(why.contains("UpstreamRejected") && why.contains("403"), "{why}");
+    assert!(
+        why.contains("UpstreamRejected") && why.contains("403"),
+        "{why}"
+    );
     let subjects = r.subjects();
     assert_eq!(subjects.len(), 2, "{subjects:?}");
     assert_eq!(
         subjects[1],
         "[CRITICAL] ESCALATION: us-east-1 recovery stopped on an error"
     );
-    assert!(r.notices[1].body.contains("Step Functions console"), "{}", r.notices[1].body);
+    assert!(
+        r.notices[1].body.contains("Step Functions console"),
+        "{}",
+        r.notices[1].body
+    );
 }

@@ -94,7 +94,12 @@ async fn a_restored_region_is_verified_and_closed_with_its_time_to_recover() {
 async fn a_failed_rollout_goes_back_to_restore_until_the_deadline_then_escalates() {
     // (pods after the restart, the workflow's deadline, outcome, what it names)
     let cases = [
-        ("crashloop", None, "restore_again", "ProgressDeadlineExceeded"),
+        (
+            "crashloop",
+            None,
+            "restore_again",
+            "ProgressDeadlineExceeded",
+        ),
         ("crashloop", Some(0), "failed", "ProgressDeadlineExceeded"),
         ("ready", Some(0), "failed", "health check: not yet healthy"),
     ];
@@ -116,7 +121,10 @@ async fn a_failed_rollout_goes_back_to_restore_until_the_deadline_then_escalates
         let answer = poll(&emulator, &event);
         let case = format!("{after_restart} {deadline_seconds:?}");
         assert_eq!(answer["outcome"], outcome, "{case}: {answer}");
-        assert!(answer["reasons"].to_string().contains(named), "{case}: {answer}");
+        assert!(
+            answer["reasons"].to_string().contains(named),
+            "{case}: {answer}"
+        );
         let notices = cloud.notices(&env, 3, Duration::from_secs(10)).await;
         if outcome == "restore_again" {
             assert_eq!(answer["phase"], "restoring", "{case}: still open");

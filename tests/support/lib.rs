@@ -620,7 +620,11 @@ fn lambda_route(environment: &str, port: Option<u16>) {
         Some(port) => agent
             .put(&url)
             .header("content-type", "application/json")
-            .send(json!({"endpoint": format!("http://127.0.0.1:{port}")}).to_string().as_str()),
+            .send(
+                json!({"endpoint": format!("http://127.0.0.1:{port}")})
+                    .to_string()
+                    .as_str(),
+            ),
         None => agent.delete(&url).call(),
     }
     .map(|r| r.status().as_u16());

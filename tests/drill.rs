@@ -1,0 +1,158 @@
+//! `scripts/drill`, every scenario, as a person runs it: the script's exit
+//! status and its last line, the JSON summary.
+
+#![allow(clippy::expect_used)]
+
+use std::process::Command;
+
+use serde_json::Value;
+use system::{LocalCloud, root};
+
+/// Runs one scenario; answers its summary after checking the exit status
+/// agrees with the outcome.
+async fn drill(scenario: &str) -> Value {
+    LocalCloud::start().await; // shared, so parallel drills do not race to start it
+    let output = Command::new(root().join("scripts/drill"))
+        .arg(scenario)
+        .output()
+        .expect("run scripts/drill");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let last = stdout.lines().last().unwrap_or_default();
+    let summary: Value = serde_json::from_str(last).unwrap_or_else(|e| {
+        panic!(
+            "{scenario}: the last line is not the JSON summary ({e}):\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    assert!(
+        output.status.success(),
+        "{scenario}: exit {:?}\n{stdout}",
+        output.status
+    );
+    assert_eq!(summary["scenario"], scenario);
+    for key in [
+        "outcome",
+        "incident_id",
+        "actions",
+        "notifications",
+        "detect_to_action_s",
+        "time_to_recover_s",
+    ] {
+        assert!(
+            summary.get(key).is_some(),
+            "{scenario}: no {key} in {summary}"
+        );
+    }
+    assert!(
+        stdout.contains("+") && stdout.contains("report ("),
+        "{scenario}: no timeline or report:\n{stdout}"
+    );
+    summary
+}
+
+fn actions(summary: &Value) -> Vec<&str> {
+    summary["actions"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+fn recovered(summary: &Value, action: &str) {
+    assert_eq!(summary["outcome"], "recovered", "{summary}");
+    assert_eq!(actions(summary), [action], "{summary}");
+    let acted = summary["detect_to_action_s"].as_f64().expect("acted");
+    let recovered = summary["time_to_recover_s"].as_f64().expect("recovered");
+    assert!(0.0 <= acted && acted < recovered, "{summary}");
+    assert_eq!(
+        summary["notifications"], 3,
+        "confirmed, acted, recovered: {summary}"
+    );
+}
+
+#[tokio::test]
+async fn crashloop() {
+    recovered(&drill("crashloop").await, "rollout_restart");
+}
+
+#[tokio::test]
+async fn scaled_to_zero() {
+    recovered(&drill("scaled-to-zero").await, "scale");
+}
+
+#[tokio::test]
+async fn alarm_storm() {
+    recovered(&drill("alarm-storm").await, "rollout_restart");
+}
+
+#[tokio::test]
+async fn derp_peer_offline() {
+    let summary = drill("derp-peer-offline").await;
+    assert_eq!(summary["outcome"], "recovered", "{summary}");
+    assert_eq!(actions(&summary), ["rollout_restart"]);
+}
+
+#[tokio::test]
+async fn transient() {
+    let summary = drill("transient").await;
+    assert_eq!(summary["outcome"], "dismissed", "{summary}");
+    assert!(actions(&summary).is_empty());
+    assert_eq!(summary["detect_to_action_s"], Value::Null);
+}
+
+#[tokio::test]
+async fn both_regions_down() {
+    let summary = drill("both-regions-down").await;
+    assert_eq!(summary["outcome"], "escalated", "{summary}");
+    assert!(actions(&summary).is_empty());
+    assert_eq!(summary["notifications"], 1, "{summary}");
+}
+
+#[tokio::test]
+async fn deployment_missing() {
+    let summary = drill("deployment-missing").await;
+    assert_eq!(summary["outcome"], "escalated", "{summary}");
+    assert!(actions(&summary).is_empty());
+}
+
+#[tokio::test]
+async fn restart_does_not_help() {
+    let summary = drill("restart-does-not-help").await;
+    assert_eq!(summary["outcome"], "escalated", "{summary}");
+    assert_eq!(actions(&summary), ["rollout_restart", "rollout_restart"]);
+    assert_eq!(summary["time_to_recover_s"], Value::Null);
+}
+
+#[tokio::test]
+async fn dry_run() {
+    let summary = drill("dry-run").await;
+    assert_eq!(summary["outcome"], "reported", "{summary}");
+    assert!(actions(&summary).is_empty(), "nothing applied: {summary}");
+}
+
+#[test]
+fn list_names_every_scenario_on_one_line() {
+    let output = Command::new(root().join("scripts/drill"))
+        .arg("--list")
+        .output()
+        .expect("run scripts/drill --list");
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    let names: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "crashloop",
+            "scaled-to-zero",
+            "transient",
+            "both-regions-down",
+            "deployment-missing",
+            "restart-does-not-help",
+            "derp-peer-offline",
+            "alarm-storm",
+            "dry-run"
+        ]
+    );
+}
