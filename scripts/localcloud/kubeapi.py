@@ -1390,6 +1390,25 @@ class KubeCluster:
             )
         return items
 
+    def serves_platform(self) -> tuple[bool, str]:
+        """Whether the platform answers from this cluster, and why (not).
+
+        What a Route 53 health check of the region sees (the launcher's
+        ``Platform`` health value): the cluster is ``ACTIVE``, the deployment
+        exists and at least one of its pods is ready.
+        """
+        with self.lock:
+            status = self.scenario["cluster_status"]
+            if status != "ACTIVE":
+                return False, f"cluster status {status}"
+            if self.deployment is None:
+                return False, f"no deployment {DEPLOYMENT}"
+            ready = sum(1 for pod in self.pods if pod["mode"] == "ready" and pod["node"] is not None)
+            if ready == 0:
+                modes = sorted({pod["mode"] for pod in self.pods})
+                return False, f"no pod ready ({len(self.pods)} pods: {', '.join(modes) or 'none'})"
+            return True, f"{ready} of {len(self.pods)} pods ready"
+
     def summary(self) -> dict:
         pods = []
         for pod in self.pods:

@@ -18,6 +18,18 @@ Route 53 ``GetHealthCheckStatus``
     the same value; that call itself answers as moto does). No tag (or an
     empty one): ``Success``. An unknown value answers ``InvalidInput``.
 
+    A value may also be ``Platform`` (any case, anywhere in a sequence, e.g.
+    ``Failure,Platform``): that call answers what a real checker would see
+    of the platform in the cluster named by the health check's tag
+    ``local-cloud:cluster`` = ``<region>/<cluster name>`` (``provision``
+    writes it): ``Success`` when that cluster's local Kubernetes API exists
+    (same account), its scenario's ``cluster_status`` is ``ACTIVE``, the
+    deployment exists and at least one pod is ready, else ``Failure``
+    (logged with the reason). So a drill runs end to end: pods crash-looping
+    -> health fails -> the functions restart the deployment -> pods ready ->
+    health heals. ``Platform`` without a well-formed ``local-cloud:cluster``
+    tag answers ``InvalidInput``.
+
     The answer has 8 observations, one from each Route 53 checker region
     (us-east-1, us-west-1, us-west-2, eu-west-1, ap-southeast-1,
     ap-southeast-2, ap-northeast-1, sa-east-1), each with an ``IPAddress``,
@@ -82,6 +94,8 @@ log = logging.getLogger("local-cloud")
 # ---------------------------------------------------------------------------
 
 STATUS_TAG = "local-cloud:status"
+CLUSTER_TAG = "local-cloud:cluster"
+PLATFORM = "Platform"  # a sequence value resolved at each call
 
 # Route 53 checker regions and one address from each region's checker range.
 CHECKERS = (
@@ -112,16 +126,16 @@ def _parse_sequence(tag_value: str) -> list[str]:
         if not word:
             continue
         canonical = word.capitalize()
-        if canonical not in STATUS_TEXT:
+        if canonical not in STATUS_TEXT and canonical != PLATFORM:
             raise InvalidInput(
-                f"Tag {STATUS_TAG}: '{word}' is not Success or Failure"
+                f"Tag {STATUS_TAG}: '{word}' is not Success, Failure or Platform"
             )
         values.append(canonical)
     return values
 
 
 def next_status(health_check_id: str, tag_value: str | None) -> str:
-    """The value this call answers; advances the health check's cursor."""
+    """The value this call answers (maybe ``Platform``); advances the cursor."""
     sequence = _parse_sequence(tag_value or "")
     if not sequence:
         with _cursors_lock:
@@ -135,11 +149,31 @@ def next_status(health_check_id: str, tag_value: str | None) -> str:
     return sequence[min(index, len(sequence) - 1)]
 
 
+def platform_status(account: str, health_check_id: str, cluster_tag: str | None) -> str:
+    """``Platform``: Success when the tagged cluster serves the platform."""
+    region, _, cluster_name = (cluster_tag or "").partition("/")
+    if not region or not cluster_name:
+        raise InvalidInput(
+            f"Tag {STATUS_TAG}: {PLATFORM} needs the tag {CLUSTER_TAG} = "
+            f"<region>/<cluster name> on health check {health_check_id}"
+        )
+    kube = kubeapi.REGISTRY.get(account, region, cluster_name)
+    if kube is None:
+        served, why = False, "no such cluster"
+    else:
+        served, why = kube.serves_platform()
+    status = "Success" if served else "Failure"
+    log.info("health check %s: %s %s/%s -> %s (%s)", health_check_id, PLATFORM, region, cluster_name, status, why)
+    return status
+
+
 def get_health_check_status(self: Route53) -> ActionResult:
     health_check_id = self._get_param("HealthCheckId")
     self.backend.get_health_check(health_check_id)  # NoSuchHealthCheck
     tags = self.backend.list_tags_for_resource(health_check_id)
     status = next_status(health_check_id, tags.get(STATUS_TAG))
+    if status == PLATFORM:
+        status = platform_status(self.current_account, health_check_id, tags.get(CLUSTER_TAG))
     checked = utcnow()
     return ActionResult(
         {

@@ -21,7 +21,9 @@ resources; runs for the same NAME are serialised with a lock file):
   subscribed to it (not raw: the queue gets the SNS envelope, with Subject
   and MessageAttributes);
 - per region, a Route 53 health check (HTTPS, ``platform.<region>.example.test``,
-  ``/healthz``, tag ``Name`` = ``NAME-<region>``);
+  ``/healthz``, tag ``Name`` = ``NAME-<region>``, tag ``local-cloud:cluster``
+  = ``<region>/NAME-<region>``: the cluster whose platform the health value
+  ``Platform`` follows);
 - per region, the EKS cluster ``NAME-<region>`` in that region (dummy role
   and VPC settings). The launcher gives each new cluster a local Kubernetes
   API (``kubeapi.py``); a cluster this run created gets the default
@@ -39,9 +41,10 @@ function's own defaults).
 ``--env-file`` also writes function_env as KEY='VALUE' lines, which a shell
 can source and ``cargo lambda watch --env-file`` can read.
 
-``set-health`` writes the health check tag ``local-cloud:status`` through
-Route 53 ``ChangeTagsForResource``; a region name is resolved to the health
-check that ``provision --name NAME`` made for it.
+``set-health`` writes the health check tag ``local-cloud:status`` (a
+sequence of ``Success`` / ``Failure`` / ``Platform``) through Route 53
+``ChangeTagsForResource``; a region name is resolved to the health check
+that ``provision --name NAME`` made for it.
 
 ``kube`` shows a cluster's scenario and a summary of its deployment and
 pods; with SCENARIO_JSON it first merges that into the scenario (admin API
@@ -103,7 +106,8 @@ ENDPOINT_ENV = {
 DEFAULT_NAME = "platform-failover"
 DEFAULT_REGIONS = "us-east-1,eu-west-1"
 STATUS_TAG = "local-cloud:status"
-STATUS_VALUES = ("Success", "Failure")
+STATUS_VALUES = ("Success", "Failure", "Platform")
+CLUSTER_TAG = "local-cloud:cluster"
 TABLE_KEYS = (
     "AttributeDefinitions",
     "KeySchema",
@@ -316,10 +320,20 @@ def existing_health_checks(route53) -> dict[str, str]:  # type: ignore[no-untype
     return found
 
 
-def ensure_health_check(route53, existing: dict[str, str], name: str, region: str) -> str:  # type: ignore[no-untyped-def]
+def ensure_health_check(route53, existing: dict[str, str], name: str, region: str, cluster: str) -> str:  # type: ignore[no-untyped-def]
+    """The region's health check, tagged with the cluster it guards."""
     reference = caller_reference(name, region)
     health_check_id = existing.get(reference)
-    if health_check_id is None:
+    cluster_tag = {"Key": CLUSTER_TAG, "Value": f"{region}/{cluster}"}
+    if health_check_id is not None:
+        # Made before health checks named their cluster: tag it now.
+        tags = route53.list_tags_for_resource(ResourceType="healthcheck", ResourceId=health_check_id)
+        current = {t["Key"]: t["Value"] for t in tags["ResourceTagSet"].get("Tags", [])}
+        if current.get(CLUSTER_TAG) != cluster_tag["Value"]:
+            route53.change_tags_for_resource(
+                ResourceType="healthcheck", ResourceId=health_check_id, AddTags=[cluster_tag]
+            )
+    else:
         health_check_id = route53.create_health_check(
             CallerReference=reference,
             HealthCheckConfig={
@@ -335,7 +349,7 @@ def ensure_health_check(route53, existing: dict[str, str], name: str, region: st
         route53.change_tags_for_resource(
             ResourceType="healthcheck",
             ResourceId=health_check_id,
-            AddTags=[{"Key": "Name", "Value": f"{name}-{region}"}],
+            AddTags=[{"Key": "Name", "Value": f"{name}-{region}"}, cluster_tag],
         )
         existing[reference] = health_check_id
     return health_check_id
@@ -394,15 +408,17 @@ def provision(args: argparse.Namespace) -> dict:
         topic_arn, queue_url = ensure_notices(name)
         route53 = client("route53")
         existing = existing_health_checks(route53)
-        region_entries = [
-            {
-                "name": region,
-                "cluster": ensure_cluster(name, region),
-                "health_check_id": ensure_health_check(route53, existing, name, region),
-                "alarm_names": [f"{name}-{region}-platform-health"],
-            }
-            for region in regions
-        ]
+        region_entries = []
+        for region in regions:
+            cluster = ensure_cluster(name, region)
+            region_entries.append(
+                {
+                    "name": region,
+                    "cluster": cluster,
+                    "health_check_id": ensure_health_check(route53, existing, name, region, cluster),
+                    "alarm_names": [f"{name}-{region}-platform-health"],
+                }
+            )
 
     # REGIONS is the function's configuration (no extra keys); the printed
     # regions also say where each cluster's admin API is.
@@ -443,7 +459,7 @@ def set_health(args: argparse.Namespace) -> dict:
     for word in words:
         canonical = word.capitalize()
         if canonical not in STATUS_VALUES:
-            raise Failure(f"status {word!r}: use a comma-separated list of Success / Failure")
+            raise Failure(f"status {word!r}: use a comma-separated list of Success / Failure / Platform")
         values.append(canonical)
     sequence = ",".join(values)
 
