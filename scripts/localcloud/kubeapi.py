@@ -149,6 +149,10 @@ out, errors ``{"error": "..."}``. ``{name}`` is the EKS cluster name; add
     never the token.
 ``DELETE /clusters/{name}/requests``
     clears the log; answers ``{"cleared": N}``.
+
+The same port serves the routes other modules add (``EXTRA_ROUTES``): the
+launcher's Lambda emulator registry, ``GET /lambda``, ``GET|PUT|DELETE
+/lambda/{environment}`` (see ``launcher.py``).
 """
 
 from __future__ import annotations
@@ -173,7 +177,7 @@ import tempfile
 import threading
 import time
 import uuid
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from cryptography import x509
@@ -1390,6 +1394,25 @@ class KubeCluster:
             )
         return items
 
+    def serves_platform(self) -> tuple[bool, str]:
+        """Whether the platform answers from this cluster, and why (not).
+
+        What a Route 53 health check of the region sees (the launcher's
+        ``Platform`` health value): the cluster is ``ACTIVE``, the deployment
+        exists and at least one of its pods is ready.
+        """
+        with self.lock:
+            status = self.scenario["cluster_status"]
+            if status != "ACTIVE":
+                return False, f"cluster status {status}"
+            if self.deployment is None:
+                return False, f"no deployment {DEPLOYMENT}"
+            ready = sum(1 for pod in self.pods if pod["mode"] == "ready" and pod["node"] is not None)
+            if ready == 0:
+                modes = sorted({pod["mode"] for pod in self.pods})
+                return False, f"no pod ready ({len(self.pods)} pods: {', '.join(modes) or 'none'})"
+            return True, f"{ready} of {len(self.pods)} pods ready"
+
     def summary(self) -> dict:
         pods = []
         for pod in self.pods:
@@ -2020,6 +2043,14 @@ class AdminError(Exception):
         self.code = code
 
 
+# Routes another module serves on this admin port (one port for every admin
+# call a test makes): first path segment -> handler(method, the segments
+# after it, a function that reads the JSON body) answering (status, JSON);
+# it raises AdminError for an error answer. The launcher adds ``lambda``.
+AdminRoute = Callable[[str, list[str], Callable[[], Any]], tuple[int, Any]]
+EXTRA_ROUTES: dict[str, AdminRoute] = {}
+
+
 class AdminHandler(http.server.BaseHTTPRequestHandler):
     server_version = "local-cloud-kube-admin"
     sys_version = ""
@@ -2091,6 +2122,8 @@ class AdminHandler(http.server.BaseHTTPRequestHandler):
             if method not in allowed:
                 raise AdminError(405, f"{method} not allowed here; use {', '.join(allowed)}")
 
+        if segments and segments[0] in EXTRA_ROUTES:
+            return EXTRA_ROUTES[segments[0]](method, segments[1:], self._body)
         if segments == ["clusters"]:
             only("GET")
             return 200, {"clusters": [c.entry() for c in sorted(REGISTRY.all(), key=lambda c: (c.name, c.region))]}

@@ -6,9 +6,10 @@
     provision.py set-health HEALTH_CHECK_ID_OR_REGION STATUS_SEQUENCE
                             [--name NAME]
     provision.py kube CLUSTER_OR_REGION [SCENARIO_JSON] [--name NAME]
+    provision.py emulator [--name NAME] (--endpoint URL | --remove)
 
 Usually run through ``scripts/local-cloud provision`` / ``set-health`` /
-``kube``.
+``kube`` / ``lambda``.
 
 ``provision`` creates, idempotently (the same NAME again answers the same
 resources; runs for the same NAME are serialised with a lock file):
@@ -21,32 +22,51 @@ resources; runs for the same NAME are serialised with a lock file):
   subscribed to it (not raw: the queue gets the SNS envelope, with Subject
   and MessageAttributes);
 - per region, a Route 53 health check (HTTPS, ``platform.<region>.example.test``,
-  ``/healthz``, tag ``Name`` = ``NAME-<region>``);
+  ``/healthz``, tag ``Name`` = ``NAME-<region>``, tag ``local-cloud:cluster``
+  = ``<region>/NAME-<region>``: the cluster whose platform the health value
+  ``Platform`` follows);
 - per region, the EKS cluster ``NAME-<region>`` in that region (dummy role
   and VPC settings). The launcher gives each new cluster a local Kubernetes
   API (``kubeapi.py``); a cluster this run created gets the default
-  scenario through the admin API (an existing one keeps its scenario).
+  scenario through the admin API (an existing one keeps its scenario);
+- the Step Functions state machine ``NAME-recovery`` (role
+  ``arn:aws:iam::<account>:role/NAME-recovery``, never used) with the
+  definition of resource ``RecoveryWorkflow`` in the template, its
+  ``DefinitionSubstitutions`` resolved as CloudFormation does (``${Key}``
+  replaced in the definition's JSON text): ``!GetAtt <Function>.Arn`` of an
+  ``AWS::Serverless::Function`` is
+  ``arn:aws:lambda:us-east-1:<account>:function:NAME-<binary>`` (its
+  ``Metadata.BuildProperties.Binary``; the launcher routes that name to the
+  environment's Lambda emulator), ``!Ref <Parameter>`` is the parameter's
+  ``Default``; anything else is an error. An existing machine gets the
+  definition again (``UpdateStateMachine``) when it differs.
 
 Alarm names ``NAME-<region>-platform-health`` are named only; nothing is
 created for them.
 
 It prints one JSON object on stdout: name, table, topic_arn, queue_url,
 regions (each also with ``kube_admin``, the admin API URL of its cluster:
-``http://127.0.0.1:<admin port>/clusters/<cluster>``), function_env (the
-function's configuration: REGIONS, INCIDENT_TABLE, NOTIFY_TOPIC_ARN and the
-endpoint variables, then the ``--env`` entries; everything else keeps the
-function's own defaults).
+``http://127.0.0.1:<admin port>/clusters/<cluster>``), workflow_arn,
+function_env (the function's configuration: REGIONS, INCIDENT_TABLE,
+NOTIFY_TOPIC_ARN, RECOVERY_WORKFLOW_ARN and the endpoint variables, then the
+``--env`` entries; everything else keeps the function's own defaults).
 ``--env-file`` also writes function_env as KEY='VALUE' lines, which a shell
 can source and ``cargo lambda watch --env-file`` can read.
 
-``set-health`` writes the health check tag ``local-cloud:status`` through
-Route 53 ``ChangeTagsForResource``; a region name is resolved to the health
-check that ``provision --name NAME`` made for it.
+``set-health`` writes the health check tag ``local-cloud:status`` (a
+sequence of ``Success`` / ``Failure`` / ``Platform``) through Route 53
+``ChangeTagsForResource``; a region name is resolved to the health check
+that ``provision --name NAME`` made for it.
 
 ``kube`` shows a cluster's scenario and a summary of its deployment and
 pods; with SCENARIO_JSON it first merges that into the scenario (admin API
 ``PATCH /clusters/<cluster>/scenario``). A region name stands for the
 cluster ``NAME-<region>``.
+
+``emulator`` registers the Lambda runtime emulator at URL for environment
+NAME with the launcher (admin API ``PUT /lambda/NAME``), so the workflow's
+Lambda tasks for ``NAME-<binary>`` reach it; ``--remove`` forgets it
+(``DELETE /lambda/NAME``).
 
 Endpoints: moto on 127.0.0.1:$LOCAL_CLOUD_MOTO_PORT (4566), DynamoDB Local on
 127.0.0.1:$LOCAL_CLOUD_DYNAMODB_PORT (4567), the Kubernetes admin API on
@@ -103,7 +123,9 @@ ENDPOINT_ENV = {
 DEFAULT_NAME = "platform-failover"
 DEFAULT_REGIONS = "us-east-1,eu-west-1"
 STATUS_TAG = "local-cloud:status"
-STATUS_VALUES = ("Success", "Failure")
+STATUS_VALUES = ("Success", "Failure", "Platform")
+CLUSTER_TAG = "local-cloud:cluster"
+WORKFLOW_RESOURCE = "RecoveryWorkflow"
 TABLE_KEYS = (
     "AttributeDefinitions",
     "KeySchema",
@@ -212,18 +234,25 @@ def template_path() -> Path:
     return Path(configured) if configured else ROOT / "template.yaml"
 
 
-def table_properties() -> dict:
+def load_template() -> dict:
     path = template_path()
     if not path.is_file():
         raise Failure(
-            f"template not found: {path} (the table is read from its resource "
-            "IncidentTable; set LOCAL_CLOUD_TEMPLATE to use another file)"
+            f"template not found: {path} (the table and the workflow are read from "
+            "it; set LOCAL_CLOUD_TEMPLATE to use another file)"
         )
     try:
         document = yaml.load(path.read_text(), Loader=_CfnLoader)
     except yaml.YAMLError as exc:
         raise Failure(f"{path}: not valid YAML: {exc}") from exc
-    resource = ((document or {}).get("Resources") or {}).get("IncidentTable")
+    if not isinstance(document, dict):
+        raise Failure(f"{path}: not a template (no mapping at the top)")
+    return document
+
+
+def table_properties(document: dict) -> dict:
+    path = template_path()
+    resource = (document.get("Resources") or {}).get("IncidentTable")
     if not isinstance(resource, dict) or not isinstance(resource.get("Properties"), dict):
         raise Failure(f"{path}: no resource IncidentTable with Properties")
     props = resource["Properties"]
@@ -231,6 +260,63 @@ def table_properties() -> dict:
         if key not in props:
             raise Failure(f"{path}: IncidentTable has no {key}")
     return props
+
+
+def _substitution(document: dict, key: str, value: object, name: str, account: str) -> str:
+    """One DefinitionSubstitutions value, as CloudFormation would resolve it."""
+    what = f"{WORKFLOW_RESOURCE} DefinitionSubstitutions.{key}"
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, dict) and list(value) == ["Fn::GetAtt"]:
+        target = value["Fn::GetAtt"]
+        if isinstance(target, str):
+            logical, _, attribute = target.partition(".")
+        else:
+            logical, attribute = (list(target) + ["", ""])[:2]
+        resource = (document.get("Resources") or {}).get(logical)
+        if attribute != "Arn" or not isinstance(resource, dict) or resource.get("Type") != "AWS::Serverless::Function":
+            raise Failure(f"{what}: only !GetAtt <AWS::Serverless::Function>.Arn is resolved locally, not {target!r}")
+        binary = ((resource.get("Metadata") or {}).get("BuildProperties") or {}).get("Binary")
+        if not isinstance(binary, str) or not binary:
+            raise Failure(f"{what}: function {logical} has no Metadata.BuildProperties.Binary")
+        return f"arn:aws:lambda:{REGION}:{account}:function:{name}-{binary}"
+    if isinstance(value, dict) and list(value) == ["Ref"]:
+        parameter = (document.get("Parameters") or {}).get(value["Ref"])
+        if not isinstance(parameter, dict) or "Default" not in parameter:
+            raise Failure(f"{what}: !Ref {value['Ref']} is not a template parameter with a Default")
+        default = parameter["Default"]
+        return str(default).lower() if isinstance(default, bool) else str(default)
+    raise Failure(f"{what}: cannot resolve {json.dumps(value)} locally (a literal, !Ref Parameter or !GetAtt Function.Arn)")
+
+
+def workflow_definition(document: dict, name: str, account: str) -> tuple[str, str]:
+    """(definition JSON with the substitutions made, type) of the workflow resource."""
+    path = template_path()
+    resource = (document.get("Resources") or {}).get(WORKFLOW_RESOURCE)
+    if not isinstance(resource, dict) or not isinstance(resource.get("Properties"), dict):
+        raise Failure(f"{path}: no resource {WORKFLOW_RESOURCE} with Properties")
+    props = resource["Properties"]
+    definition = props.get("Definition")
+    if not isinstance(definition, dict):
+        raise Failure(f"{path}: {WORKFLOW_RESOURCE} has no inline Definition")
+    # PyYAML has already resolved the anchors and aliases (&transient, *transient).
+    text = json.dumps(definition, indent=2)
+    if '"Ref"' in text or '"Fn::' in text:
+        raise Failure(f"{path}: {WORKFLOW_RESOURCE} Definition: intrinsic functions are not supported here (use DefinitionSubstitutions)")
+    substitutions = props.get("DefinitionSubstitutions") or {}
+    if not isinstance(substitutions, dict):
+        raise Failure(f"{path}: {WORKFLOW_RESOURCE} DefinitionSubstitutions is not a mapping")
+    for key, value in substitutions.items():
+        # Replaced inside JSON strings: escape as JSON string content.
+        resolved = json.dumps(_substitution(document, key, value, name, account))[1:-1]
+        text = text.replace("${" + key + "}", resolved)
+    left = sorted(set(re.findall(r"\$\{([^}]*)\}", text)))
+    if left:
+        raise Failure(
+            f"{path}: {WORKFLOW_RESOURCE} Definition uses {', '.join('${' + k + '}' for k in left)}, "
+            "which DefinitionSubstitutions does not define"
+        )
+    return text, str(props.get("Type") or "STANDARD")
 
 
 def _plain(value: object, what: str) -> object:
@@ -316,10 +402,20 @@ def existing_health_checks(route53) -> dict[str, str]:  # type: ignore[no-untype
     return found
 
 
-def ensure_health_check(route53, existing: dict[str, str], name: str, region: str) -> str:  # type: ignore[no-untyped-def]
+def ensure_health_check(route53, existing: dict[str, str], name: str, region: str, cluster: str) -> str:  # type: ignore[no-untyped-def]
+    """The region's health check, tagged with the cluster it guards."""
     reference = caller_reference(name, region)
     health_check_id = existing.get(reference)
-    if health_check_id is None:
+    cluster_tag = {"Key": CLUSTER_TAG, "Value": f"{region}/{cluster}"}
+    if health_check_id is not None:
+        # Made before health checks named their cluster: tag it now.
+        tags = route53.list_tags_for_resource(ResourceType="healthcheck", ResourceId=health_check_id)
+        current = {t["Key"]: t["Value"] for t in tags["ResourceTagSet"].get("Tags", [])}
+        if current.get(CLUSTER_TAG) != cluster_tag["Value"]:
+            route53.change_tags_for_resource(
+                ResourceType="healthcheck", ResourceId=health_check_id, AddTags=[cluster_tag]
+            )
+    else:
         health_check_id = route53.create_health_check(
             CallerReference=reference,
             HealthCheckConfig={
@@ -335,7 +431,7 @@ def ensure_health_check(route53, existing: dict[str, str], name: str, region: st
         route53.change_tags_for_resource(
             ResourceType="healthcheck",
             ResourceId=health_check_id,
-            AddTags=[{"Key": "Name", "Value": f"{name}-{region}"}],
+            AddTags=[{"Key": "Name", "Value": f"{name}-{region}"}, cluster_tag],
         )
         existing[reference] = health_check_id
     return health_check_id
@@ -367,6 +463,34 @@ def ensure_cluster(name: str, region: str) -> str:
     return cluster
 
 
+def ensure_workflow(name: str, definition: str, workflow_type: str, account: str) -> str:
+    """State machine NAME-recovery with this definition; its ARN."""
+    sfn = client("stepfunctions")
+    machine = f"{name}-recovery"
+    role_arn = f"arn:aws:iam::{account}:role/{machine}"
+    arn = None
+    for page in sfn.get_paginator("list_state_machines").paginate():
+        for entry in page.get("stateMachines", []):
+            if entry["name"] == machine:
+                arn = entry["stateMachineArn"]
+    if arn is None:
+        try:
+            return sfn.create_state_machine(
+                name=machine, definition=definition, roleArn=role_arn, type=workflow_type
+            )["stateMachineArn"]
+        except botocore.exceptions.ClientError as exc:
+            if error_code(exc) != "StateMachineAlreadyExists":
+                raise Failure(f"CreateStateMachine {machine}: {error_code(exc)}: {error_message(exc)}") from exc
+            arn = f"arn:aws:states:{REGION}:{account}:stateMachine:{machine}"  # lost a race: it exists
+    current = sfn.describe_state_machine(stateMachineArn=arn)
+    if current["definition"] != definition or current["roleArn"] != role_arn:
+        try:
+            sfn.update_state_machine(stateMachineArn=arn, definition=definition, roleArn=role_arn)
+        except botocore.exceptions.ClientError as exc:
+            raise Failure(f"UpdateStateMachine {machine}: {error_code(exc)}: {error_message(exc)}") from exc
+    return arn
+
+
 def env_line(key: str, value: str) -> str:
     # Always quoted: cargo lambda's env-file parser rejects a bare '=' in a value.
     if "'" not in value:
@@ -388,21 +512,27 @@ def provision(args: argparse.Namespace) -> dict:
             raise Failure(f"--env {item!r}: expected KEY=VALUE")
         extra[key] = value
 
-    props = table_properties()
+    document = load_template()
+    props = table_properties(document)
+    account = client("sts").get_caller_identity()["Account"]
+    definition, workflow_type = workflow_definition(document, name, account)
     with locked(name):
         table = ensure_table(name, props)
         topic_arn, queue_url = ensure_notices(name)
         route53 = client("route53")
         existing = existing_health_checks(route53)
-        region_entries = [
-            {
-                "name": region,
-                "cluster": ensure_cluster(name, region),
-                "health_check_id": ensure_health_check(route53, existing, name, region),
-                "alarm_names": [f"{name}-{region}-platform-health"],
-            }
-            for region in regions
-        ]
+        region_entries = []
+        for region in regions:
+            cluster = ensure_cluster(name, region)
+            region_entries.append(
+                {
+                    "name": region,
+                    "cluster": cluster,
+                    "health_check_id": ensure_health_check(route53, existing, name, region, cluster),
+                    "alarm_names": [f"{name}-{region}-platform-health"],
+                }
+            )
+        workflow_arn = ensure_workflow(name, definition, workflow_type, account)
 
     # REGIONS is the function's configuration (no extra keys); the printed
     # regions also say where each cluster's admin API is.
@@ -410,6 +540,7 @@ def provision(args: argparse.Namespace) -> dict:
         "REGIONS": json.dumps(region_entries, separators=(",", ":")),
         "INCIDENT_TABLE": table,
         "NOTIFY_TOPIC_ARN": topic_arn,
+        "RECOVERY_WORKFLOW_ARN": workflow_arn,
     }
     function_env.update(extra)
     function_env.update(ENDPOINT_ENV)
@@ -423,6 +554,7 @@ def provision(args: argparse.Namespace) -> dict:
             {**entry, "kube_admin": f"{KUBE_ADMIN_URL}/clusters/{entry['cluster']}"}
             for entry in region_entries
         ],
+        "workflow_arn": workflow_arn,
         "function_env": function_env,
     }
     if args.env_file:
@@ -443,7 +575,7 @@ def set_health(args: argparse.Namespace) -> dict:
     for word in words:
         canonical = word.capitalize()
         if canonical not in STATUS_VALUES:
-            raise Failure(f"status {word!r}: use a comma-separated list of Success / Failure")
+            raise Failure(f"status {word!r}: use a comma-separated list of Success / Failure / Platform")
         values.append(canonical)
     sequence = ",".join(values)
 
@@ -495,6 +627,14 @@ def kube(args: argparse.Namespace) -> dict:
     }
 
 
+def emulator(args: argparse.Namespace) -> dict:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,200}", args.name):
+        raise Failure(f"--name {args.name!r}: use letters, digits, '-', '_', '.'")
+    if args.remove:
+        return admin("DELETE", f"/lambda/{args.name}")
+    return admin("PUT", f"/lambda/{args.name}", {"endpoint": args.endpoint})
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="provision.py", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -518,6 +658,13 @@ def main(argv: list[str]) -> int:
     k.add_argument("scenario", nargs="?", metavar="SCENARIO_JSON", help="merged into the scenario")
     k.add_argument("--name", default=DEFAULT_NAME, help="environment a region name refers to")
     k.set_defaults(run=kube)
+
+    e = sub.add_parser("emulator", help="register a Lambda runtime emulator for an environment")
+    e.add_argument("--name", default=DEFAULT_NAME, help="the environment (functions NAME-<binary>)")
+    what = e.add_mutually_exclusive_group(required=True)
+    what.add_argument("--endpoint", help="the emulator, e.g. http://127.0.0.1:9001")
+    what.add_argument("--remove", action="store_true", help="forget the environment's emulator")
+    e.set_defaults(run=emulator)
 
     args = parser.parse_args(argv)
     try:
