@@ -25,6 +25,7 @@ import copy
 import datetime as dt
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -281,7 +282,9 @@ def plain(item: dict) -> dict:
 
 
 def parse_time(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    """RFC 3339 as the functions write it (up to nanoseconds) or SNS does."""
+    text = re.sub(r"(\.\d{6})\d+", r"\1", text.replace("Z", "+00:00"))
+    return dt.datetime.fromisoformat(text)
 
 
 class Timeline:
@@ -291,11 +294,11 @@ class Timeline:
         self.cloud, self.env, self.t0 = cloud, env, t0
         self.seen: set[str] = set()
         self.notices: list[dict] = []
-        self.phase = "-"
+        self.phases: dict[str, str] = {}
 
     def line(self, at: dt.datetime, source: str, text: str) -> None:
         since = (at - self.t0).total_seconds()
-        print(f"  +{since:6.1f}s  {self.phase:<10} {source:<9} {text}", flush=True)
+        print(f"  +{since:6.1f}s  {source:<15} {text}", flush=True)
 
     def items(self) -> list[dict]:
         pages = self.cloud.dynamodb.get_paginator("scan").paginate(TableName=self.env["table"])
@@ -304,11 +307,17 @@ class Timeline:
     def poll(self) -> tuple[list[dict], list[dict]]:
         items = self.items()
         incidents = [i for i in items if i["sk"] == "INCIDENT"]
-        if incidents:
-            self.phase = max(incidents, key=lambda i: i["detected_at"])["phase"]
         events: list[tuple[dt.datetime, str, str]] = []
+        for incident in incidents:
+            # The phase as last written; a change shows at the write that made it.
+            before = self.phases.get(incident["id"])
+            if incident["phase"] != before:
+                self.phases[incident["id"]] = incident["phase"]
+                change = f"{before} -> {incident['phase']}" if before else incident["phase"]
+                events.append((parse_time(incident["updated_at"]), "phase", change))
         for entry in items:
-            if entry["sk"].startswith("TIMELINE#") and entry["sk"] not in self.seen:
+            # "notified" entries repeat the SNS rows.
+            if entry["sk"].startswith("TIMELINE#") and entry["sk"] not in self.seen and entry["kind"] != "notified":
                 self.seen.add(entry["sk"])
                 events.append((parse_time(entry["at"]), entry["kind"], entry["message"]))
         executions = self.cloud.sfn.list_executions(stateMachineArn=self.env["workflow_arn"])["executions"]
