@@ -83,10 +83,14 @@ async fn every_alarm_shape_and_a_manual_event_confirm_a_real_outage() {
                 "health_sampled",
                 "health_sampled",
                 "notified",
-                "verdict"
+                "verdict",
+                "workflow_started"
             ],
             "{file}"
         );
+        let executions = cloud.executions(&env).await;
+        assert_eq!(executions.len(), 1, "{file}: one recovery workflow");
+        assert_eq!(answer.body["execution_arn"], executions[0].as_str(), "{file}");
 
         let notices = cloud.notices(&env, 1, Duration::from_secs(10)).await;
         assert_eq!(
@@ -169,6 +173,11 @@ async fn twenty_concurrent_duplicate_alarms_open_exactly_one_incident() {
     assert_eq!(joined, 19, "each duplicate is on the timeline");
     let notices = cloud.notices(&env, 1, Duration::from_secs(10)).await;
     assert_eq!(notices.len(), 1, "one notice, not twenty: {notices:?}");
+    assert_eq!(
+        cloud.executions(&env).await.len(),
+        1,
+        "one recovery workflow, not twenty"
+    );
 }
 
 #[tokio::test]
@@ -194,6 +203,8 @@ async fn both_regions_down_escalates_without_an_incident_action() {
 
     assert_eq!(answer.body["verdict"], "all_regions_down", "{answer:?}");
     assert_eq!(answer.body["phase"], "escalated");
+    assert_eq!(answer.body.get("execution_arn"), None, "nothing to recover");
+    assert!(cloud.executions(&env).await.is_empty());
     let items = cloud.items(&env.table).await;
     let incidents = of_kind(&items, "INCIDENT");
     assert_eq!(incidents.len(), 1);
