@@ -503,8 +503,10 @@ def _interrupt(signum: int, _frame: object) -> None:
 
 
 if __name__ == "__main__":
-    # A terminated drill cleans up like an interrupted one.
+    # A terminated drill cleans up like an interrupted one; SIGINT too when
+    # it was started with SIGINT ignored (a background job).
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     try:
         sys.exit(main(sys.argv[1:]))
     except KeyboardInterrupt:
