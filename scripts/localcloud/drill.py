@@ -298,7 +298,7 @@ class Timeline:
 
     def line(self, at: dt.datetime, source: str, text: str) -> None:
         since = (at - self.t0).total_seconds()
-        print(f"  +{since:6.1f}s  {source:<15} {text}", flush=True)
+        print(f"  +{since:6.1f}s  {source:<16} {text}", flush=True)
 
     def items(self) -> list[dict]:
         pages = self.cloud.dynamodb.get_paginator("scan").paginate(TableName=self.env["table"])
