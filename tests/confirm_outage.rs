@@ -90,7 +90,11 @@ async fn every_alarm_shape_and_a_manual_event_confirm_a_real_outage() {
         );
         let executions = cloud.executions(&env).await;
         assert_eq!(executions.len(), 1, "{file}: one recovery workflow");
-        assert_eq!(answer.body["execution_arn"], executions[0].as_str(), "{file}");
+        assert_eq!(
+            answer.body["execution_arn"],
+            executions[0].as_str(),
+            "{file}"
+        );
 
         let notices = cloud.notices(&env, 1, Duration::from_secs(10)).await;
         assert_eq!(

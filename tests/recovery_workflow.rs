@@ -127,8 +127,11 @@ async fn recover(label: &str, scenario: Value, faults: &[Value], notices: usize)
     }
 }
 
-fn assert_recovered(recovery: &Recovery, remedy: &str) {
+/// Recovered with one remedy: `remedy` named in its notice, one PATCH to `patched`.
+fn assert_recovered(recovery: &Recovery, remedy: &str, patched: &str) {
     let r = recovery;
+    assert_eq!(r.patches.len(), 1, "one remedy: {:?}", r.patches);
+    assert!(r.patches[0].ends_with(patched), "{:?}", r.patches);
     assert_eq!(r.execution.status, "SUCCEEDED", "{:?}", r.execution);
     assert_eq!(
         r.execution.states[..6],
@@ -230,13 +233,7 @@ async fn a_crash_looping_region_is_restarted_and_closed_with_its_time_to_recover
         3,
     )
     .await;
-    assert_recovered(&r, "restart");
-    assert_eq!(r.patches.len(), 1, "one rollout restart: {:?}", r.patches);
-    assert!(
-        r.patches[0].ends_with("/deployments/loft"),
-        "{:?}",
-        r.patches
-    );
+    assert_recovered(&r, "restart", "/deployments/loft");
 }
 
 #[tokio::test]
@@ -248,13 +245,7 @@ async fn a_region_scaled_to_zero_is_scaled_back_and_closed() {
         3,
     )
     .await;
-    assert_recovered(&r, "scale");
-    assert_eq!(r.patches.len(), 1, "{:?}", r.patches);
-    assert!(
-        r.patches[0].ends_with("/deployments/loft/scale"),
-        "{:?}",
-        r.patches
-    );
+    assert_recovered(&r, "scale", "/deployments/loft/scale");
     let state = r.env.region("us-east-1").kube().state();
     assert_eq!(state["deployment"]["spec"]["replicas"], 3, "{state}");
 }

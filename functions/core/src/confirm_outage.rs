@@ -91,20 +91,11 @@ pub async fn confirm_outage(
             deps.store.append(&entry).await?;
             confirm(deps, workflow, region, incident, &mut journal).await
         }
-        (Admission::Flush, Some(incident)) => {
-            deliver(deps, incident, &mut journal).await?;
-            open(
-                deps,
-                workflow,
-                region,
-                trigger,
-                dry_run,
-                nonce,
-                &mut journal,
-            )
-            .await
-        }
-        (Admission::Open, _) => {
+        (admission @ (Admission::Flush | Admission::Open), holder) => {
+            // A closed holder still owes its notice: out first, then the new incident.
+            if let (Admission::Flush, Some(closed)) = (admission, holder) {
+                deliver(deps, closed, &mut journal).await?;
+            }
             open(
                 deps,
                 workflow,

@@ -8,7 +8,7 @@ use crate::confirm_outage::Deps;
 use crate::delivery::deliver;
 use crate::error::{Error, Result};
 use crate::incident::{EntryKind, Incident, Journal, Phase};
-use crate::notice::{Notice, Severity};
+use crate::notice::Notice;
 use crate::remedy::Cause;
 
 /// What Step Functions' `Catch` hands over: the error name and its cause.
@@ -110,22 +110,18 @@ pub async fn escalate_incident(
 }
 
 fn notice(incident: &Incident, reason: &str, now: chrono::DateTime<chrono::Utc>) -> Notice {
-    let title = format!(
-        "ESCALATION: {} recovery stopped on an error",
-        incident.region
-    );
-    let body = format!(
-        "{title}\n\nWhat happened: {reason}\n\nWhat was done so far: {}.\n\nWhat to do: {}\n\nIncident: {}\nDetected: {}\n",
-        if incident.actions.iter().any(|a| a.applied) {
-            "a remedy was applied (see the incident's actions)"
-        } else {
-            "nothing was changed in the region"
-        },
-        Cause::WorkflowFailed.next_step(),
-        incident.id,
-        incident.detected_at.to_rfc3339()
-    );
-    Notice::about(incident, Severity::Critical, &title, body, now)
+    let done = if incident.actions.iter().any(|a| a.applied) {
+        "a remedy was applied (see the incident's actions)"
+    } else {
+        "nothing was changed in the region"
+    };
+    Notice::escalation(
+        incident,
+        Cause::WorkflowFailed,
+        &format!("{} recovery stopped on an error", incident.region),
+        &format!("What happened: {reason}\n\nWhat was done so far: {done}."),
+        now,
+    )
 }
 
 #[cfg(test)]
@@ -166,27 +162,48 @@ mod tests {
         assert_eq!(long.chars().count(), 601);
     }
 
+    struct World {
+        settings: crate::config::Settings,
+        store: MemoryStore,
+        health: ScriptedHealth,
+        notifier: RecordingNotifier,
+        clock: FakeClock,
+    }
+
+    impl World {
+        fn new() -> Self {
+            Self {
+                settings: sample_settings(),
+                store: MemoryStore::default(),
+                health: ScriptedHealth::default(),
+                notifier: RecordingNotifier::default(),
+                clock: FakeClock::at("2026-11-22T10:00:00Z"),
+            }
+        }
+
+        async fn escalate(&self, request: &EscalateRequest, nonce: &str) -> Result<EscalateReport> {
+            let deps = Deps {
+                settings: &self.settings,
+                health: &self.health,
+                store: &self.store,
+                notifier: &self.notifier,
+                clock: &self.clock,
+            };
+            escalate_incident(&deps, request, nonce).await
+        }
+    }
+
     #[tokio::test]
     async fn an_open_incident_is_escalated_once_and_people_are_told() {
-        let clock = FakeClock::at("2026-11-22T10:00:00Z");
-        let store = MemoryStore::default();
-        let now = clock.now();
-        let incident = confirmed_incident(&store, now, now).await;
-        let settings = sample_settings();
-        let health = ScriptedHealth::default();
-        let notifier = RecordingNotifier::default();
-        let deps = Deps {
-            settings: &settings,
-            health: &health,
-            store: &store,
-            notifier: &notifier,
-            clock: &clock,
-        };
+        let world = World::new();
+        let (store, notifier) = (&world.store, &world.notifier);
+        let now = world.clock.now();
+        let incident = confirmed_incident(store, now, now).await;
         let request = EscalateRequest {
             incident_id: incident.id.clone(),
             failure: failure("States.Timeout", "Task timed out"),
         };
-        let report = escalate_incident(&deps, &request, "e1").await.unwrap();
+        let report = world.escalate(&request, "e1").await.unwrap();
         assert_eq!(report.phase, Phase::Escalated);
         assert!(report.notified);
         let stored = store.get(&incident.id).await.unwrap().unwrap();
@@ -201,7 +218,7 @@ mod tests {
         assert!(sent[0].body.contains("States.Timeout: Task timed out"));
         assert!(sent[0].body.contains("nothing was changed in the region"));
 
-        let again = escalate_incident(&deps, &request, "e2").await.unwrap();
+        let again = world.escalate(&request, "e2").await.unwrap();
         assert_eq!(again.phase, Phase::Escalated);
         assert!(!again.notified);
         assert_eq!(notifier.sent.lock().unwrap().len(), 1, "said once");
@@ -210,25 +227,11 @@ mod tests {
 
     #[tokio::test]
     async fn an_unknown_incident_is_named() {
-        let clock = FakeClock::at("2026-11-22T10:00:00Z");
-        let (settings, store, health, notifier) = (
-            sample_settings(),
-            MemoryStore::default(),
-            ScriptedHealth::default(),
-            RecordingNotifier::default(),
-        );
-        let deps = Deps {
-            settings: &settings,
-            health: &health,
-            store: &store,
-            notifier: &notifier,
-            clock: &clock,
-        };
         let request = EscalateRequest {
             incident_id: "nope".into(),
             failure: failure("X", ""),
         };
-        let error = escalate_incident(&deps, &request, "e1").await.unwrap_err();
+        let error = World::new().escalate(&request, "e1").await.unwrap_err();
         assert!(
             matches!(&error, Error::InvalidEvent(m) if m.contains("\"nope\"")),
             "{error}"

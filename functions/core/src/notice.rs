@@ -70,6 +70,25 @@ impl Notice {
         }
     }
 
+    /// The critical notice that hands an incident to a person: `ESCALATION:
+    /// <headline>`, what is wrong, and the runbook step the cause calls for.
+    pub(crate) fn escalation(
+        incident: &Incident,
+        cause: crate::remedy::Cause,
+        headline: &str,
+        what: &str,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let title = format!("ESCALATION: {headline}");
+        let body = format!(
+            "{title}\n\n{what}\n\nWhat to do: {}\n\nIncident: {}\nDetected: {}\n",
+            cause.next_step(),
+            incident.id,
+            incident.detected_at.to_rfc3339()
+        );
+        Self::about(incident, Severity::Critical, &title, body, now)
+    }
+
     /// A notice about no incident (a watched state that changed).
     pub(crate) fn standalone(
         id: String,

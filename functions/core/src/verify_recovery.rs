@@ -245,18 +245,13 @@ fn recovered_notice(incident: &Incident, warnings: &[String], now: DateTime<Utc>
 }
 
 fn failed_notice(incident: &Incident, reasons: &[String], now: DateTime<Utc>) -> Notice {
-    let title = format!(
-        "ESCALATION: {} platform not recovered in time",
-        incident.region
-    );
-    let body = format!(
-        "{title}\n\nWhat is still wrong: {}.\n\nWhat to do: {}\n\nIncident: {}\nDetected: {}\n",
-        reasons.join("; "),
-        Cause::NotRecoveredInTime.next_step(),
-        incident.id,
-        incident.detected_at.to_rfc3339()
-    );
-    Notice::about(incident, Severity::Critical, &title, body, now)
+    Notice::escalation(
+        incident,
+        Cause::NotRecoveredInTime,
+        &format!("{} platform not recovered in time", incident.region),
+        &format!("What is still wrong: {}.", reasons.join("; ")),
+        now,
+    )
 }
 
 #[cfg(test)]
