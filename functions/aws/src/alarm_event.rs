@@ -184,11 +184,7 @@ fn kind_of(value: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn sample(file: &str) -> Value {
-        let path = format!("{}/../../events/{file}", env!("CARGO_MANIFEST_DIR"));
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
-    }
+    use crate::sample_event as sample;
 
     const ALARM: &str = "platform-failover-us-east-1-platform-health";
     const CHECK: &str = "6f4c1f5e-2b1d-4c53-9f43-1d2a1b7e0c11";

@@ -42,12 +42,7 @@ mod tests {
 
     #[test]
     fn the_sample_event_decodes() {
-        let path = format!(
-            "{}/../../events/escalate-incident.json",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        let request = decode(&event).unwrap();
+        let request = decode(&crate::sample_event("escalate-incident.json")).unwrap();
         assert_eq!(request.incident_id, "us-east-1-20261122-101500-3f9a2c1b");
         assert_eq!(request.failure.error, "UpstreamUnavailable");
     }

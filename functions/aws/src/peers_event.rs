@@ -33,11 +33,7 @@ pub fn decode(event: &Value) -> Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn sample(file: &str) -> Value {
-        let path = format!("{}/../../events/{file}", env!("CARGO_MANIFEST_DIR"));
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
-    }
+    use crate::sample_event as sample;
 
     #[test]
     fn sample_events_decode() {

@@ -39,12 +39,8 @@ pub fn decode(event: &Value) -> Result<RestoreRequest> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sample_event as sample;
     use serde_json::json;
-
-    fn sample(file: &str) -> Value {
-        let path = format!("{}/../../events/{file}", env!("CARGO_MANIFEST_DIR"));
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
-    }
 
     #[test]
     fn sample_events_decode() {
