@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::confirm_outage::Deps;
 use crate::delivery::deliver;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::incident::{EntryKind, Incident, Journal, Phase};
 use crate::notice::Notice;
 use crate::remedy::Cause;
@@ -66,9 +66,7 @@ pub async fn escalate_incident(
     nonce: &str,
 ) -> Result<EscalateReport> {
     let mut journal = Journal::new(nonce);
-    let incident = deps.store.get(&request.incident_id).await?.ok_or_else(|| {
-        Error::InvalidEvent(format!("incident {:?} does not exist", request.incident_id))
-    })?;
+    let incident = deps.store.named(&request.incident_id).await?;
     let (mut incident, flushed) = deliver(deps, incident, &mut journal).await?;
     let reason = request.failure.describe();
     if !incident.phase.is_open() {
@@ -128,6 +126,7 @@ fn notice(incident: &Incident, reason: &str, now: chrono::DateTime<chrono::Utc>)
 mod tests {
     use super::*;
     use crate::config::tests::sample_settings;
+    use crate::error::Error;
     use crate::fakes::{
         FakeClock, MemoryStore, RecordingNotifier, ScriptedHealth, confirmed_incident,
     };

@@ -37,6 +37,13 @@ pub trait IncidentStore: Send + Sync {
 
     async fn get(&self, incident_id: &str) -> Result<Option<Incident>>;
 
+    /// The incident an event names; one that does not exist is a bad event.
+    async fn named(&self, incident_id: &str) -> Result<Incident> {
+        self.get(incident_id).await?.ok_or_else(|| {
+            crate::error::Error::InvalidEvent(format!("incident {incident_id:?} does not exist"))
+        })
+    }
+
     /// Takes the region's lease and stores the incident and its first entry,
     /// all or nothing.
     async fn open(&self, incident: &Incident, first: &TimelineEntry) -> Result<Opened>;

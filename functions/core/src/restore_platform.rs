@@ -170,11 +170,7 @@ pub async fn restore_platform(
 
 async fn locate(deps: &Deps<'_>, request: &RestoreRequest) -> Result<Incident> {
     let incident = match (&request.incident_id, &request.region) {
-        (Some(id), _) => deps
-            .store
-            .get(id)
-            .await?
-            .ok_or_else(|| Error::InvalidEvent(format!("incident {id:?} does not exist")))?,
+        (Some(id), _) => deps.store.named(id).await?,
         (None, Some(region)) => {
             if deps.settings.region(region).is_none() {
                 return Err(Error::InvalidEvent(format!(

@@ -47,9 +47,7 @@ pub async fn verify_recovery(
     nonce: &str,
 ) -> Result<VerifyReport> {
     let mut journal = Journal::new(nonce);
-    let incident = deps.store.get(&request.incident_id).await?.ok_or_else(|| {
-        Error::InvalidEvent(format!("incident {:?} does not exist", request.incident_id))
-    })?;
+    let incident = deps.store.named(&request.incident_id).await?;
     match incident.phase {
         Phase::Confirmed | Phase::Restoring => {}
         // Asked again after it closed (a retried poll): the same answer, nothing new.
