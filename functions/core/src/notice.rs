@@ -56,17 +56,16 @@ impl Notice {
         now: DateTime<Utc>,
     ) -> Self {
         Self {
-            id: format!("{}/v{}", incident.id, incident.version + 1),
-            created_at: now,
             incident_id: Some(incident.id.clone()),
-            region: incident.region.clone(),
             phase: Some(incident.phase),
-            severity,
-            subject: subject(format!(
-                "[{}] {title}",
-                severity.as_str().to_ascii_uppercase()
-            )),
-            body,
+            ..Self::standalone(
+                format!("{}/v{}", incident.id, incident.version + 1),
+                &incident.region,
+                severity,
+                title,
+                body,
+                now,
+            )
         }
     }
 
