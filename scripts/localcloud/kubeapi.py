@@ -1857,7 +1857,33 @@ def _read_body(handler: http.server.BaseHTTPRequestHandler) -> bytes:
     return handler.rfile.read(length) if length > 0 else b""
 
 
-class KubeHandler(http.server.BaseHTTPRequestHandler):
+class _Dispatching(http.server.BaseHTTPRequestHandler):
+    """Every method goes to ``_serve``, which answers 405 where one does not
+    apply; requests are logged by ``_serve``, not by the stdlib."""
+
+    def _serve(self) -> None:
+        raise NotImplementedError
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        pass
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_PATCH(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+
+class KubeHandler(_Dispatching):
     protocol_version = "HTTP/1.1"
     server_version = "kube-apiserver"
     sys_version = ""
@@ -1877,24 +1903,6 @@ class KubeHandler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             return
         super().handle()
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        pass
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_PATCH(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
 
     def _serve(self) -> None:
         cluster = self.server.cluster
@@ -2051,28 +2059,10 @@ AdminRoute = Callable[[str, list[str], Callable[[], Any]], tuple[int, Any]]
 EXTRA_ROUTES: dict[str, AdminRoute] = {}
 
 
-class AdminHandler(http.server.BaseHTTPRequestHandler):
+class AdminHandler(_Dispatching):
     server_version = "local-cloud-kube-admin"
     sys_version = ""
     timeout = 60
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        pass
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_PATCH(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
 
     def _body(self) -> Any:
         length = int(self.headers.get("Content-Length") or 0)
