@@ -31,12 +31,12 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import boto3
 import yaml
 from boto3.dynamodb.types import TypeDeserializer
 
@@ -44,7 +44,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import provision  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-STATE = ROOT / ".local-cloud"
 FAILED, PEER = "us-east-1", "eu-west-1"
 HEALTH_TAG = "local-cloud:status"
 TIMEOUT_SECONDS = 240
@@ -194,32 +193,18 @@ SCENARIOS = [
 # --- the local cloud --------------------------------------------------------
 
 
-def endpoints() -> dict[str, str]:
-    text = (STATE / "endpoints.env").read_text()
-    pairs = (line.split("=", 1) for line in text.splitlines() if "=" in line)
-    return {k.strip(): v.strip().strip("'") for k, v in pairs}
-
-
 class Cloud:
-    def __init__(self) -> None:
-        ep = endpoints()
-        session = boto3.session.Session(
-            aws_access_key_id=ep["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=ep["AWS_SECRET_ACCESS_KEY"],
-            region_name=ep["AWS_REGION"],
-        )
-        self.admin = ep["LOCAL_CLOUD_KUBE_ADMIN"]
-        self.dynamodb = session.client("dynamodb", endpoint_url=ep["AWS_ENDPOINT_URL_DYNAMODB"])
-        self.route53 = session.client("route53", endpoint_url=ep["AWS_ENDPOINT_URL"])
-        self.sqs = session.client("sqs", endpoint_url=ep["AWS_ENDPOINT_URL"])
-        self.sfn = session.client("stepfunctions", endpoint_url=ep["AWS_ENDPOINT_URL"])
+    """The clients and the admin API of the local cloud, as provision uses them."""
 
-    def call(self, method: str, url: str, body: object = None) -> dict:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(url, data=data, method=method, headers={"content-type": "application/json"})
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            text = answer.read().decode()
-        return json.loads(text) if text else {}
+    def __init__(self) -> None:
+        self.dynamodb = provision.client("dynamodb")
+        self.route53 = provision.client("route53")
+        self.sqs = provision.client("sqs")
+        self.sfn = provision.client("stepfunctions")
+
+    @staticmethod
+    def call(method: str, path: str, body: object = None) -> dict:
+        return provision.admin(method, path, body)
 
 
 def free_port() -> int:
@@ -248,7 +233,7 @@ class Emulator:
             if time.monotonic() > deadline or self.process.poll() is not None:
                 raise RuntimeError(f"cargo lambda watch did not start (log {log})")
             time.sleep(0.1)
-        cloud.call("PUT", f"{cloud.admin}/lambda/{env['name']}", {"endpoint": f"http://127.0.0.1:{self.port}"})
+        cloud.call("PUT", f"/lambda/{env['name']}", {"endpoint": f"http://127.0.0.1:{self.port}"})
 
     def invoke(self, function: str, payload: dict) -> dict:
         url = f"http://127.0.0.1:{self.port}/2015-03-31/functions/{function}/invocations"
@@ -261,8 +246,8 @@ class Emulator:
 
     def stop(self) -> None:
         try:
-            self.cloud.call("DELETE", f"{self.cloud.admin}/lambda/{self.env['name']}")
-        except OSError:
+            self.cloud.call("DELETE", f"/lambda/{self.env['name']}")
+        except provision.Failure:
             pass
         for sig, wait in ((signal.SIGINT, 3), (signal.SIGKILL, 3)):
             try:
@@ -404,7 +389,7 @@ def run(scenario: Scenario) -> int:
 
 def follow(scenario: Scenario, cloud: Cloud, env: dict, regions: dict, emulator: Emulator) -> int:
     for region, patch in scenario.clusters.items():
-        cloud.call("PATCH", f"{regions[region]['kube_admin']}/scenario", patch)
+        cloud.call("PATCH", f"/clusters/{regions[region]['cluster']}/scenario", patch)
     t0 = dt.datetime.now(dt.timezone.utc)
     for region, status in scenario.health.items():
         cloud.route53.change_tags_for_resource(
@@ -444,7 +429,7 @@ def follow(scenario: Scenario, cloud: Cloud, env: dict, regions: dict, emulator:
     outcome = "timeout" if time.monotonic() >= deadline else (incident["phase"] if incident else "no_incident")
     patches = {}
     for region, entry in regions.items():
-        requests = cloud.call("GET", f"{entry['kube_admin']}/requests")["requests"]
+        requests = cloud.call("GET", f"/clusters/{entry['cluster']}/requests")["requests"]
         patches[region] = [r["path"] for r in requests if r["method"] == "PATCH" and r["status"] < 300]
     result = Result(incident, len(incidents), executions, timeline.notices, patches, answers)
     problems = scenario.checks(result)
