@@ -427,7 +427,7 @@ async fn malformed_events_get_clear_errors_and_change_nothing() {
 }
 
 #[tokio::test]
-async fn a_notice_lost_to_an_sns_outage_is_delivered_by_the_next_trigger() {
+async fn an_sns_outage_holds_nothing_back_and_reconcile_delivers_the_notice_later() {
     let cloud = LocalCloud::start().await;
     let env = cloud.provision("snsdown");
     cloud
@@ -438,26 +438,43 @@ async fn a_notice_lost_to_an_sns_outage_is_delivered_by_the_next_trigger() {
         &alarm_name(&env, "us-east-1"),
     )
     .to_string();
+    // The shortest takeover time the functions accept: reconcile leaves a
+    // notice this young to the step that wrote it.
+    let takeover = [("TAKEOVER_AFTER_SECONDS", "30")];
 
     // SNS unreachable: nothing listens on port 9 here.
     let broken = Emulator::start(
         &env,
-        &[QUICK, &[("AWS_ENDPOINT_URL_SNS", "http://127.0.0.1:9")]].concat(),
+        &[
+            QUICK,
+            &takeover,
+            &[("AWS_ENDPOINT_URL_SNS", "http://127.0.0.1:9")],
+        ]
+        .concat(),
         1,
     );
-    let failed = broken.invoke(FUNCTION, &payload);
+    let confirmed = broken.invoke(FUNCTION, &payload);
     drop(broken);
-    assert_eq!(failed.error_type(), "UpstreamUnavailable", "{failed:?}");
-    assert!(
-        failed.error_message().starts_with("SNS is unavailable"),
-        "{failed:?}"
+    assert_eq!(confirmed.body["verdict"], "confirmed", "{confirmed:?}");
+    assert_eq!(confirmed.body["notified"], false, "{confirmed:?}");
+    assert_eq!(confirmed.body["undelivered"], 1, "{confirmed:?}");
+    let execution = confirmed.body["execution_arn"].as_str().unwrap_or_default();
+    assert_eq!(
+        cloud.executions(&env).await,
+        [execution.to_owned()],
+        "the workflow starts without waiting for SNS"
     );
     let items = cloud.items(&env.table).await;
     let stuck = of_kind(&items, "INCIDENT")[0];
-    assert_eq!(text(stuck, "phase"), "confirmed", "the verdict is kept");
+    assert_eq!(text(stuck, "phase"), "confirmed");
     assert!(
-        stuck.contains_key("pending_notice"),
-        "the notice is kept for the next trigger"
+        stuck.contains_key("outbox"),
+        "the notice is kept: {stuck:?}"
+    );
+    assert_eq!(
+        of_kind(&items, "OUTBOX#").len(),
+        1,
+        "and findable by region"
     );
     assert!(
         cloud
@@ -466,23 +483,44 @@ async fn a_notice_lost_to_an_sns_outage_is_delivered_by_the_next_trigger() {
             .is_empty()
     );
 
-    // The retry (here: the next alarm) finds the orphaned notice and delivers it once.
-    let healed = Emulator::start(
-        &env,
-        &[("CONFIRM_SAMPLES", "1"), ("TAKEOVER_AFTER_SECONDS", "0")],
-        1,
+    let healed = Emulator::start(&env, &[QUICK, &takeover].concat(), 1);
+    let early = healed.invoke("reconcile", r#"{"reason": "system test"}"#);
+    assert_eq!(
+        early.body["repairs"], 0,
+        "too fresh to take over: {early:?}"
     );
-    let retried = healed.invoke(FUNCTION, &payload);
-    assert_eq!(retried.body["verdict"], "duplicate", "{retried:?}");
-    assert_eq!(retried.body["notified"], true, "{retried:?}");
+    tokio::time::sleep(Duration::from_secs(31)).await;
+    let repaired = healed.invoke("reconcile", r#"{"reason": "system test"}"#);
+    assert_eq!(repaired.body["repairs"], 1, "{repaired:?}");
     let notices = cloud.notices(&env, 1, Duration::from_secs(10)).await;
     assert_eq!(notices.len(), 1, "{notices:?}");
     assert_eq!(
         notices[0].subject,
         "[CRITICAL] us-east-1 platform outage confirmed"
     );
+    assert!(
+        notices[0]
+            .attributes
+            .get("notice_id")
+            .is_some_and(|id| id.starts_with(confirmed.body["incident_id"].as_str().unwrap_or("?"))),
+        "{notices:?}"
+    );
     let items = cloud.items(&env.table).await;
-    assert!(!of_kind(&items, "INCIDENT")[0].contains_key("pending_notice"));
+    assert!(!of_kind(&items, "INCIDENT")[0].contains_key("outbox"));
+    assert!(of_kind(&items, "OUTBOX#").is_empty());
+    let kinds: Vec<String> = of_kind(&items, "TIMELINE#")
+        .iter()
+        .map(|e| text(e, "kind"))
+        .collect();
+    assert!(kinds.contains(&"repaired".to_owned()), "{kinds:?}");
+    let heartbeat = items
+        .iter()
+        .find(|i| text(i, "pk") == "WATCH#reconciler")
+        .expect("the reconciler's heartbeat");
+    assert!(
+        text(heartbeat, "state").contains("\"repairs\":1"),
+        "{heartbeat:?}"
+    );
 }
 
 #[test]

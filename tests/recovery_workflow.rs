@@ -340,3 +340,83 @@ async fn a_step_that_fails_for_good_escalates_the_incident_and_says_why() {
         r.notices[1].body
     );
 }
+
+#[tokio::test]
+async fn an_execution_stopped_mid_recovery_is_escalated_by_reconcile_and_the_region_freed() {
+    let cloud = LocalCloud::start().await;
+    let env = cloud.provision("wf-stopped");
+    // A long settle wait, so the execution is surely waiting when it is stopped.
+    let slow_settle = [FAST, &[("ROLLOUT_SETTLE_SECONDS", "60")]].concat();
+    let emulator = Emulator::start(&env, &slow_settle, 2).serving_workflow();
+    let failed = env.region("us-east-1");
+    failed
+        .kube()
+        .scenario(json!({"pods": "crashloop", "after_restart": "crashloop"}));
+    for region in &env.regions {
+        cloud.set_health(&region.health_check_id, "Platform").await;
+    }
+    let alarm = alarm_event("confirm-outage-alarm-action.json", &failed.alarm_names[0]);
+    let confirmed = emulator.invoke("confirm-outage", &alarm.to_string());
+    assert_eq!(confirmed.body["verdict"], "confirmed", "{confirmed:?}");
+    let execution_arn = confirmed.body["execution_arn"].as_str().unwrap().to_owned();
+
+    // A person stops the execution while it settles after the restart.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let items = cloud.items(&env.table).await;
+        if of_kind(&items, "INCIDENT")
+            .first()
+            .is_some_and(|i| text(i, "phase") == "restoring")
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never restored: {items:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    cloud
+        .stop_execution(&execution_arn, "stopped by a person during a change freeze")
+        .await;
+    let stopped = cloud
+        .finished(&execution_arn, Duration::from_secs(30))
+        .await;
+    assert_eq!(stopped.status, "ABORTED", "{stopped:?}");
+    let items = cloud.items(&env.table).await;
+    assert_eq!(text(of_kind(&items, "INCIDENT")[0], "phase"), "restoring");
+    assert_eq!(
+        of_kind(&items, "LEASE").len(),
+        1,
+        "left open: the region is held"
+    );
+
+    // The execution-ended event (or the next minute's schedule) runs reconcile.
+    let event = system::event("reconcile-execution-ended.json");
+    let repaired = emulator.invoke("reconcile", &event.to_string());
+    assert_eq!(repaired.body["repairs"], 1, "{repaired:?}");
+    let repair = repaired.body["regions"][0]["repairs"][0]
+        .as_str()
+        .unwrap_or_default();
+    assert!(repair.contains("ended ABORTED"), "{repaired:?}");
+
+    let items = cloud.items(&env.table).await;
+    let incident = of_kind(&items, "INCIDENT")[0];
+    assert_eq!(text(incident, "phase"), "escalated");
+    assert_eq!(text(incident, "escalation"), "workflow_stopped");
+    assert!(
+        of_kind(&items, "LEASE").is_empty(),
+        "the region is free again"
+    );
+    let notices = cloud.notices(&env, 3, Duration::from_secs(10)).await;
+    let subjects: Vec<&str> = notices.iter().map(|n| n.subject.as_str()).collect();
+    assert_eq!(
+        subjects.last().copied(),
+        Some("[CRITICAL] ESCALATION: us-east-1 recovery stopped without closing"),
+        "{subjects:?}"
+    );
+
+    // A second run finds nothing left to repair and starts no restart loop.
+    let again = emulator.invoke("reconcile", "{}");
+    assert_eq!(again.body["repairs"], 0, "{again:?}");
+}

@@ -56,6 +56,12 @@ impl Outage {
         self.emulator.invoke("restore-platform", &event.to_string())
     }
 
+    /// One verification poll, as the workflow makes after a remedy.
+    fn verify(&self) -> system::Answer {
+        let event = json!({ "incident_id": self.incident_id });
+        self.emulator.invoke("verify-recovery", &event.to_string())
+    }
+
     fn kube(&self) -> system::KubeAdmin {
         self.env.region("us-east-1").kube()
     }
@@ -276,6 +282,9 @@ async fn the_budget_stops_a_third_restart() {
             answer.body["decision"]["decision"], "act",
             "restart {round}: {answer:?}"
         );
+        // The workflow verifies between two decisions: still crashing.
+        let poll = outage.verify();
+        assert_ne!(poll.body["outcome"], "recovered", "{poll:?}");
     }
     let third = outage.restore(json!({}));
     assert_eq!(
@@ -287,6 +296,73 @@ async fn the_budget_stops_a_third_restart() {
     assert_eq!(text(&outage.incident().await, "phase"), "escalated");
     let notices = outage.restore_notices(3).await;
     assert!(notices[2].body.contains("kubectl logs"), "{notices:?}");
+}
+
+#[tokio::test]
+async fn a_retry_after_the_restart_was_applied_decides_nothing_new() {
+    let outage = Outage::new(
+        "replay",
+        json!({"pods": "crashloop", "after_restart": "crashloop"}),
+        &[("ACTION_COOLDOWN_SECONDS", "1")],
+    )
+    .await;
+    let first = outage.restore(json!({}));
+    assert_eq!(first.body["decision"]["decision"], "act", "{first:?}");
+    // Step Functions retries the step (its answer was lost), after the cooldown.
+    std::thread::sleep(Duration::from_secs(2));
+    let retry = outage.restore(json!({}));
+    assert_eq!(retry.body["decision"], first.body["decision"], "{retry:?}");
+    assert!(
+        retry.body["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("already applied")),
+        "{retry:?}"
+    );
+    assert_eq!(outage.patches().len(), 1, "one restart");
+    assert_eq!(outage.kube().state()["rollouts"], 1);
+    assert_eq!(
+        retry.body["timing"],
+        json!({"settle_seconds": 30, "poll_seconds": 15, "deadline_seconds": 900}),
+        "the waits the workflow settles and verifies with"
+    );
+}
+
+#[tokio::test]
+async fn an_unapplied_decision_is_dropped_once_the_region_reads_healthy() {
+    let outage = Outage::new("dropped", json!({"pods": "crashloop"}), &[]).await;
+    outage
+        .kube()
+        .fault(json!({"status": 500, "count": 3, "method": "PATCH"}));
+    let failed = outage.restore(json!({}));
+    assert_eq!(failed.error_type(), "UpstreamUnavailable", "{failed:?}");
+    assert_eq!(outage.patches().len(), 3);
+
+    // By the time of the retry the region is healthy again: never act on it.
+    outage
+        .cloud
+        .set_health(&outage.env.region("us-east-1").health_check_id, "Success")
+        .await;
+    let retried = outage.restore(json!({}));
+    assert_eq!(retried.body["decision"]["decision"], "skip", "{retried:?}");
+    assert_eq!(
+        outage.patches().len(),
+        3,
+        "no PATCH after the region recovered"
+    );
+    assert_eq!(outage.kube().state()["rollouts"], 0);
+    let incident = outage.incident().await;
+    assert!(
+        format!("{:?}", incident.get("actions")).contains("dropped"),
+        "the dropped decision is recorded: {incident:?}"
+    );
+    let items = outage.cloud.items(&outage.env.table).await;
+    assert!(
+        of_kind(&items, "TIMELINE#")
+            .iter()
+            .any(|e| text(e, "kind") == "repaired"
+                && text(e, "message").contains("region reads healthy again")),
+        "on the timeline"
+    );
 }
 
 #[tokio::test]

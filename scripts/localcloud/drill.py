@@ -413,7 +413,7 @@ def follow(scenario: Scenario, cloud: Cloud, env: dict, regions: dict, emulator:
         time.sleep(0.3)
         incidents, executions = timeline.poll()
         answered = all(f.done() for f in invocations)
-        closed = bool(incidents) and all(not i.get("pending_notice") and i["phase"] not in ("confirming", "confirmed", "restoring") for i in incidents)
+        closed = bool(incidents) and all(not i.get("outbox") and i["phase"] not in ("confirming", "confirmed", "restoring") for i in incidents)
         running = any(e["status"] == "RUNNING" for e in executions)
         if answered and not running and (closed or not incidents):
             quiet_since = quiet_since or time.monotonic()

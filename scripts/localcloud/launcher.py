@@ -156,7 +156,7 @@ KUBE_ADMIN_PORT = int(os.environ.get("LOCAL_CLOUD_KUBE_ADMIN_PORT", "4568"))
 
 # Services the project uses: imported up front so the first request to each
 # does not pay for the import.
-WARM_SERVICES = ("route53", "sns", "sqs", "sts", "eks", "stepfunctions")
+WARM_SERVICES = ("route53", "sns", "sqs", "sts", "eks", "stepfunctions", "cloudwatch")
 
 log = logging.getLogger("local-cloud")
 

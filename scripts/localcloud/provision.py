@@ -41,8 +41,11 @@ resources; runs for the same NAME are serialised with a lock file):
   ``Default``; anything else is an error. An existing machine gets the
   definition again (``UpdateStateMachine``) when it differs.
 
-Alarm names ``NAME-<region>-platform-health`` are named only; nothing is
-created for them.
+- per region, the CloudWatch alarm ``NAME-<region>-platform-health`` on
+  that health check's ``AWS/Route53`` ``HealthCheckStatus`` metric (in state
+  OK when created; moto never evaluates it, so a test or the drill sets its
+  state with the real ``SetAlarmState`` API, as CloudWatch would when the
+  check fails). ``reconcile`` reads it with ``DescribeAlarms``.
 
 It prints one JSON object on stdout: name, table, topic_arn, queue_url,
 regions (each also with ``kube_admin``, the admin API URL of its cluster:
@@ -463,6 +466,28 @@ def ensure_cluster(name: str, region: str) -> str:
     return cluster
 
 
+def ensure_alarm(name: str, region: str, health_check_id: str) -> str:
+    """The region's health alarm, as template.yaml defines it; an existing
+    one is kept (with its state)."""
+    alarm = f"{name}-{region}-platform-health"
+    cloudwatch = client("cloudwatch")
+    if cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"]:
+        return alarm
+    cloudwatch.put_metric_alarm(
+        AlarmName=alarm,
+        Namespace="AWS/Route53",
+        MetricName="HealthCheckStatus",
+        Dimensions=[{"Name": "HealthCheckId", "Value": health_check_id}],
+        Statistic="Minimum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="LessThanThreshold",
+        TreatMissingData="breaching",
+    )
+    return alarm
+
+
 def ensure_workflow(name: str, definition: str, workflow_type: str, account: str) -> str:
     """State machine NAME-recovery with this definition; its ARN."""
     sfn = client("stepfunctions")
@@ -524,12 +549,13 @@ def provision(args: argparse.Namespace) -> dict:
         region_entries = []
         for region in regions:
             cluster = ensure_cluster(name, region)
+            health_check_id = ensure_health_check(route53, existing, name, region, cluster)
             region_entries.append(
                 {
                     "name": region,
                     "cluster": cluster,
-                    "health_check_id": ensure_health_check(route53, existing, name, region, cluster),
-                    "alarm_names": [f"{name}-{region}-platform-health"],
+                    "health_check_id": health_check_id,
+                    "alarm_names": [ensure_alarm(name, region, health_check_id)],
                 }
             )
         workflow_arn = ensure_workflow(name, definition, workflow_type, account)

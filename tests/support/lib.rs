@@ -152,6 +152,32 @@ impl LocalCloud {
             .expect("set health status tag");
     }
 
+    /// Sets a CloudWatch alarm's state through the real `SetAlarmState` API,
+    /// as CloudWatch does when the health check's metric crosses (the local
+    /// cloud never evaluates alarms itself): `ALARM`, `OK` or
+    /// `INSUFFICIENT_DATA`.
+    pub async fn set_alarm(&self, alarm_name: &str, state: &str) {
+        aws_sdk_cloudwatch::Client::new(&self.sdk)
+            .set_alarm_state()
+            .alarm_name(alarm_name)
+            .state_value(aws_sdk_cloudwatch::types::StateValue::from(state))
+            .state_reason("set by a system test")
+            .send()
+            .await
+            .expect("set alarm state");
+    }
+
+    /// Stops an execution, as a person does from the console.
+    pub async fn stop_execution(&self, execution_arn: &str, cause: &str) {
+        aws_sdk_sfn::Client::new(&self.sdk)
+            .stop_execution()
+            .execution_arn(execution_arn)
+            .cause(cause)
+            .send()
+            .await
+            .expect("stop execution");
+    }
+
     /// The recovery workflow's executions in an environment (newest first).
     pub async fn executions(&self, env: &Environment) -> Vec<String> {
         let answer = aws_sdk_sfn::Client::new(&self.sdk)

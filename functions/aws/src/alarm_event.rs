@@ -7,6 +7,7 @@ use aws_lambda_events::event::cloudwatch_alarms::{
 };
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sns::{CloudWatchAlarmPayload, SnsEvent};
+use failover_core::incident::REASON_LIMIT;
 use failover_core::trigger::{AlarmState, Target, Trigger, TriggerSource};
 use failover_core::{Error, Result};
 use serde::Deserialize;
@@ -54,6 +55,12 @@ pub fn decode(event: &Value) -> Result<Trigger> {
         let manual: ManualEvent = parse(event, "manual event")?;
         if manual.region.trim().is_empty() {
             return Err(invalid("manual event: region is empty".into()));
+        }
+        let length = manual.reason.as_deref().map_or(0, |r| r.chars().count());
+        if length > REASON_LIMIT {
+            return Err(invalid(format!(
+                "manual event: reason is {length} characters, at most {REASON_LIMIT}: put long evidence in a ticket and its link here"
+            )));
         }
         return Ok(Trigger {
             source: TriggerSource::Manual,
@@ -291,6 +298,10 @@ mod tests {
             (
                 serde_json::json!({"Records": []}),
                 "exactly one record, this one has 0",
+            ),
+            (
+                serde_json::json!({"region": "us-east-1", "reason": "x".repeat(210_000)}),
+                "reason is 210000 characters, at most 1000",
             ),
         ];
         for (event, expected) in table {

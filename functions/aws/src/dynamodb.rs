@@ -12,8 +12,8 @@ use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
-use failover_core::incident::{Incident, TimelineEntry};
-use failover_core::ports::{IncidentStore, Opened};
+use failover_core::incident::{Incident, Lane, TimelineEntry};
+use failover_core::ports::{IncidentStore, Lease, Opened};
 use failover_core::{Error, Result};
 
 use crate::sdk_error::classify;
@@ -28,19 +28,55 @@ pub struct DynamoIncidentStore {
     retention: chrono::Duration,
 }
 
-fn lease_key(region: &str) -> Item {
-    key(format!("REGION#{region}"), "LEASE".to_owned())
+fn region_pk(region: &str) -> String {
+    format!("REGION#{region}")
+}
+
+/// `LEASE` for live incidents, `LEASE#DRY_RUN` for rehearsals.
+fn lease_key(region: &str, lane: Lane) -> Item {
+    let sk = match lane {
+        Lane::Live => "LEASE".to_owned(),
+        Lane::DryRun => "LEASE#DRY_RUN".to_owned(),
+    };
+    key(region_pk(region), sk)
+}
+
+/// One per closed incident, sorted by closing time: the newest is the
+/// region's last closed incident of the lane (rewriting is a no-op).
+fn closed_key(region: &str, lane: Lane, closed_at: DateTime<Utc>, incident_id: &str) -> Item {
+    key(
+        region_pk(region),
+        format!("{}{}#{incident_id}", closed_prefix(lane), stamp(closed_at)),
+    )
+}
+
+fn closed_prefix(lane: Lane) -> String {
+    format!("CLOSED#{}#", lane.as_str())
+}
+
+/// Present while an incident of the region has notices to deliver.
+fn outbox_key(region: &str, incident_id: &str) -> Item {
+    key(region_pk(region), format!("OUTBOX#{incident_id}"))
 }
 
 fn action_key(region: &str, at: DateTime<Utc>, incident_id: &str) -> Item {
     key(
-        format!("REGION#{region}"),
+        region_pk(region),
         format!("ACTION#{}#{incident_id}", stamp(at)),
     )
 }
 
 fn stamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// `ACTION#<stamp>#<incident>` → the stamp's time.
+fn action_time(sk: &str) -> Option<DateTime<Utc>> {
+    let rest = sk.strip_prefix("ACTION#")?;
+    let (at, _) = rest.split_once('#')?;
+    DateTime::parse_from_rfc3339(at)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 fn incident_key(id: &str) -> Item {
@@ -119,6 +155,59 @@ impl DynamoIncidentStore {
         self.put(self.entry_item(entry)?, Some("attribute_not_exists(pk)"))
     }
 
+    fn delete(
+        &self,
+        key: Item,
+        condition: Option<(&str, &str, AttributeValue)>,
+    ) -> Result<TransactWriteItem> {
+        let mut delete = Delete::builder().table_name(&self.table).set_key(Some(key));
+        if let Some((expression, name, value)) = condition {
+            delete = delete
+                .condition_expression(expression)
+                .expression_attribute_values(name, value);
+        }
+        let delete = delete
+            .build()
+            .map_err(|e| Error::rejected(SERVICE, e.to_string()))?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+
+    /// The incident an item (a lease, a pointer) names, if it still exists.
+    async fn named_by(&self, item: &Item, what: &str) -> Result<(String, Option<Incident>)> {
+        let Some(AttributeValue::S(id)) = item.get("incident_id") else {
+            return Err(Error::rejected(
+                SERVICE,
+                format!("the {what} item names no incident_id"),
+            ));
+        };
+        Ok((id.clone(), self.get(id).await?))
+    }
+
+    /// The sort keys under a region that start with `prefix`.
+    async fn region_items(&self, region: &str, prefix: &str) -> Result<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let answer = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", s(region_pk(region)))
+                .expression_attribute_values(":prefix", s(prefix))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| classify(SERVICE, e))?;
+            items.extend(answer.items.unwrap_or_default());
+            match answer.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(items),
+            }
+        }
+    }
+
     /// Runs a transaction; `Ok(false)` when a condition failed or another
     /// transaction got in the way.
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<bool> {
@@ -131,15 +220,20 @@ impl DynamoIncidentStore {
         {
             Ok(_) => Ok(true),
             Err(error) => match error.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(cancelled))
-                    if cancelled.cancellation_reasons().iter().any(|r| {
-                        matches!(
-                            r.code(),
-                            Some("ConditionalCheckFailed" | "TransactionConflict")
-                        )
-                    }) =>
-                {
-                    Ok(false)
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                    let codes: Vec<&str> = cancelled
+                        .cancellation_reasons()
+                        .iter()
+                        .filter_map(|r| r.code())
+                        .collect();
+                    match cancellation(&codes) {
+                        Cancelled::Lost => Ok(false),
+                        Cancelled::Passing => Err(Error::unavailable(
+                            SERVICE,
+                            format!("transaction cancelled: {}", codes.join(", ")),
+                        )),
+                        Cancelled::Refused => Err(classify(SERVICE, error)),
+                    }
                 }
                 _ => Err(classify(SERVICE, error)),
             },
@@ -160,25 +254,60 @@ impl DynamoIncidentStore {
     }
 }
 
+/// Why a transaction was cancelled, by its items' reasons.
+#[derive(Debug, PartialEq, Eq)]
+enum Cancelled {
+    /// A condition failed or another transaction got there first: the
+    /// caller lost the race (a conflict, for the use case to re-read).
+    Lost,
+    /// Throttled or briefly unavailable: the same request may pass later.
+    Passing,
+    /// Anything else (validation, size): repeating will not help.
+    Refused,
+}
+
+fn cancellation(codes: &[&str]) -> Cancelled {
+    if codes
+        .iter()
+        .any(|c| matches!(*c, "ConditionalCheckFailed" | "TransactionConflict"))
+    {
+        Cancelled::Lost
+    } else if codes.iter().any(|c| {
+        matches!(
+            *c,
+            "ThrottlingError" | "ProvisionedThroughputExceeded" | "RequestLimitExceeded"
+        )
+    }) {
+        Cancelled::Passing
+    } else {
+        Cancelled::Refused
+    }
+}
+
 #[async_trait]
 impl IncidentStore for DynamoIncidentStore {
-    async fn leaseholder(&self, region: &str) -> Result<Option<Incident>> {
-        let Some(lease) = self.get_item(lease_key(region)).await? else {
-            return Ok(None);
+    async fn lease(&self, region: &str, lane: Lane) -> Result<Lease> {
+        let Some(lease) = self.get_item(lease_key(region, lane)).await? else {
+            return Ok(Lease::Free);
         };
-        let Some(AttributeValue::S(id)) = lease.get("incident_id") else {
-            return Err(Error::rejected(
-                SERVICE,
-                format!("the lease of {region} names no incident_id"),
-            ));
-        };
-        match self.get(id).await? {
-            Some(incident) => Ok(Some(incident)),
-            None => Err(Error::rejected(
-                SERVICE,
-                format!("the lease of {region} names incident {id}, which does not exist"),
-            )),
-        }
+        let (incident_id, incident) = self
+            .named_by(&lease, &format!("{} lease of {region}", lane.as_str()))
+            .await?;
+        Ok(match incident {
+            Some(incident) if incident.phase.is_open() => Lease::Held(Box::new(incident)),
+            incident => Lease::Dangling {
+                incident_id,
+                incident: incident.map(Box::new),
+            },
+        })
+    }
+
+    async fn release(&self, region: &str, lane: Lane, incident_id: &str) -> Result<bool> {
+        let release = self.delete(
+            lease_key(region, lane),
+            Some(("incident_id = :id", ":id", s(incident_id))),
+        )?;
+        self.transact(vec![release]).await
     }
 
     async fn get(&self, incident_id: &str) -> Result<Option<Incident>> {
@@ -194,7 +323,7 @@ impl IncidentStore for DynamoIncidentStore {
     }
 
     async fn open(&self, incident: &Incident, first: &TimelineEntry) -> Result<Opened> {
-        let mut lease = lease_key(&incident.region);
+        let mut lease = lease_key(&incident.region, incident.lane());
         lease.insert("incident_id".into(), s(&incident.id));
         lease.insert("acquired_at".into(), s(incident.detected_at.to_rfc3339()));
         let items = vec![
@@ -208,10 +337,10 @@ impl IncidentStore for DynamoIncidentStore {
         if self.transact(items).await? {
             return Ok(Opened::New);
         }
-        match self.leaseholder(&incident.region).await? {
-            Some(holder) => Ok(Opened::Existing(Box::new(holder))),
-            None => Err(Error::Conflict(format!(
-                "the lease of {} was released while opening an incident",
+        match self.lease(&incident.region, incident.lane()).await? {
+            Lease::Held(holder) => Ok(Opened::Existing(holder)),
+            Lease::Free | Lease::Dangling { .. } => Err(Error::Conflict(format!(
+                "the lease of {} changed while opening an incident",
                 incident.region
             ))),
         }
@@ -231,15 +360,30 @@ impl IncidentStore for DynamoIncidentStore {
             .build()
             .map_err(|e| Error::rejected(SERVICE, e.to_string()))?;
         let mut items = vec![TransactWriteItem::builder().put(put).build()];
-        if !stored.phase.is_open() && stored.pending_notice.is_none() {
-            let release = Delete::builder()
-                .table_name(&self.table)
-                .set_key(Some(lease_key(&stored.region)))
-                .condition_expression("attribute_not_exists(pk) OR incident_id = :id")
-                .expression_attribute_values(":id", s(&stored.id))
-                .build()
-                .map_err(|e| Error::rejected(SERVICE, e.to_string()))?;
-            items.push(TransactWriteItem::builder().delete(release).build());
+        let (region, lane) = (stored.region.as_str(), stored.lane());
+        if let (true, Some(closed_at)) = (stored.is_closing(), stored.closed_at) {
+            // Closed: the region is free in the same write, whatever the
+            // outbox holds (the reconciler delivers it).
+            items.push(self.delete(
+                lease_key(region, lane),
+                Some((
+                    "attribute_not_exists(pk) OR incident_id = :id",
+                    ":id",
+                    s(&stored.id),
+                )),
+            )?);
+            let mut closed = closed_key(region, lane, closed_at, &stored.id);
+            closed.insert("incident_id".into(), s(&stored.id));
+            closed.insert("expires_at".into(), self.expiry(closed_at));
+            items.push(self.put(closed, None)?);
+        }
+        if stored.outbox.is_empty() {
+            items.push(self.delete(outbox_key(region, &stored.id), None)?);
+        } else {
+            let mut marker = outbox_key(region, &stored.id);
+            marker.insert("incident_id".into(), s(&stored.id));
+            marker.insert("expires_at".into(), self.expiry(stored.updated_at));
+            items.push(self.put(marker, None)?);
         }
         for entry in entries {
             items.push(self.entry_put(entry)?);
@@ -286,21 +430,64 @@ impl IncidentStore for DynamoIncidentStore {
         Ok(())
     }
 
-    async fn actions_since(&self, region: &str, since: DateTime<Utc>) -> Result<u32> {
+    async fn actions_since(
+        &self,
+        region: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<DateTime<Utc>>> {
         let answer = self
             .client
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
-            .expression_attribute_values(":pk", s(format!("REGION#{region}")))
+            .expression_attribute_values(":pk", s(region_pk(region)))
             .expression_attribute_values(":from", s(format!("ACTION#{}", stamp(since))))
             .expression_attribute_values(":to", s("ACTION#~"))
-            .select(aws_sdk_dynamodb::types::Select::Count)
+            .projection_expression("sk")
             .consistent_read(true)
             .send()
             .await
             .map_err(|e| classify(SERVICE, e))?;
-        Ok(u32::try_from(answer.count).unwrap_or(0))
+        Ok(answer
+            .items()
+            .iter()
+            .filter_map(|item| match item.get("sk") {
+                Some(AttributeValue::S(sk)) => action_time(sk),
+                _ => None,
+            })
+            .collect())
+    }
+
+    async fn undelivered(&self, region: &str) -> Result<Vec<Incident>> {
+        let mut incidents = Vec::new();
+        for marker in self.region_items(region, "OUTBOX#").await? {
+            if let (_, Some(incident)) = self.named_by(&marker, "outbox").await?
+                && !incident.outbox.is_empty()
+            {
+                incidents.push(incident);
+            }
+        }
+        Ok(incidents)
+    }
+
+    async fn last_closed(&self, region: &str, lane: Lane) -> Result<Option<Incident>> {
+        let answer = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(region_pk(region)))
+            .expression_attribute_values(":prefix", s(closed_prefix(lane)))
+            .scan_index_forward(false)
+            .limit(1)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify(SERVICE, e))?;
+        match answer.items().first() {
+            Some(closed) => Ok(self.named_by(closed, "closed incident").await?.1),
+            None => Ok(None),
+        }
     }
 
     async fn append(&self, entry: &TimelineEntry) -> Result<()> {
@@ -318,5 +505,35 @@ impl IncidentStore for DynamoIncidentStore {
                 _ => classify(SERVICE, e),
             })?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cancellation_reasons_say_whether_a_retry_helps() {
+        for (codes, expected) in [
+            (&["None", "ConditionalCheckFailed"][..], Cancelled::Lost),
+            (&["TransactionConflict"][..], Cancelled::Lost),
+            (&["None", "ThrottlingError"][..], Cancelled::Passing),
+            (&["ProvisionedThroughputExceeded"][..], Cancelled::Passing),
+            (&["ValidationError"][..], Cancelled::Refused),
+            (&["ItemCollectionSizeLimitExceeded"][..], Cancelled::Refused),
+        ] {
+            assert_eq!(cancellation(codes), expected, "{codes:?}");
+        }
+    }
+
+    #[test]
+    fn action_keys_read_back_as_their_time() {
+        let at: DateTime<Utc> = "2026-11-22T10:15:00.123Z".parse().unwrap();
+        let key = action_key("us-east-1", at, "us-east-1-20261122-101500-abc");
+        let Some(AttributeValue::S(sk)) = key.get("sk") else {
+            panic!("{key:?}");
+        };
+        assert_eq!(action_time(sk), Some(at));
+        assert_eq!(action_time("ACTION#garbage"), None);
     }
 }

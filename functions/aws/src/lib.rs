@@ -4,10 +4,12 @@
 
 pub mod alarm_event;
 mod clock;
+mod cloudwatch;
 mod dynamodb;
 pub mod escalate_event;
 mod lambda;
 pub mod peers_event;
+pub mod reconcile_event;
 pub mod restore_event;
 mod route53;
 mod sdk_error;
@@ -16,6 +18,7 @@ mod stepfunctions;
 pub mod verify_event;
 
 pub use clock::SystemClock;
+pub use cloudwatch::CloudWatchAlarms;
 pub use dynamodb::DynamoIncidentStore;
 pub use lambda::{answer, cold_start, failure, init_tracing};
 pub use route53::Route53HealthChecks;
@@ -28,8 +31,18 @@ use failover_core::confirm_outage::Deps;
 /// The AWS configuration of the Lambda environment. `AWS_ENDPOINT_URL` and
 /// `AWS_ENDPOINT_URL_<SERVICE>` redirect the clients (the local cloud uses
 /// them); credentials and region come from the Lambda environment.
+///
+/// Every call has a connect and a read timeout and the whole operation,
+/// retries included, a bound: a stalled service fails the step with a
+/// retryable error long before Lambda's own timeout would kill it.
 pub async fn load_aws_config() -> aws_config::SdkConfig {
-    aws_config::load_from_env().await
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(3))
+        .read_timeout(std::time::Duration::from_secs(10))
+        .operation_attempt_timeout(std::time::Duration::from_secs(10))
+        .operation_timeout(std::time::Duration::from_secs(25))
+        .build();
+    aws_config::from_env().timeout_config(timeouts).load().await
 }
 
 /// The adapters one function needs, built once per cold start.

@@ -2,6 +2,7 @@
 //! incident id) or by hand (a region), with an optional dry run.
 
 use failover_core::restore_platform::RestoreRequest;
+use failover_core::workflow::Timing;
 use failover_core::{Error, Result};
 use serde::Deserialize;
 use serde_json::Value;
@@ -15,12 +16,15 @@ struct RestoreEvent {
     region: Option<String>,
     #[serde(default)]
     dry_run: bool,
+    /// The workflow passes its input's waits; `null` means none.
+    #[serde(default)]
+    timing: Option<Timing>,
 }
 
 pub fn decode(event: &Value) -> Result<RestoreRequest> {
     let event = RestoreEvent::deserialize(event).map_err(|e| {
         Error::InvalidEvent(format!(
-            "restore event: {e}; expected {{\"incident_id\": \"...\"}} or {{\"region\": \"us-east-1\"}}, with an optional \"dry_run\": true"
+            "restore event: {e}; expected {{\"incident_id\": \"...\"}} or {{\"region\": \"us-east-1\"}}, with an optional \"dry_run\": true and the workflow's \"timing\": {{\"settle_seconds\": N, \"poll_seconds\": N, \"deadline_seconds\": N}}"
         ))
     })?;
     let blank = |v: &Option<String>| v.as_deref().is_some_and(|s| s.trim().is_empty());
@@ -33,6 +37,7 @@ pub fn decode(event: &Value) -> Result<RestoreRequest> {
         incident_id: event.incident_id,
         region: event.region,
         dry_run: event.dry_run,
+        timing: event.timing,
     })
 }
 
@@ -45,12 +50,6 @@ mod tests {
     #[test]
     fn sample_events_decode() {
         let table = [
-            (
-                "restore-platform-manual.json",
-                None,
-                Some("us-east-1"),
-                false,
-            ),
             (
                 "restore-platform-dry-run.json",
                 None,
@@ -71,7 +70,8 @@ mod tests {
                 RestoreRequest {
                     incident_id: incident.map(Into::into),
                     region: region.map(Into::into),
-                    dry_run
+                    dry_run,
+                    timing: None,
                 },
                 "{file}"
             );
@@ -86,6 +86,14 @@ mod tests {
                 "unknown field `dryrun`",
             ),
             (json!({"incident_id": ""}), "must not be empty"),
+            (
+                json!({"incident_id": "x", "timing": {}}),
+                "missing field `settle_seconds`",
+            ),
+            (
+                json!({"incident_id": "x", "timing": {"settle_seconds": "30", "poll_seconds": 1, "deadline_seconds": 1}}),
+                "invalid type: string \"30\"",
+            ),
             (json!([1]), "expected {\"incident_id\""),
         ] {
             match decode(&event) {

@@ -13,6 +13,11 @@ const THROTTLING: &[&str] = &[
     "ProvisionedThroughputExceededException",
     "RequestThrottled",
     "PriorRequestNotComplete",
+    "SlowDown",
+    "KMSThrottlingException",
+    "KMSThrottling",
+    "LimitExceededException",
+    "TransactionInProgressException",
     "InternalError",
     "InternalFailure",
     "ServiceUnavailable",
@@ -31,7 +36,8 @@ where
         }
         SdkError::ServiceError(context) => {
             let code = context.err().code().unwrap_or_default();
-            if context.raw().status().is_server_error() || THROTTLING.contains(&code) {
+            let status = context.raw().status();
+            if status.is_server_error() || status.as_u16() == 429 || THROTTLING.contains(&code) {
                 Error::unavailable(service, message)
             } else {
                 Error::rejected(service, message)

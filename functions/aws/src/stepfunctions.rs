@@ -2,10 +2,12 @@
 
 use async_trait::async_trait;
 use aws_sdk_sfn::error::ProvideErrorMetadata;
+use aws_sdk_sfn::operation::describe_execution::DescribeExecutionError;
 use aws_sdk_sfn::operation::start_execution::StartExecutionError;
+use aws_sdk_sfn::types::ExecutionStatus as SfnStatus;
 use failover_core::config::Settings;
 use failover_core::ports::Workflow;
-use failover_core::workflow::{Started, WorkflowInput};
+use failover_core::workflow::{ExecutionStatus, Started, WorkflowInput};
 use failover_core::{Error, Result};
 
 use crate::sdk_error::classify;
@@ -76,5 +78,63 @@ impl Workflow for StepFunctionsWorkflow {
             }
             Err(error) => Err(classify("Step Functions", error)),
         }
+    }
+
+    async fn status(&self, incident_id: &str) -> Result<Option<ExecutionStatus>> {
+        let answer = self
+            .client
+            .describe_execution()
+            .execution_arn(self.execution_arn(incident_id))
+            .send()
+            .await;
+        match answer {
+            Ok(described) => status(described.status()).map(Some),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(DescribeExecutionError::is_execution_does_not_exist) =>
+            {
+                Ok(None)
+            }
+            Err(error) => Err(classify("Step Functions", error)),
+        }
+    }
+}
+
+fn status(status: &SfnStatus) -> Result<ExecutionStatus> {
+    Ok(match status {
+        SfnStatus::Running => ExecutionStatus::Running,
+        SfnStatus::Succeeded => ExecutionStatus::Succeeded,
+        SfnStatus::Failed => ExecutionStatus::Failed,
+        SfnStatus::TimedOut => ExecutionStatus::TimedOut,
+        SfnStatus::Aborted => ExecutionStatus::Aborted,
+        SfnStatus::PendingRedrive => ExecutionStatus::PendingRedrive,
+        other => {
+            return Err(Error::rejected(
+                "Step Functions",
+                format!("unknown execution status {:?}", other.as_str()),
+            ));
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_execution_status_maps() {
+        for (sfn, ours) in [
+            ("RUNNING", ExecutionStatus::Running),
+            ("SUCCEEDED", ExecutionStatus::Succeeded),
+            ("FAILED", ExecutionStatus::Failed),
+            ("TIMED_OUT", ExecutionStatus::TimedOut),
+            ("ABORTED", ExecutionStatus::Aborted),
+            ("PENDING_REDRIVE", ExecutionStatus::PendingRedrive),
+        ] {
+            assert_eq!(status(&SfnStatus::from(sfn)), Ok(ours), "{sfn}");
+            assert_eq!(ours.as_str(), sfn);
+        }
+        assert!(status(&SfnStatus::from("PAUSED")).is_err());
     }
 }

@@ -22,6 +22,7 @@ pub struct Settings {
     pub retention: Duration,
     pub guardrails: Guardrails,
     pub verification: VerificationPolicy,
+    pub reconcile: ReconcilePolicy,
     /// The recovery workflow `confirm-outage` starts for a confirmed outage
     /// (only `confirm-outage` is given it).
     pub recovery_workflow_arn: Option<String>,
@@ -37,6 +38,16 @@ pub struct VerificationPolicy {
     pub deadline: Duration,
     /// How long the workflow waits after a remedy before its first poll.
     pub settle: Duration,
+}
+
+/// How the reconciler treats a region that stays down after its incident closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReconcilePolicy {
+    /// After an escalation, how long a person owns the region before the
+    /// reconciler confirms it again (other closings wait the takeover time).
+    pub hold: Duration,
+    /// How often an escalated region that stays down is brought up again.
+    pub reminder_every: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -107,7 +118,7 @@ impl Settings {
         let interval_seconds = reader.number("CONFIRM_INTERVAL_SECONDS", 10, 0..=60);
         let healthy_ratio = reader.ratio("HEALTHY_CHECKER_RATIO", 0.18);
         let max_age_seconds = reader.number("OBSERVATION_MAX_AGE_SECONDS", 120, 1..=3600);
-        let takeover_seconds = reader.number("TAKEOVER_AFTER_SECONDS", 120, 0..=86_400);
+        let takeover_seconds = reader.number("TAKEOVER_AFTER_SECONDS", 120, 30..=86_400);
         let retention_days = reader.number("RETENTION_DAYS", 90, 1..=3650);
         let verification = VerificationPolicy {
             healthy_readings: reader.number("RECOVERY_HEALTHY_READINGS", 3, 1..=20),
@@ -122,6 +133,26 @@ impl Settings {
                 30,
                 1..=900,
             ))),
+        };
+        let polls = verification.deadline.as_secs() / verification.poll_seconds.max(1);
+        if polls > crate::workflow::MAX_POLLS {
+            // Each poll adds about 9 events to the execution's history, which
+            // Step Functions ends (uncatchably) at 25,000.
+            reader.problem(
+                "VERIFY_DEADLINE_SECONDS",
+                &format!(
+                    "/ VERIFY_POLL_SECONDS allows {polls} polls; at most {} fit in one execution's history",
+                    crate::workflow::MAX_POLLS
+                ),
+            );
+        }
+        let reconcile = ReconcilePolicy {
+            hold: Duration::from_secs(
+                u64::from(reader.number("REOPEN_HOLD_MINUTES", 60, 1..=1440)) * 60,
+            ),
+            reminder_every: Duration::from_secs(
+                u64::from(reader.number("REMINDER_MINUTES", 30, 1..=1440)) * 60,
+            ),
         };
         let recovery_workflow_arn = reader.value("RECOVERY_WORKFLOW_ARN").map(str::to_owned);
         if recovery_workflow_arn
@@ -172,6 +203,7 @@ impl Settings {
             retention: Duration::from_secs(u64::from(retention_days) * 86_400),
             guardrails,
             verification,
+            reconcile,
             recovery_workflow_arn,
         })
     }
@@ -397,6 +429,9 @@ pub(crate) mod tests {
         assert_eq!(s.verification.deadline, Duration::from_secs(900));
         assert_eq!(s.verification.settle, Duration::from_secs(30));
         assert_eq!(s.recovery_workflow_arn, None);
+        assert_eq!(s.takeover_after, Duration::from_secs(120));
+        assert_eq!(s.reconcile.hold, Duration::from_secs(3600));
+        assert_eq!(s.reconcile.reminder_every, Duration::from_secs(1800));
     }
 
     #[test]
@@ -432,6 +467,21 @@ pub(crate) mod tests {
             (
                 &[("VERIFY_DEADLINE_SECONDS", "5")],
                 &["VERIFY_DEADLINE_SECONDS must be a whole number from 10 to 14400"],
+            ),
+            (
+                &[
+                    ("VERIFY_DEADLINE_SECONDS", "14400"),
+                    ("VERIFY_POLL_SECONDS", "5"),
+                ],
+                &["allows 2880 polls; at most 2000"],
+            ),
+            (
+                &[("TAKEOVER_AFTER_SECONDS", "0")],
+                &["TAKEOVER_AFTER_SECONDS must be a whole number from 30"],
+            ),
+            (
+                &[("REMINDER_MINUTES", "0")],
+                &["REMINDER_MINUTES must be a whole number from 1 to 1440"],
             ),
             (
                 &[("CONFIRM_SAMPLES", "0")],

@@ -3,11 +3,11 @@
 
 use serde::Serialize;
 
+use crate::commit::{Delivered, commit, deliver, release_dangling};
 use crate::config::{RegionSettings, Settings};
-use crate::delivery::deliver;
 use crate::error::{Error, Result};
 use crate::health::{Health, HealthReading, read_health};
-use crate::incident::{EntryKind, Incident, Journal, Phase};
+use crate::incident::{EntryKind, Incident, Journal, Lane, Phase};
 use crate::notice::verdict_notice;
 use crate::ports::{Clock, HealthChecks, IncidentStore, Notifier, Opened, Workflow};
 use crate::trigger::{AlarmState, Trigger, resolve};
@@ -35,6 +35,10 @@ pub struct Report {
     pub dry_run: bool,
     /// Whether this invocation published a notice.
     pub notified: bool,
+    /// Notices left in the incident's outbox (SNS refused them); the next
+    /// step or the reconciler delivers them.
+    #[serde(skip_serializing_if = "crate::commit::is_zero")]
+    pub undelivered: usize,
     /// The recovery workflow this invocation started (or found running).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub execution_arn: Option<String>,
@@ -43,30 +47,34 @@ pub struct Report {
     pub readings: Vec<HealthReading>,
 }
 
-/// `nonce` is unique to the invocation (the Lambda request id).
+/// `request` is the invocation's request id: unique to it, and the same on
+/// Lambda's retries of it.
 pub async fn confirm_outage(
     deps: &Deps<'_>,
     workflow: &dyn Workflow,
     trigger: &Trigger,
-    nonce: &str,
+    request: &str,
 ) -> Result<Report> {
     let region = resolve(deps.settings, trigger)?;
     let dry_run = deps.settings.dry_run || trigger.dry_run;
-    let mut journal = Journal::new(nonce);
+    let lane = Lane::of(dry_run);
+    let mut journal = Journal::new(request);
     let holder = match trigger.state {
-        AlarmState::Alarm => deps.store.leaseholder(&region.name).await?,
+        AlarmState::Alarm => {
+            release_dangling(deps, &region.name, lane, &mut journal).await?;
+            deps.store.leaseholder(&region.name, lane).await?
+        }
         AlarmState::Ok | AlarmState::InsufficientData => None,
     };
     let now = deps.clock.now();
-    match (
-        admit(
-            trigger.state,
-            holder.as_ref(),
-            now,
-            deps.settings.takeover_after,
-        ),
-        holder,
-    ) {
+    let admission = admit(
+        trigger.state,
+        holder.as_ref(),
+        now,
+        deps.settings.takeover_after,
+        request,
+    );
+    match (admission, holder) {
         (Admission::Ignore, _) => Ok(Report {
             verdict: Verdict::NotAlarm,
             region: region.name.clone(),
@@ -74,40 +82,31 @@ pub async fn confirm_outage(
             phase: None,
             dry_run,
             notified: false,
+            undelivered: 0,
             execution_arn: None,
             summary: format!("{} is not an alarm: nothing to do", trigger.describe()),
             readings: Vec::new(),
         }),
-        (Admission::Join, Some(incident)) => {
-            join(deps, workflow, incident, trigger, &mut journal).await
-        }
-        (Admission::TakeOver, Some(incident)) => {
-            let entry = journal.entry(
-                &incident,
-                now,
-                EntryKind::TakenOver,
-                format!("{} resumed the unfinished confirmation", trigger.describe()),
-            );
-            deps.store.append(&entry).await?;
-            confirm(deps, workflow, region, incident, &mut journal).await
-        }
-        (admission @ (Admission::Flush | Admission::Open), holder) => {
-            // A closed holder still owes its notice: out first, then the new incident.
-            if let (Admission::Flush, Some(closed)) = (admission, holder) {
-                deliver(deps, closed, &mut journal).await?;
-            }
+        (Admission::Open, _) => {
             open(
                 deps,
                 workflow,
                 region,
                 trigger,
                 dry_run,
-                nonce,
+                request,
                 &mut journal,
             )
             .await
         }
-        (admission, None) => Err(Error::Conflict(format!(
+        (Admission::Join, Some(incident)) => join(deps, incident, trigger, &mut journal).await,
+        (Admission::TakeOver, Some(incident)) => {
+            take_over(deps, workflow, region, incident, trigger, &mut journal).await
+        }
+        (Admission::Resume, Some(incident)) => {
+            resume(deps, workflow, region, incident, trigger, &mut journal).await
+        }
+        (admission, None) => Err(Error::Internal(format!(
             "admission {admission:?} without an incident for {}",
             region.name
         ))),
@@ -120,10 +119,10 @@ async fn open(
     region: &RegionSettings,
     trigger: &Trigger,
     dry_run: bool,
-    nonce: &str,
+    request: &str,
     journal: &mut Journal,
 ) -> Result<Report> {
-    let incident = Incident::detect(&region.name, trigger, dry_run, deps.clock.now(), nonce);
+    let incident = Incident::detect(&region.name, trigger, dry_run, deps.clock.now(), request);
     let first = journal.entry(
         &incident,
         incident.detected_at,
@@ -132,8 +131,83 @@ async fn open(
     );
     match deps.store.open(&incident, &first).await? {
         Opened::New => confirm(deps, workflow, region, incident, journal).await,
-        Opened::Existing(holder) => join(deps, workflow, *holder, trigger, journal).await,
+        Opened::Existing(holder) => join(deps, *holder, trigger, journal).await,
     }
+}
+
+/// Claims an abandoned confirmation before sampling, so concurrent
+/// takeovers do not all sample: the one whose write lands confirms, the
+/// others join.
+async fn take_over(
+    deps: &Deps<'_>,
+    workflow: &dyn Workflow,
+    region: &RegionSettings,
+    mut incident: Incident,
+    trigger: &Trigger,
+    journal: &mut Journal,
+) -> Result<Report> {
+    let now = deps.clock.now();
+    let entry = journal.entry(
+        &incident,
+        now,
+        EntryKind::TakenOver,
+        format!(
+            "{} took over the confirmation left unfinished since {}",
+            trigger.describe(),
+            incident.updated_at.to_rfc3339()
+        ),
+    );
+    incident.updated_at = now;
+    match deps.store.update(&incident, &[entry]).await {
+        Ok(claimed) => confirm(deps, workflow, region, claimed, journal).await,
+        Err(Error::Conflict(_)) => {
+            let current = deps.store.named(&incident.id).await?;
+            join(deps, current, trigger, journal).await
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// A retry of the request that opened the incident: a confirmation still
+/// unfinished is done again; a confirmed outage gets its notice and its
+/// workflow (a start is idempotent).
+async fn resume(
+    deps: &Deps<'_>,
+    workflow: &dyn Workflow,
+    region: &RegionSettings,
+    incident: Incident,
+    trigger: &Trigger,
+    journal: &mut Journal,
+) -> Result<Report> {
+    let now = deps.clock.now();
+    let entry = journal.entry(
+        &incident,
+        now,
+        EntryKind::TakenOver,
+        format!(
+            "{} retried: finishing what its first attempt left ({})",
+            trigger.describe(),
+            incident.phase.as_str()
+        ),
+    );
+    if incident.phase == Phase::Confirming {
+        let mut claimed = incident;
+        claimed.updated_at = now;
+        let claimed = deps.store.update(&claimed, &[entry]).await?;
+        return confirm(deps, workflow, region, claimed, journal).await;
+    }
+    deps.store.append(&entry).await?;
+    let delivered = deliver(deps, incident, journal).await;
+    let execution_arn = if delivered.incident.phase == Phase::Confirmed {
+        Some(start_recovery(deps, workflow, &delivered.incident, journal).await?)
+    } else {
+        None
+    };
+    let verdict = delivered.incident.verdict.unwrap_or(Verdict::Duplicate);
+    Ok(Report {
+        execution_arn,
+        ..report(verdict, &delivered)
+    })
 }
 
 async fn confirm(
@@ -180,8 +254,8 @@ async fn confirm(
 
     let verdict = judge(&target, &others);
     let now = deps.clock.now();
-    incident.conclude(verdict, target.into_iter().chain(others).collect(), now);
-    incident.pending_notice = Some(verdict_notice(&incident, deps.settings, now));
+    incident.conclude(verdict, target.into_iter().chain(others).collect(), now)?;
+    let notice = verdict_notice(&incident, deps.settings, now);
     entries.push(journal.entry(
         &incident,
         now,
@@ -192,23 +266,22 @@ async fn confirm(
             incident.phase.as_str()
         ),
     ));
-    let stored = deps.store.update(&incident, &entries).await?;
-    let (stored, notified) = deliver(deps, stored, journal).await?;
-    let execution_arn = if stored.phase == Phase::Confirmed {
-        Some(start_recovery(deps, workflow, &stored, journal).await?)
+    let delivered = commit(deps, incident, entries, Some(notice), journal).await?;
+    let execution_arn = if delivered.incident.phase == Phase::Confirmed {
+        Some(start_recovery(deps, workflow, &delivered.incident, journal).await?)
     } else {
         None
     };
     Ok(Report {
         execution_arn,
-        ..report(verdict, &stored, notified)
+        ..report(verdict, &delivered)
     })
 }
 
-/// Starts the incident's recovery workflow. Its first step moves the
-/// incident on, so one still `confirmed` long after its last write means the
-/// start was lost (the invocation died); a joining trigger starts it then.
-async fn start_recovery(
+/// Starts the incident's recovery workflow (a start of one already there
+/// changes nothing). A start lost with a failed invocation is made by the
+/// invocation's retry or by the reconciler.
+pub(crate) async fn start_recovery(
     deps: &Deps<'_>,
     workflow: &dyn Workflow,
     incident: &Incident,
@@ -238,45 +311,22 @@ async fn start_recovery(
     Ok(started.execution_arn)
 }
 
+/// Another trigger for an incident someone is working on: on the timeline,
+/// nothing more (the reconciler repairs an incident nobody works on).
 async fn join(
     deps: &Deps<'_>,
-    workflow: &dyn Workflow,
     incident: Incident,
     trigger: &Trigger,
     journal: &mut Journal,
 ) -> Result<Report> {
-    let now = deps.clock.now();
     let entry = journal.entry(
         &incident,
-        now,
+        deps.clock.now(),
         EntryKind::TriggerJoined,
         format!("{} joined the open incident", trigger.describe()),
     );
     deps.store.append(&entry).await?;
-    // A notice left behind by an invocation that died is delivered here; a
-    // fresh one belongs to the invocation still working on it.
-    let orphaned = incident.pending_notice.as_ref().is_some_and(|n| {
-        now.signed_duration_since(n.created_at)
-            .to_std()
-            .unwrap_or_default()
-            >= deps.settings.takeover_after
-    });
-    let (incident, notified) = if orphaned {
-        deliver(deps, incident, journal).await?
-    } else {
-        (incident, false)
-    };
-    let stalled = incident.phase == Phase::Confirmed
-        && incident.time_since_update(now) >= deps.settings.takeover_after;
-    let execution_arn = if stalled {
-        Some(start_recovery(deps, workflow, &incident, journal).await?)
-    } else {
-        None
-    };
-    Ok(Report {
-        execution_arn,
-        ..report(Verdict::Duplicate, &incident, notified)
-    })
+    Ok(report(Verdict::Duplicate, &Delivered { incident, sent: 0 }))
 }
 
 pub(crate) async fn read(deps: &Deps<'_>, region: &RegionSettings) -> Result<HealthReading> {
@@ -289,7 +339,8 @@ pub(crate) async fn read(deps: &Deps<'_>, region: &RegionSettings) -> Result<Hea
     ))
 }
 
-fn report(verdict: Verdict, incident: &Incident, notified: bool) -> Report {
+fn report(verdict: Verdict, delivered: &Delivered) -> Report {
+    let incident = &delivered.incident;
     let summary = match verdict {
         Verdict::Duplicate => format!(
             "joined open incident {} (phase {})",
@@ -310,7 +361,8 @@ fn report(verdict: Verdict, incident: &Incident, notified: bool) -> Report {
         incident_id: Some(incident.id.clone()),
         phase: Some(incident.phase),
         dry_run: incident.dry_run,
-        notified,
+        notified: delivered.notified(),
+        undelivered: delivered.undelivered(),
         execution_arn: None,
         summary,
         readings: if verdict == Verdict::Duplicate {
@@ -361,17 +413,20 @@ mod tests {
             }
         }
 
-        async fn run(&self, trigger: &Trigger, nonce: &str) -> Result<Report> {
-            // Observations are stamped with the fake clock's time, so they are fresh.
-            *self.health.now.lock().unwrap() = Some(self.clock.now());
-            let deps = Deps {
+        fn deps(&self) -> Deps<'_> {
+            Deps {
                 settings: &self.settings,
                 health: &self.health,
                 store: &self.store,
                 notifier: &self.notifier,
                 clock: &self.clock,
-            };
-            confirm_outage(&deps, &self.workflow, trigger, nonce).await
+            }
+        }
+
+        async fn run(&self, trigger: &Trigger, nonce: &str) -> Result<Report> {
+            // Observations are stamped with the fake clock's time, so they are fresh.
+            *self.health.now.lock().unwrap() = Some(self.clock.now());
+            confirm_outage(&self.deps(), &self.workflow, trigger, nonce).await
         }
 
         fn started(&self) -> Vec<String> {
@@ -384,7 +439,7 @@ mod tests {
         }
 
         fn lease(&self) -> Option<String> {
-            self.store.leases.lock().unwrap().get("us-east-1").cloned()
+            self.store.lease("us-east-1")
         }
     }
 
@@ -522,11 +577,17 @@ mod tests {
             );
             assert_eq!(incident.phase, case.phase, "{}", case.name);
             assert_eq!(
-                incident.pending_notice, None,
+                incident.outbox,
+                Vec::new(),
                 "{}: the notice was delivered and cleared",
                 case.name
             );
-            assert_eq!(world.lease().is_some(), case.lease_held, "{}", case.name);
+            let lane = Lane::of(case.dry_run);
+            let held = world.store.leaseholder("us-east-1", lane).await.unwrap();
+            assert_eq!(held.is_some(), case.lease_held, "{}", case.name);
+            if case.dry_run {
+                assert_eq!(world.lease(), None, "{}: never the live lease", case.name);
+            }
             let confirmed = case.phase == Phase::Confirmed;
             assert_eq!(
                 world.started(),
@@ -681,64 +742,129 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_notice_that_could_not_be_published_is_delivered_by_the_next_trigger() {
+    async fn an_sns_outage_holds_nothing_back_and_the_notice_waits_in_the_outbox() {
         let world = World::new(&[false], &[true], &[]);
         *world.notifier.failing.lock().unwrap() = true;
-        let error = world
-            .run(&alarm(AlarmState::Alarm), "req1")
-            .await
-            .unwrap_err();
-        assert!(matches!(error, Error::Unavailable { .. }));
-        assert!(world.started().is_empty());
+        let report = world.run(&alarm(AlarmState::Alarm), "req1").await.unwrap();
+        assert_eq!(report.verdict, Verdict::Confirmed);
+        assert!(!report.notified);
+        assert_eq!(report.undelivered, 1);
         let stuck = world.store.only_incident();
-        assert_eq!(stuck.phase, Phase::Confirmed, "the verdict is kept");
-        assert!(stuck.pending_notice.is_some(), "the notice is kept");
-
-        *world.notifier.failing.lock().unwrap() = false;
-        world.clock.advance(Duration::from_secs(5));
-        let early = world.run(&alarm(AlarmState::Alarm), "req2").await.unwrap();
-        assert!(
-            !early.notified,
-            "a fresh pending notice belongs to the invocation working on it"
-        );
-
-        world.clock.advance(Duration::from_secs(200));
-        let retry = world.run(&alarm(AlarmState::Alarm), "req3").await.unwrap();
-        assert_eq!(retry.verdict, Verdict::Duplicate);
-        assert!(retry.notified);
-        assert_eq!(world.sent().len(), 1);
-        assert_eq!(world.sent()[0].id, stuck.pending_notice.unwrap().id);
-        assert_eq!(world.store.only_incident().pending_notice, None);
         assert_eq!(
             world.started(),
-            [stuck.id],
-            "the start lost with the failed invocation is made by the next trigger"
+            vec![stuck.id.clone()],
+            "the workflow starts anyway"
         );
-        assert!(retry.execution_arn.is_some());
+        assert_eq!(stuck.outbox.len(), 1, "the notice is kept");
+
+        *world.notifier.failing.lock().unwrap() = false;
+        let delivered = deliver(&world.deps(), stuck.clone(), &mut Journal::new("next")).await;
+        assert_eq!(delivered.sent, 1);
+        assert_eq!(world.sent()[0].id, stuck.outbox[0].id);
+        assert!(world.store.only_incident().outbox.is_empty());
+        assert_eq!(
+            world.store.kinds().last().map(String::as_str),
+            Some("Notified")
+        );
     }
 
     #[tokio::test]
-    async fn a_closed_incident_with_an_undelivered_notice_is_flushed_before_a_new_one_opens() {
+    async fn a_closed_incident_releases_its_lease_even_with_an_undelivered_notice() {
         let world = World::new(&[true], &[true], &[]);
         *world.notifier.failing.lock().unwrap() = true;
-        world
-            .run(&alarm(AlarmState::Alarm), "req1")
-            .await
-            .unwrap_err();
-        assert!(
-            world.lease().is_some(),
-            "the lease is kept until the notice is out"
+        let report = world.run(&alarm(AlarmState::Alarm), "req1").await.unwrap();
+        assert_eq!(report.verdict, Verdict::Transient);
+        assert_eq!(world.lease(), None, "closed: the region is free");
+        assert_eq!(world.store.only_incident().outbox.len(), 1);
+        assert_eq!(
+            world.store.undelivered("us-east-1").await.unwrap().len(),
+            1,
+            "the reconciler finds it"
         );
 
         *world.notifier.failing.lock().unwrap() = false;
-        world.clock.advance(Duration::from_secs(200));
-        let report = world.run(&alarm(AlarmState::Alarm), "req2").await.unwrap();
-        assert_eq!(report.verdict, Verdict::Transient);
-        let sent = world.sent();
-        assert_eq!(sent.len(), 2, "the old notice, then the new incident's");
-        assert_ne!(sent[0].incident_id, sent[1].incident_id);
+        world.clock.advance(Duration::from_secs(5));
+        let next = world.run(&alarm(AlarmState::Alarm), "req2").await.unwrap();
+        assert_eq!(
+            next.verdict,
+            Verdict::Transient,
+            "a new incident opens at once"
+        );
         assert_eq!(world.store.incidents.lock().unwrap().len(), 2);
-        assert_eq!(world.lease(), None);
+    }
+
+    #[tokio::test]
+    async fn a_retry_of_the_same_request_finishes_the_confirmation_at_once() {
+        // Lambda retries a failed async invocation about 60 s later with the
+        // same request id: well inside the takeover time.
+        for failure in ["route53", "stepfunctions"] {
+            let world = World::new(&[false], &[true], &[]);
+            match failure {
+                "route53" => *world.health.failing.lock().unwrap() = true,
+                _ => *world.workflow.failing.lock().unwrap() = true,
+            }
+            let error = world
+                .run(&alarm(AlarmState::Alarm), "req1")
+                .await
+                .unwrap_err();
+            assert_eq!(
+                error.retry_policy(),
+                crate::error::RetryPolicy::Retry,
+                "{failure}"
+            );
+            assert!(world.lease().is_some(), "{failure}");
+
+            *world.health.failing.lock().unwrap() = false;
+            *world.workflow.failing.lock().unwrap() = false;
+            world.clock.advance(Duration::from_secs(60));
+            let retry = world.run(&alarm(AlarmState::Alarm), "req1").await.unwrap();
+            assert_eq!(retry.verdict, Verdict::Confirmed, "{failure}: {retry:?}");
+            assert!(retry.execution_arn.is_some(), "{failure}");
+            let incident = world.store.only_incident();
+            assert_eq!(world.started(), vec![incident.id.clone()], "{failure}");
+            assert_eq!(world.sent().len(), 1, "{failure}: one verdict notice");
+            assert!(incident.outbox.is_empty(), "{failure}");
+            assert!(
+                world.store.kinds().contains(&"TakenOver".to_owned()),
+                "{failure}: the retry is on the timeline"
+            );
+
+            // A different trigger inside the window still only joins.
+            let other = world.run(&alarm(AlarmState::Alarm), "req2").await.unwrap();
+            assert_eq!(other.verdict, Verdict::Duplicate, "{failure}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_lease_naming_a_vanished_incident_is_released_and_the_outage_confirmed() {
+        let world = World::new(&[false], &[true], &[]);
+        world
+            .store
+            .leases
+            .lock()
+            .unwrap()
+            .insert(("us-east-1".into(), Lane::Live), "expired-incident".into());
+        let report = world.run(&alarm(AlarmState::Alarm), "req1").await.unwrap();
+        assert_eq!(report.verdict, Verdict::Confirmed);
+        assert_eq!(world.lease(), report.incident_id);
+    }
+
+    #[tokio::test]
+    async fn a_dry_run_never_takes_the_live_lease_and_a_real_alarm_meanwhile_is_real() {
+        let world = World::new(&[false], &[true], &[]);
+        let rehearsal = world.run(&manual(true), "dry1").await.unwrap();
+        assert!(rehearsal.dry_run);
+        assert_eq!(world.lease(), None, "the live lease stays free");
+        let real = world.run(&alarm(AlarmState::Alarm), "req1").await.unwrap();
+        assert_eq!(real.verdict, Verdict::Confirmed);
+        assert!(!real.dry_run);
+        assert_ne!(real.incident_id, rehearsal.incident_id);
+        assert_eq!(world.lease(), real.incident_id);
+        assert_eq!(
+            world.started().len(),
+            2,
+            "each incident has its own workflow"
+        );
     }
 
     #[tokio::test]

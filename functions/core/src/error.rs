@@ -4,7 +4,7 @@ use serde::Serialize;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum Error {
     /// The function's environment is wrong; nothing can work until it is fixed.
     #[error("invalid configuration: {0}")]
@@ -27,6 +27,10 @@ pub enum Error {
     /// Someone else changed the record between our read and our write.
     #[error("concurrent update: {0}")]
     Conflict(String),
+    /// A state the types should exclude (an illegal lifecycle step, say):
+    /// a bug, never retried.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 /// How a caller (Lambda async retries, Step Functions `Retry`) should treat an error.
@@ -56,7 +60,9 @@ impl Error {
     pub fn retry_policy(&self) -> RetryPolicy {
         match self {
             Self::Unavailable { .. } | Self::Conflict(_) => RetryPolicy::Retry,
-            Self::Config(_) | Self::InvalidEvent(_) | Self::Rejected { .. } => RetryPolicy::Fail,
+            Self::Config(_) | Self::InvalidEvent(_) | Self::Rejected { .. } | Self::Internal(_) => {
+                RetryPolicy::Fail
+            }
         }
     }
 
@@ -68,6 +74,7 @@ impl Error {
             Self::Unavailable { .. } => "UpstreamUnavailable",
             Self::Rejected { .. } => "UpstreamRejected",
             Self::Conflict(_) => "ConcurrentUpdate",
+            Self::Internal(_) => "InternalError",
         }
     }
 }
@@ -103,6 +110,11 @@ mod tests {
                 Error::Conflict("incident".into()),
                 RetryPolicy::Retry,
                 "ConcurrentUpdate",
+            ),
+            (
+                Error::Internal("illegal step".into()),
+                RetryPolicy::Fail,
+                "InternalError",
             ),
         ];
         for (error, policy, kind) in cases {

@@ -4,10 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::commit::{Delivered, commit, deliver};
 use crate::confirm_outage::Deps;
-use crate::delivery::deliver;
 use crate::error::Result;
-use crate::incident::{EntryKind, Incident, Journal, Phase};
+use crate::incident::{Closing, EntryKind, Incident, Journal, Phase, bounded};
 use crate::notice::Notice;
 use crate::remedy::Cause;
 
@@ -37,11 +37,7 @@ impl Failure {
         } else {
             format!("{}: {}", self.error, cause.trim())
         };
-        const MOST: usize = 600;
-        match text.char_indices().nth(MOST) {
-            Some((cut, _)) => format!("{}…", &text[..cut]),
-            None => text,
-        }
+        bounded(&text, 600)
     }
 }
 
@@ -57,6 +53,8 @@ pub struct EscalateReport {
     pub region: String,
     pub phase: Phase,
     pub notified: bool,
+    #[serde(skip_serializing_if = "crate::commit::is_zero")]
+    pub undelivered: usize,
     pub summary: String,
 }
 
@@ -67,16 +65,18 @@ pub async fn escalate_incident(
 ) -> Result<EscalateReport> {
     let mut journal = Journal::new(nonce);
     let incident = deps.store.named(&request.incident_id).await?;
-    let (mut incident, flushed) = deliver(deps, incident, &mut journal).await?;
     let reason = request.failure.describe();
     if !incident.phase.is_open() {
         // Closed by the step that failed after its write (or by a retry of
-        // this one): the record stands, nothing new to say.
+        // this one): the record stands; what it still owes is delivered.
+        let delivered = deliver(deps, incident, &mut journal).await;
+        let incident = &delivered.incident;
         return Ok(EscalateReport {
             incident_id: incident.id.clone(),
             region: incident.region.clone(),
             phase: incident.phase,
-            notified: flushed,
+            notified: delivered.notified(),
+            undelivered: delivered.undelivered(),
             summary: format!(
                 "{} is already {}; the workflow's failure ({reason}) changes nothing",
                 incident.id,
@@ -84,40 +84,64 @@ pub async fn escalate_incident(
             ),
         });
     }
-    let now = deps.clock.now();
-    incident.phase = Phase::Escalated;
-    incident.escalation = Some(Cause::WorkflowFailed);
-    incident.closed_at = Some(now);
-    incident.updated_at = now;
-    incident.pending_notice = Some(notice(&incident, &reason, now));
-    let entry = journal.entry(
-        &incident,
-        now,
-        EntryKind::Escalated,
-        format!("the recovery workflow stopped: {reason}"),
-    );
-    let stored = deps.store.update(&incident, &[entry]).await?;
-    let (stored, notified) = deliver(deps, stored, &mut journal).await?;
+    let delivered = escalate(
+        deps,
+        incident,
+        Cause::WorkflowFailed,
+        &format!("the recovery workflow stopped: {reason}"),
+        &format!("What happened: {reason}"),
+        &mut journal,
+    )
+    .await?;
+    let stored = &delivered.incident;
     Ok(EscalateReport {
         incident_id: stored.id.clone(),
         region: stored.region.clone(),
         phase: stored.phase,
-        notified,
+        notified: delivered.notified(),
+        undelivered: delivered.undelivered(),
         summary: format!("{} escalated: {reason}", stored.id),
     })
 }
 
-fn notice(incident: &Incident, reason: &str, now: chrono::DateTime<chrono::Utc>) -> Notice {
-    let done = if incident.actions.iter().any(|a| a.applied) {
+/// Closes an open incident as escalated for `cause`, with `entry` on its
+/// timeline and a critical notice saying `what` happened, what was done so
+/// far and what to do. The lease is released in the same write.
+pub(crate) async fn escalate(
+    deps: &Deps<'_>,
+    mut incident: Incident,
+    cause: Cause,
+    entry: &str,
+    what: &str,
+    journal: &mut Journal,
+) -> Result<Delivered> {
+    let now = deps.clock.now();
+    incident.close(Closing::Escalated(cause), now)?;
+    let notice = notice(&incident, cause, what, now);
+    let entry = journal.entry(&incident, now, EntryKind::Escalated, entry);
+    commit(deps, incident, vec![entry], Some(notice), journal).await
+}
+
+fn notice(
+    incident: &Incident,
+    cause: Cause,
+    what: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Notice {
+    let done = if incident.applied().next().is_some() {
         "a remedy was applied (see the incident's actions)"
     } else {
         "nothing was changed in the region"
     };
+    let headline = match cause {
+        Cause::WorkflowStopped => format!("{} recovery stopped without closing", incident.region),
+        _ => format!("{} recovery stopped on an error", incident.region),
+    };
     Notice::escalation(
         incident,
-        Cause::WorkflowFailed,
-        &format!("{} recovery stopped on an error", incident.region),
-        &format!("What happened: {reason}\n\nWhat was done so far: {done}."),
+        cause,
+        &headline,
+        &format!("{what}\n\nWhat was done so far: {done}."),
         now,
     )
 }
@@ -193,6 +217,31 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn sns_down_still_closes_the_incident_and_frees_the_region() {
+        let world = World::new();
+        let now = world.clock.now();
+        let incident = confirmed_incident(&world.store, now, now).await;
+        *world.notifier.failing.lock().unwrap() = true;
+        let request = EscalateRequest {
+            incident_id: incident.id.clone(),
+            failure: failure("UpstreamUnavailable", "SNS is unavailable"),
+        };
+        let report = world.escalate(&request, "e1").await.unwrap();
+        assert_eq!(report.phase, Phase::Escalated);
+        assert!(!report.notified);
+        assert_eq!(report.undelivered, 1);
+        assert!(world.store.lease("us-east-1").is_none());
+
+        *world.notifier.failing.lock().unwrap() = false;
+        let retry = world.escalate(&request, "e2").await.unwrap();
+        assert!(
+            retry.notified,
+            "the retry delivers what the first attempt could not"
+        );
+        assert_eq!(world.notifier.sent.lock().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
     async fn an_open_incident_is_escalated_once_and_people_are_told() {
         let world = World::new();
         let (store, notifier) = (&world.store, &world.notifier);
@@ -209,7 +258,7 @@ mod tests {
         assert_eq!(stored.escalation, Some(Cause::WorkflowFailed));
         assert!(stored.closed_at.is_some());
         assert!(
-            store.leases.lock().unwrap().get("us-east-1").is_none(),
+            store.lease("us-east-1").is_none(),
             "the region's lease is released"
         );
         let sent = notifier.sent.lock().unwrap().clone();

@@ -9,9 +9,11 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{Error, Result};
 use crate::health::CheckerObservation;
-use crate::incident::{Incident, TimelineEntry};
+use crate::incident::{Incident, Lane, TimelineEntry};
 use crate::notice::Notice;
-use crate::ports::{Clock, HealthChecks, IncidentStore, Notifier, Opened};
+use crate::ports::{Alarms, Clock, HealthChecks, IncidentStore, Lease, Notifier, Opened};
+use crate::trigger::AlarmState;
+use crate::workflow::ExecutionStatus;
 
 pub struct FakeClock(Mutex<DateTime<Utc>>);
 
@@ -41,6 +43,8 @@ impl Clock for FakeClock {
 pub struct ScriptedHealth {
     scripts: Mutex<HashMap<String, VecDeque<bool>>>,
     pub calls: Mutex<Vec<String>>,
+    /// Route 53 throttles every call while set.
+    pub failing: Mutex<bool>,
     pub now: Mutex<Option<DateTime<Utc>>>,
 }
 
@@ -58,6 +62,9 @@ impl ScriptedHealth {
 impl HealthChecks for ScriptedHealth {
     async fn observe(&self, health_check_id: &str) -> Result<Vec<CheckerObservation>> {
         self.calls.lock().unwrap().push(health_check_id.into());
+        if *self.failing.lock().unwrap() {
+            return Err(Error::unavailable("Route 53", "Throttling: Rate exceeded"));
+        }
         let mut scripts = self.scripts.lock().unwrap();
         let Some(script) = scripts.get_mut(health_check_id) else {
             return Err(Error::rejected(
@@ -85,9 +92,15 @@ impl HealthChecks for ScriptedHealth {
 #[derive(Default)]
 pub struct MemoryStore {
     pub watches: Mutex<BTreeMap<String, String>>,
-    pub leases: Mutex<BTreeMap<String, String>>,
+    /// (region, lane) -> incident id.
+    pub leases: Mutex<BTreeMap<(String, Lane), String>>,
     pub incidents: Mutex<BTreeMap<String, Incident>>,
     pub timeline: Mutex<Vec<TimelineEntry>>,
+    /// Every applied action's region and time, as the store keeps them
+    /// across incidents.
+    pub actions: Mutex<Vec<(String, DateTime<Utc>, String)>>,
+    /// The next `update` fails with this error (then works again).
+    pub fail_next_update: Mutex<Option<Error>>,
 }
 
 impl MemoryStore {
@@ -104,25 +117,60 @@ impl MemoryStore {
             .map(|e| format!("{:?}", e.kind))
             .collect()
     }
+    /// The incident holding the region's live lease, if any.
+    pub fn lease(&self, region: &str) -> Option<String> {
+        self.leases
+            .lock()
+            .unwrap()
+            .get(&(region.to_owned(), Lane::Live))
+            .cloned()
+    }
 }
 
 #[async_trait]
 impl IncidentStore for MemoryStore {
-    async fn leaseholder(&self, region: &str) -> Result<Option<Incident>> {
-        let id = self.leases.lock().unwrap().get(region).cloned();
-        Ok(id.and_then(|id| self.incidents.lock().unwrap().get(&id).cloned()))
+    async fn lease(&self, region: &str, lane: Lane) -> Result<Lease> {
+        let Some(id) = self
+            .leases
+            .lock()
+            .unwrap()
+            .get(&(region.to_owned(), lane))
+            .cloned()
+        else {
+            return Ok(Lease::Free);
+        };
+        Ok(match self.incidents.lock().unwrap().get(&id).cloned() {
+            Some(incident) if incident.phase.is_open() => Lease::Held(Box::new(incident)),
+            incident => Lease::Dangling {
+                incident_id: id,
+                incident: incident.map(Box::new),
+            },
+        })
+    }
+    async fn release(&self, region: &str, lane: Lane, incident_id: &str) -> Result<bool> {
+        let mut leases = self.leases.lock().unwrap();
+        let key = (region.to_owned(), lane);
+        if leases.get(&key).is_some_and(|id| id == incident_id) {
+            leases.remove(&key);
+            return Ok(true);
+        }
+        Ok(false)
     }
     async fn get(&self, incident_id: &str) -> Result<Option<Incident>> {
         Ok(self.incidents.lock().unwrap().get(incident_id).cloned())
     }
     async fn open(&self, incident: &Incident, first: &TimelineEntry) -> Result<Opened> {
         let mut leases = self.leases.lock().unwrap();
-        if let Some(holder) = leases.get(&incident.region) {
-            return Ok(Opened::Existing(Box::new(
-                self.incidents.lock().unwrap()[holder].clone(),
-            )));
+        let key = (incident.region.clone(), incident.lane());
+        if let Some(holder) = leases.get(&key) {
+            return match self.incidents.lock().unwrap().get(holder) {
+                Some(holder) => Ok(Opened::Existing(Box::new(holder.clone()))),
+                None => Err(Error::Conflict(format!(
+                    "the lease names {holder}, which is gone"
+                ))),
+            };
         }
-        leases.insert(incident.region.clone(), incident.id.clone());
+        leases.insert(key, incident.id.clone());
         self.incidents
             .lock()
             .unwrap()
@@ -131,6 +179,9 @@ impl IncidentStore for MemoryStore {
         Ok(Opened::New)
     }
     async fn update(&self, incident: &Incident, entries: &[TimelineEntry]) -> Result<Incident> {
+        if let Some(error) = self.fail_next_update.lock().unwrap().take() {
+            return Err(error);
+        }
         let mut incidents = self.incidents.lock().unwrap();
         let stored = incidents
             .get_mut(&incident.id)
@@ -145,8 +196,19 @@ impl IncidentStore for MemoryStore {
             version: incident.version + 1,
             ..incident.clone()
         };
-        if !stored.phase.is_open() && stored.pending_notice.is_none() {
-            self.leases.lock().unwrap().remove(&stored.region);
+        if stored.is_closing() {
+            let mut leases = self.leases.lock().unwrap();
+            let key = (stored.region.clone(), stored.lane());
+            if leases.get(&key) == Some(&stored.id) {
+                leases.remove(&key);
+            }
+        }
+        let mut actions = self.actions.lock().unwrap();
+        for action in stored.applied() {
+            let record = (stored.region.clone(), action.at, stored.id.clone());
+            if !actions.contains(&record) {
+                actions.push(record);
+            }
         }
         self.timeline
             .lock()
@@ -168,15 +230,41 @@ impl IncidentStore for MemoryStore {
             .insert(watch.into(), state.into());
         Ok(())
     }
-    async fn actions_since(&self, region: &str, since: DateTime<Utc>) -> Result<u32> {
-        let incidents = self.incidents.lock().unwrap();
-        let applied = incidents
+    async fn actions_since(
+        &self,
+        region: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<DateTime<Utc>>> {
+        let mut times: Vec<_> = self
+            .actions
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(r, at, _)| r == region && *at >= since)
+            .map(|(_, at, _)| *at)
+            .collect();
+        times.sort();
+        Ok(times)
+    }
+    async fn undelivered(&self, region: &str) -> Result<Vec<Incident>> {
+        Ok(self
+            .incidents
+            .lock()
+            .unwrap()
             .values()
-            .filter(|i| i.region == region)
-            .flat_map(|i| i.actions.iter())
-            .filter(|a| a.applied && a.at >= since)
-            .count();
-        Ok(applied as u32)
+            .filter(|i| i.region == region && !i.outbox.is_empty())
+            .cloned()
+            .collect())
+    }
+    async fn last_closed(&self, region: &str, lane: Lane) -> Result<Option<Incident>> {
+        Ok(self
+            .incidents
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|i| i.region == region && i.lane() == lane && i.closed_at.is_some())
+            .max_by_key(|i| i.closed_at)
+            .cloned())
     }
 }
 
@@ -197,10 +285,23 @@ impl Notifier for RecordingNotifier {
     }
 }
 
-/// Step Functions as far as the use cases see it: starts by name, once.
+/// Step Functions as far as the use cases see it: starts by name, once;
+/// an execution runs until a test ends it.
 #[derive(Default)]
 pub struct RecordingWorkflow {
     pub started: Mutex<Vec<crate::workflow::WorkflowInput>>,
+    pub statuses: Mutex<BTreeMap<String, ExecutionStatus>>,
+    /// Starts fail while set.
+    pub failing: Mutex<bool>,
+}
+
+impl RecordingWorkflow {
+    pub fn end(&self, incident_id: &str, status: ExecutionStatus) {
+        self.statuses
+            .lock()
+            .unwrap()
+            .insert(incident_id.to_owned(), status);
+    }
 }
 
 #[async_trait]
@@ -209,10 +310,14 @@ impl crate::ports::Workflow for RecordingWorkflow {
         &self,
         input: &crate::workflow::WorkflowInput,
     ) -> Result<crate::workflow::Started> {
+        if *self.failing.lock().unwrap() {
+            return Err(Error::unavailable("Step Functions", "throttled"));
+        }
         let mut started = self.started.lock().unwrap();
         let new = !started.iter().any(|s| s.incident_id == input.incident_id);
         if new {
             started.push(input.clone());
+            self.end(&input.incident_id, ExecutionStatus::Running);
         }
         Ok(crate::workflow::Started {
             execution_arn: format!(
@@ -221,6 +326,30 @@ impl crate::ports::Workflow for RecordingWorkflow {
             ),
             new,
         })
+    }
+    async fn status(&self, incident_id: &str) -> Result<Option<ExecutionStatus>> {
+        Ok(self.statuses.lock().unwrap().get(incident_id).copied())
+    }
+}
+
+/// Alarm states as a test sets them.
+#[derive(Default)]
+pub struct FakeAlarms(pub Mutex<BTreeMap<String, AlarmState>>);
+
+impl FakeAlarms {
+    pub fn set(&self, name: &str, state: AlarmState) {
+        self.0.lock().unwrap().insert(name.to_owned(), state);
+    }
+}
+
+#[async_trait]
+impl Alarms for FakeAlarms {
+    async fn states(&self, names: &[String]) -> Result<Vec<(String, AlarmState)>> {
+        let states = self.0.lock().unwrap();
+        Ok(names
+            .iter()
+            .filter_map(|n| states.get(n).map(|s| (n.clone(), *s)))
+            .collect())
     }
 }
 
@@ -313,6 +442,8 @@ pub async fn confirmed_incident(
     let first =
         Journal::new("confirm1").entry(&incident, detected_at, EntryKind::Detected, "detected");
     store.open(&incident, &first).await.unwrap();
-    incident.conclude(crate::verdict::Verdict::Confirmed, Vec::new(), confirmed_at);
+    incident
+        .conclude(crate::verdict::Verdict::Confirmed, Vec::new(), confirmed_at)
+        .unwrap();
     store.update(&incident, &[]).await.unwrap()
 }

@@ -6,9 +6,9 @@
 //! small traits in [`ports`].
 
 pub mod check_derp_peers;
+mod commit;
 pub mod config;
 pub mod confirm_outage;
-mod delivery;
 pub mod diagnosis;
 pub mod error;
 pub mod escalate_incident;
@@ -16,6 +16,7 @@ pub mod health;
 pub mod incident;
 pub mod notice;
 pub mod ports;
+pub mod reconcile;
 pub mod recovery;
 pub mod remedy;
 pub mod restore_platform;

@@ -113,9 +113,14 @@ impl Notice {
     }
 
     /// Message attributes for SNS subscription filter policies: region,
-    /// severity, and the incident's id and phase when it is about one.
+    /// severity, and the incident's id and phase when it is about one; and
+    /// `notice_id`, stable across redeliveries, so a subscriber can drop a
+    /// duplicate (delivery is at least once).
     pub fn attributes(&self) -> Vec<(&'static str, &str)> {
-        let mut attributes = vec![("region", self.region.as_str())];
+        let mut attributes = vec![
+            ("notice_id", self.id.as_str()),
+            ("region", self.region.as_str()),
+        ];
         if let Some(phase) = self.phase {
             attributes.push(("phase", phase.as_str()));
         }
@@ -205,7 +210,7 @@ pub fn verdict_notice(incident: &Incident, settings: &Settings, now: DateTime<Ut
             "Nothing was restarted: restarting every region at once would not help and could make it worse. A person must act now: check the shared database and its connectivity from each cluster (VPC peering, routes, security group port 3306), then follow the regional failover runbook.".to_owned(),
         ),
         Verdict::Inconclusive => (
-            Severity::Warning,
+            Severity::Critical,
             format!("ESCALATION: {region} outage could not be confirmed"),
             format!("Route 53 returned no fresh checker observation for the health check of {region}, so the outage could neither be confirmed nor ruled out."),
             "Nothing was changed. Check the health check in the Route 53 console and the platform in the region by hand (runbook step 1).".to_owned(),
@@ -301,14 +306,16 @@ mod tests {
         } else {
             Health::Healthy
         };
-        incident.conclude(
-            verdict,
-            vec![
-                reading("us-east-1", Health::Unhealthy),
-                reading("eu-west-1", others),
-            ],
-            now,
-        );
+        incident
+            .conclude(
+                verdict,
+                vec![
+                    reading("us-east-1", Health::Unhealthy),
+                    reading("eu-west-1", others),
+                ],
+                now,
+            )
+            .unwrap();
         incident
     }
 
@@ -347,8 +354,8 @@ mod tests {
             (
                 Verdict::Inconclusive,
                 false,
-                Severity::Warning,
-                "[WARNING] ESCALATION: us-east-1 outage could not be confirmed",
+                Severity::Critical,
+                "[CRITICAL] ESCALATION: us-east-1 outage could not be confirmed",
                 "no fresh checker observation",
             ),
         ];
@@ -363,6 +370,7 @@ mod tests {
             assert_eq!(
                 notice.attributes(),
                 [
+                    ("notice_id", notice.id.as_str()),
                     ("region", "us-east-1"),
                     ("phase", incident.phase.as_str()),
                     ("severity", severity.as_str()),

@@ -10,10 +10,11 @@ use crate::config::RegionSettings;
 use crate::diagnosis::Diagnosis;
 use crate::error::Result;
 use crate::health::CheckerObservation;
-use crate::incident::{Incident, TimelineEntry};
+use crate::incident::{Incident, Lane, TimelineEntry};
 use crate::notice::Notice;
 use crate::recovery::PeerView;
-use crate::workflow::{Started, WorkflowInput};
+use crate::trigger::AlarmState;
+use crate::workflow::{ExecutionStatus, Started, WorkflowInput};
 
 #[async_trait]
 pub trait HealthChecks: Send + Sync {
@@ -30,10 +31,36 @@ pub enum Opened {
     Existing(Box<Incident>),
 }
 
+/// What a region's lease (of one lane) names.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Lease {
+    Free,
+    /// An open incident holds it.
+    Held(Box<Incident>),
+    /// It names an incident that is closed, or gone (expired): nothing
+    /// holds the region, and the lease must be released.
+    Dangling {
+        incident_id: String,
+        incident: Option<Box<Incident>>,
+    },
+}
+
 #[async_trait]
 pub trait IncidentStore: Send + Sync {
-    /// The incident holding the region's lease, if any.
-    async fn leaseholder(&self, region: &str) -> Result<Option<Incident>>;
+    /// What the region's lease of `lane` names.
+    async fn lease(&self, region: &str, lane: Lane) -> Result<Lease>;
+
+    /// Deletes the region's lease of `lane` if it still names `incident_id`;
+    /// false if it did not.
+    async fn release(&self, region: &str, lane: Lane, incident_id: &str) -> Result<bool>;
+
+    /// The open incident holding the region's lease of `lane`, if any.
+    async fn leaseholder(&self, region: &str, lane: Lane) -> Result<Option<Incident>> {
+        Ok(match self.lease(region, lane).await? {
+            Lease::Held(incident) => Some(*incident),
+            Lease::Free | Lease::Dangling { .. } => None,
+        })
+    }
 
     async fn get(&self, incident_id: &str) -> Result<Option<Incident>>;
 
@@ -50,16 +77,24 @@ pub trait IncidentStore: Send + Sync {
 
     /// Stores `incident` if the stored version is still `incident.version`
     /// (else `Error::Conflict`), with the entries, all or nothing. The stored
-    /// copy, returned, has the next version. A closed incident with no notice
-    /// left to deliver releases the region's lease in the same write.
+    /// copy, returned, has the next version. The write that closes an
+    /// incident ([`Incident::is_closing`]) releases the region's lease in
+    /// the same write, whatever its outbox holds.
     async fn update(&self, incident: &Incident, entries: &[TimelineEntry]) -> Result<Incident>;
 
     /// Appends one entry to an incident's timeline.
     async fn append(&self, entry: &TimelineEntry) -> Result<()>;
 
-    /// Applied actions in a region since `since`, across its incidents
-    /// (written by `update` for every newly applied action).
-    async fn actions_since(&self, region: &str, since: DateTime<Utc>) -> Result<u32>;
+    /// When actions were applied in a region since `since`, across its
+    /// incidents, oldest first (written by `update` for every applied action).
+    async fn actions_since(&self, region: &str, since: DateTime<Utc>)
+    -> Result<Vec<DateTime<Utc>>>;
+
+    /// The region's incidents, open or closed, with notices still to deliver.
+    async fn undelivered(&self, region: &str) -> Result<Vec<Incident>>;
+
+    /// The region's most recently closed incident of `lane`, while it is kept.
+    async fn last_closed(&self, region: &str, lane: Lane) -> Result<Option<Incident>>;
 
     /// The last state a watch (such as the scheduled DERP check) reported.
     async fn watch_state(&self, watch: &str) -> Result<Option<String>>;
@@ -107,4 +142,14 @@ pub trait Workflow: Send + Sync {
     /// Starts the execution named after `input.incident_id`. One of that
     /// name already there is not an error: a retried start changes nothing.
     async fn start(&self, input: &WorkflowInput) -> Result<Started>;
+
+    /// The status of the incident's execution; `None` if none was ever started.
+    async fn status(&self, incident_id: &str) -> Result<Option<ExecutionStatus>>;
+}
+
+/// The CloudWatch alarms on the regions' health checks.
+#[async_trait]
+pub trait Alarms: Send + Sync {
+    /// The current state of each named alarm that exists.
+    async fn states(&self, names: &[String]) -> Result<Vec<(String, AlarmState)>>;
 }

@@ -26,6 +26,13 @@ pub enum Cause {
     NotRecoveredInTime,
     /// A step of the recovery workflow failed past its retries.
     WorkflowFailed,
+    /// The recovery workflow ended (stopped, timed out, failed outside its
+    /// catch) or never ran, and left the incident open.
+    WorkflowStopped,
+    /// Every region's health check failed at once: the cause is likely shared.
+    AllRegionsDown,
+    /// Route 53 gave no fresh observation of the region.
+    HealthInconclusive,
 }
 
 impl Cause {
@@ -61,6 +68,15 @@ impl Cause {
             }
             Self::WorkflowFailed => {
                 "The recovery workflow stopped on an error its retries did not get past: open its execution (named after the incident) in the Step Functions console, fix what the failed step reports, then continue the runbook by hand."
+            }
+            Self::WorkflowStopped => {
+                "The recovery workflow ended without closing the incident (stopped by a person, timed out, or failed where it could not catch the error): check the region's platform and the execution named after the incident in the Step Functions console, then continue the runbook by hand."
+            }
+            Self::AllRegionsDown => {
+                "Every region failed at once, so the cause is likely shared: check the database, the network between regions, and the Route 53 checkers before restarting anything."
+            }
+            Self::HealthInconclusive => {
+                "Route 53 gave no fresh observation of the region: check the health check in the Route 53 console and the region's endpoint by hand."
             }
             Self::RestartBudgetSpent => {
                 "Restarts did not bring the platform back: read the pod logs (`kubectl logs -l app=loft --tail=50`), look for database connectivity or resource exhaustion, and fix the cause."

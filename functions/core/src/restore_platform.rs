@@ -5,22 +5,27 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::commit::{Delivered, commit, deliver};
 use crate::confirm_outage::{Deps, read};
-use crate::delivery::deliver;
 use crate::diagnosis::Diagnosis;
 use crate::error::{Error, Result};
 use crate::health::Health;
-use crate::incident::{Action, EntryKind, Incident, Journal, Phase};
+use crate::incident::{Action, Closing, EntryKind, Incident, Journal, Lane, Phase, TimelineEntry};
 use crate::notice::{Notice, Severity};
 use crate::ports::Platform;
 use crate::remedy::{Gate, History, Remedy, choose, gate};
+use crate::workflow::Timing;
 
-/// Which incident to restore: by id (from the workflow) or by region (by hand).
+/// Which incident to restore: by id (from the workflow) or by region (a
+/// dry-run preview by hand).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RestoreRequest {
     pub incident_id: Option<String>,
     pub region: Option<String>,
     pub dry_run: bool,
+    /// The workflow's waits from its input; they may shorten the
+    /// configured ones, never stretch them.
+    pub timing: Option<Timing>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -31,7 +36,12 @@ pub struct RestoreReport {
     pub decision: Gate,
     pub dry_run: bool,
     pub notified: bool,
+    #[serde(skip_serializing_if = "crate::commit::is_zero")]
+    pub undelivered: usize,
     pub diagnosis: Option<String>,
+    /// The waits the workflow uses from here on: the input's, validated and
+    /// within the configuration.
+    pub timing: Timing,
     pub summary: String,
 }
 
@@ -42,51 +52,116 @@ pub async fn restore_platform(
     nonce: &str,
 ) -> Result<RestoreReport> {
     let mut journal = Journal::new(nonce);
-    let incident = locate(deps, request).await?;
+    let mut incident = locate(deps, request).await?;
     let region = deps.settings.region(&incident.region).ok_or_else(|| {
         Error::InvalidEvent(format!(
             "incident {} is for region {}, which is not configured",
             incident.id, incident.region
         ))
     })?;
+    let policy = &deps.settings.verification;
+    let timing = request
+        .timing
+        .map_or_else(|| Timing::configured(policy), |t| t.within(policy));
     let dry_run = deps.settings.dry_run || incident.dry_run || request.dry_run;
     // A dry-run request on a live incident is a preview: it must not move the
     // live incident (not even to escalate it), so it writes and sends nothing.
     let preview = request.dry_run && !(deps.settings.dry_run || incident.dry_run);
-    // A notice left behind goes out before anything new is said.
-    let (mut incident, _) = if preview {
-        (incident, false)
-    } else {
-        deliver(deps, incident, &mut journal).await?
-    };
 
-    // An action recorded but not applied (the function died in between) is
-    // applied now, with the same stamp: never a second restart.
-    if let Some(pending) = incident
-        .actions
-        .iter()
-        .rposition(|a| !a.applied && !a.dry_run)
-        .filter(|_| !preview)
+    // Retried after its action was applied, before any verification: the
+    // decision stands (the workflow settles and verifies it); deciding again
+    // would restart a rollout still in progress.
+    if !preview
+        && incident.phase == Phase::Restoring
+        && let Some(last) = incident.applied().last().cloned()
+        && incident.verified_at.is_none_or(|v| v < last.at)
     {
-        let action = incident.actions[pending].clone();
-        return apply(deps, platform, incident, pending, action, &mut journal).await;
+        let delivered = deliver(deps, incident, &mut journal).await;
+        let decision = Gate::Act {
+            remedy: last.remedy,
+        };
+        let mut answer = report(&delivered, decision, timing);
+        answer.summary = format!(
+            "{} in {}: already applied at {} ({}); the workflow settles and verifies it",
+            answer.incident_id,
+            answer.region,
+            last.at.to_rfc3339(),
+            describe(decision)
+        );
+        return Ok(answer);
     }
 
     let reading = read(deps, region).await?;
-    let diagnosis = platform.diagnose(region).await?;
     let now = deps.clock.now();
+    let mut entries = vec![journal.entry(
+        &incident,
+        reading.at,
+        EntryKind::HealthSampled,
+        reading.describe(),
+    )];
+    // An action recorded but not applied (the function died in between) is
+    // applied now with the same stamp (never a second restart), but only
+    // while the region still reads unhealthy and the decision is younger
+    // than the cooldown; else it is dropped and decided afresh.
+    if let Some(pending) = incident
+        .actions
+        .iter()
+        .rposition(Action::is_pending)
+        .filter(|_| !preview)
+    {
+        let action = incident.actions[pending].clone();
+        let age = now
+            .signed_duration_since(action.at)
+            .to_std()
+            .unwrap_or_default();
+        let healthy = reading.health == Health::Healthy;
+        if !healthy && age <= deps.settings.guardrails.cooldown {
+            return apply(
+                deps,
+                platform,
+                incident,
+                pending,
+                timing,
+                entries,
+                &mut journal,
+            )
+            .await;
+        }
+        incident.actions[pending].dropped = true;
+        entries.push(journal.entry(
+            &incident,
+            now,
+            EntryKind::Repaired,
+            format!(
+                "dropped the unapplied decision of {} ({}): {}",
+                action.at.to_rfc3339(),
+                describe(Gate::Act {
+                    remedy: action.remedy
+                }),
+                if healthy {
+                    "the region reads healthy again"
+                } else {
+                    "it is older than the cooldown"
+                }
+            ),
+        ));
+    }
+
+    let diagnosis = platform.diagnose(region).await?;
     let remedy = choose(&diagnosis, deps.settings.platform.replicas);
     let rails = &deps.settings.guardrails;
     let window_start =
         now - chrono::Duration::from_std(rails.window).unwrap_or(chrono::Duration::hours(1));
+    // The region's actions across incidents: the budget and the cooldown are
+    // per region, so a new incident right after a restart waits too.
+    let region_actions = deps.store.actions_since(&region.name, window_start).await?;
     let history = History {
-        actions_this_incident: count(incident.actions.iter().filter(|a| a.applied)),
-        actions_in_window: deps.store.actions_since(&region.name, window_start).await?,
-        last_action_at: incident
-            .actions
+        actions_this_incident: count(incident.applied()),
+        actions_in_window: count(region_actions.iter()),
+        last_action_at: region_actions
             .iter()
-            .filter(|a| a.applied)
-            .map(|a| a.at)
+            .copied()
+            .chain(incident.applied().map(|a| a.at))
             .max(),
     };
     let decision = gate(
@@ -105,7 +180,9 @@ pub async fn restore_platform(
             decision,
             dry_run: true,
             notified: false,
+            undelivered: incident.outbox.len(),
             diagnosis: Some(diagnosis.summary()),
+            timing,
             summary: format!(
                 "{} in {}: preview, nothing recorded: {}",
                 incident.id,
@@ -115,31 +192,34 @@ pub async fn restore_platform(
         });
     }
 
-    let entries = vec![
-        journal.entry(
-            &incident,
-            reading.at,
-            EntryKind::HealthSampled,
-            reading.describe(),
-        ),
-        journal.entry(&incident, now, EntryKind::Diagnosed, diagnosis.summary()),
-        journal.entry(&incident, now, EntryKind::Decided, describe(decision)),
-    ];
+    entries.push(journal.entry(&incident, now, EntryKind::Diagnosed, diagnosis.summary()));
+    entries.push(journal.entry(&incident, now, EntryKind::Decided, describe(decision)));
     incident.diagnosis = Some(diagnosis.clone());
     incident.updated_at = now;
-    match decision {
+    let notice = match decision {
         Gate::Act { remedy } => {
-            let action = Action {
+            incident.actions.push(Action {
                 at: now,
                 remedy,
                 stamp: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                 applied: false,
                 dry_run: false,
-            };
-            incident.actions.push(action.clone());
+                dropped: false,
+            });
+            // Recorded before it is applied: a crash in between leaves it
+            // for the next invocation, never a second decision.
             let stored = deps.store.update(&incident, &entries).await?;
             let index = stored.actions.len() - 1;
-            apply(deps, platform, stored, index, action, &mut journal).await
+            return apply(
+                deps,
+                platform,
+                stored,
+                index,
+                timing,
+                Vec::new(),
+                &mut journal,
+            )
+            .await;
         }
         Gate::Report { remedy } => {
             incident.actions.push(Action {
@@ -148,24 +228,20 @@ pub async fn restore_platform(
                 stamp: String::new(),
                 applied: false,
                 dry_run: true,
+                dropped: false,
             });
             // Nothing more will happen: close it so the region's lease is free.
-            incident.phase = Phase::Reported;
-            incident.closed_at = Some(now);
-            incident.pending_notice = Some(notice(&incident, decision, &diagnosis, now));
-            finish(deps, incident, entries, decision, &mut journal).await
+            incident.close(Closing::Reported, now)?;
+            Some(notice(&incident, decision, &diagnosis, now))
         }
         Gate::Escalate { cause } => {
-            incident.phase = Phase::Escalated;
-            incident.escalation = Some(cause);
-            incident.closed_at = Some(now);
-            incident.pending_notice = Some(notice(&incident, decision, &diagnosis, now));
-            finish(deps, incident, entries, decision, &mut journal).await
+            incident.close(Closing::Escalated(cause), now)?;
+            Some(notice(&incident, decision, &diagnosis, now))
         }
-        Gate::Wait { .. } | Gate::Skip => {
-            finish(deps, incident, entries, decision, &mut journal).await
-        }
-    }
+        Gate::Wait { .. } | Gate::Skip => None,
+    };
+    let delivered = commit(deps, incident, entries, notice, &mut journal).await?;
+    Ok(report(&delivered, decision, timing))
 }
 
 async fn locate(deps: &Deps<'_>, request: &RestoreRequest) -> Result<Incident> {
@@ -178,7 +254,20 @@ async fn locate(deps: &Deps<'_>, request: &RestoreRequest) -> Result<Incident> {
                     deps.settings.region_names().join(", ")
                 )));
             }
-            deps.store.leaseholder(region).await?.ok_or_else(|| {
+            if !request.dry_run {
+                // Acting outside the workflow would leave nothing to verify
+                // and close the incident.
+                return Err(Error::InvalidEvent(format!(
+                    "a live restore by region is refused: the recovery workflow of the open incident restores, verifies and closes it. \
+                     Preview the decision with {{\"region\": \"{region}\", \"dry_run\": true}}; a missing workflow is started by reconcile"
+                )));
+            }
+            let live = deps.store.leaseholder(region, Lane::Live).await?;
+            let found = match live {
+                Some(incident) => Some(incident),
+                None => deps.store.leaseholder(region, Lane::DryRun).await?,
+            };
+            found.ok_or_else(|| {
                 Error::InvalidEvent(format!(
                     "no open incident in {region}: confirm the outage first (confirm-outage)"
                 ))
@@ -208,23 +297,28 @@ async fn locate(deps: &Deps<'_>, request: &RestoreRequest) -> Result<Incident> {
     }
 }
 
-/// Applies a recorded action, then marks it applied with its notice.
+/// Applies a recorded action, then marks it applied with its notice
+/// (`entries` are stored with that write).
 async fn apply(
     deps: &Deps<'_>,
     platform: &dyn Platform,
     mut incident: Incident,
     index: usize,
-    action: Action,
+    timing: Timing,
+    mut entries: Vec<TimelineEntry>,
     journal: &mut Journal,
 ) -> Result<RestoreReport> {
     let region = deps.settings.region(&incident.region).ok_or_else(|| {
         Error::InvalidEvent(format!("region {} is not configured", incident.region))
     })?;
+    let action = incident.actions.get(index).cloned().ok_or_else(|| {
+        Error::Internal(format!("incident {} has no action {index}", incident.id))
+    })?;
     match action.remedy {
         Remedy::Scale { replicas } => platform.scale(region, replicas).await?,
         Remedy::RolloutRestart => platform.restart(region, &action.stamp).await?,
         Remedy::Escalate { .. } => {
-            return Err(Error::Conflict(format!(
+            return Err(Error::Internal(format!(
                 "incident {} recorded an escalation as an action",
                 incident.id
             )));
@@ -232,9 +326,7 @@ async fn apply(
     }
     let now = deps.clock.now();
     incident.actions[index].applied = true;
-    incident.phase = Phase::Restoring;
-    incident.acted_at.get_or_insert(now);
-    incident.updated_at = now;
+    incident.restoring(now)?;
     let decision = Gate::Act {
         remedy: action.remedy,
     };
@@ -242,30 +334,26 @@ async fn apply(
         .diagnosis
         .clone()
         .unwrap_or_else(|| Diagnosis::unreached(crate::diagnosis::ClusterReach::Reachable));
-    incident.pending_notice = Some(notice(&incident, decision, &diagnosis, now));
-    let entry = journal.entry(&incident, now, EntryKind::Acted, describe(decision));
-    finish(deps, incident, vec![entry], decision, journal).await
+    let notice = notice(&incident, decision, &diagnosis, now);
+    entries.push(journal.entry(&incident, now, EntryKind::Acted, describe(decision)));
+    let delivered = commit(deps, incident, entries, Some(notice), journal).await?;
+    Ok(report(&delivered, decision, timing))
 }
 
-async fn finish(
-    deps: &Deps<'_>,
-    incident: Incident,
-    entries: Vec<crate::incident::TimelineEntry>,
-    decision: Gate,
-    journal: &mut Journal,
-) -> Result<RestoreReport> {
-    let stored = deps.store.update(&incident, &entries).await?;
-    let (stored, notified) = deliver(deps, stored, journal).await?;
-    Ok(RestoreReport {
+fn report(delivered: &Delivered, decision: Gate, timing: Timing) -> RestoreReport {
+    let stored = &delivered.incident;
+    RestoreReport {
         incident_id: stored.id.clone(),
         region: stored.region.clone(),
         phase: stored.phase,
         decision,
-        dry_run: stored.actions.last().is_some_and(|a| a.dry_run),
-        notified,
+        dry_run: stored.dry_run || stored.actions.last().is_some_and(|a| a.dry_run),
+        notified: delivered.notified(),
+        undelivered: delivered.undelivered(),
         diagnosis: stored.diagnosis.as_ref().map(Diagnosis::summary),
+        timing,
         summary: format!("{} in {}: {}", stored.id, stored.region, describe(decision)),
-    })
+    }
 }
 
 fn count<T>(items: impl Iterator<Item = T>) -> u32 {
@@ -314,7 +402,14 @@ fn notice(
             "The orchestrator now waits for the rollout and verifies the region's health. Nothing is needed from you unless an escalation follows.".to_owned(),
         ),
         Gate::Report { .. } => (Severity::Info, format!("[DRY RUN] {region} platform restore decided, nothing changed"), "Nothing was changed: dry-run mode.".to_owned()),
-        Gate::Escalate { cause } => (Severity::Critical, format!("ESCALATION: {region} platform needs a person"), cause.next_step().to_owned()),
+        Gate::Escalate { cause } => (
+            Severity::Critical,
+            format!(
+                "{}ESCALATION: {region} platform needs a person",
+                if incident.dry_run { "[DRY RUN] " } else { "" }
+            ),
+            cause.next_step().to_owned(),
+        ),
         Gate::Wait { .. } | Gate::Skip => (Severity::Info, format!("{region} platform: no action"), "Nothing to do.".to_owned()),
     };
     let body = format!(
@@ -426,11 +521,19 @@ mod tests {
                 incident_id: Some(self.incident.id.clone()),
                 region: None,
                 dry_run: false,
+                timing: None,
             }
         }
 
         fn stored(&self) -> Incident {
             self.store.only_incident()
+        }
+
+        /// A verification poll happened now (it answered restore_again).
+        async fn verified(&self) {
+            let mut incident = self.store.get(&self.incident.id).await.unwrap().unwrap();
+            incident.verified_at = Some(self.clock.now());
+            self.store.update(&incident, &[]).await.unwrap();
         }
     }
 
@@ -523,7 +626,7 @@ mod tests {
                 stored.diagnosis.is_some(),
                 "{name}: the diagnosis is recorded"
             );
-            assert_eq!(stored.pending_notice, None, "{name}");
+            assert_eq!(stored.outbox, Vec::new(), "{name}");
             let sent = world.notifier.sent.lock().unwrap().clone();
             assert_eq!(sent.len(), 1, "{name}");
             assert_eq!(sent[0].severity, severity, "{name}");
@@ -533,7 +636,7 @@ mod tests {
                     "{name}: the notice says what a person must do"
                 );
                 assert_eq!(
-                    world.store.leases.lock().unwrap().get("us-east-1"),
+                    world.store.lease("us-east-1"),
                     None,
                     "{name}: escalation releases the lease"
                 );
@@ -615,6 +718,7 @@ mod tests {
             stamp: "2026-11-22T10:00:00.000Z".into(),
             applied: false,
             dry_run: false,
+            dropped: false,
         });
         world
             .store
@@ -649,6 +753,7 @@ mod tests {
                 "restart {round}"
             );
             world.clock.advance(Duration::from_secs(300));
+            world.verified().await;
         }
         let third = world.restore(&world.by_id(), "r3").await.unwrap();
         assert_eq!(
@@ -666,9 +771,126 @@ mod tests {
         let world = World::new(crashloop(), false, &[("ACTION_COOLDOWN_SECONDS", "120")]).await;
         world.restore(&world.by_id(), "r1").await.unwrap();
         world.clock.advance(Duration::from_secs(30));
+        world.verified().await;
         let report = world.restore(&world.by_id(), "r2").await.unwrap();
         assert_eq!(report.decision, Gate::Wait { seconds: 90 });
         assert_eq!(world.platform.changes().1.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_cooldown_is_per_region_across_incidents() {
+        let world = World::new(crashloop(), false, &[("ACTION_COOLDOWN_SECONDS", "120")]).await;
+        world.restore(&world.by_id(), "r1").await.unwrap();
+        // Verified recovered and closed; the crash loop comes back at once.
+        let mut first = world.stored();
+        first.close(Closing::Recovered, world.clock.now()).unwrap();
+        world.store.update(&first, &[]).await.unwrap();
+        world.clock.advance(Duration::from_secs(40));
+        let mut second = Incident::detect(
+            "us-east-1",
+            &crate::fakes::alarm_trigger(),
+            false,
+            world.clock.now(),
+            "second1",
+        );
+        second.id = "us-east-1-second".into();
+        let entry = Journal::new("second1").entry(
+            &second,
+            world.clock.now(),
+            EntryKind::Detected,
+            "detected",
+        );
+        world.store.open(&second, &entry).await.unwrap();
+        second
+            .conclude(
+                crate::verdict::Verdict::Confirmed,
+                Vec::new(),
+                world.clock.now(),
+            )
+            .unwrap();
+        let second = world.store.update(&second, &[]).await.unwrap();
+
+        let request = RestoreRequest {
+            incident_id: Some(second.id.clone()),
+            ..world.by_id()
+        };
+        let report = world.restore(&request, "r2").await.unwrap();
+        assert_eq!(report.decision, Gate::Wait { seconds: 80 });
+        assert_eq!(
+            world.platform.changes().1.len(),
+            1,
+            "no restart inside the cooldown"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_retry_after_the_action_was_applied_does_not_decide_again() {
+        // Applied and recorded; then the step failed (its answer was lost) and
+        // Step Functions retries it, even after the cooldown.
+        let world = World::new(crashloop(), false, &[("ACTION_COOLDOWN_SECONDS", "60")]).await;
+        let first = world.restore(&world.by_id(), "r1").await.unwrap();
+        for (after, nonce) in [(2, "retry1"), (300, "retry2")] {
+            world.clock.advance(Duration::from_secs(after));
+            let retry = world.restore(&world.by_id(), nonce).await.unwrap();
+            assert_eq!(retry.decision, first.decision, "after {after} s");
+            assert!(
+                retry.summary.contains("already applied"),
+                "{}",
+                retry.summary
+            );
+        }
+        assert_eq!(world.platform.changes().1.len(), 1, "one restart");
+        assert_eq!(world.stored().actions.len(), 1, "one decision");
+        assert_eq!(
+            world.notifier.sent.lock().unwrap().len(),
+            1,
+            "one restart notice"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unapplied_decision_is_applied_only_while_it_still_holds() {
+        type Case = (&'static str, bool, u64, bool);
+        let cases: &[Case] = &[
+            ("unhealthy, young", false, 30, true),
+            ("healthy again", true, 30, false),
+            ("older than the cooldown", false, 200, false),
+        ];
+        for (name, healthy, age, applied) in cases {
+            let world =
+                World::new(crashloop(), *healthy, &[("ACTION_COOLDOWN_SECONDS", "120")]).await;
+            let mut incident = world.stored();
+            incident.actions.push(Action {
+                at: world.clock.now(),
+                remedy: Remedy::RolloutRestart,
+                stamp: "2026-11-22T10:00:00.000Z".into(),
+                applied: false,
+                dry_run: false,
+                dropped: false,
+            });
+            world.store.update(&incident, &[]).await.unwrap();
+            world.clock.advance(Duration::from_secs(*age));
+            let report = world.restore(&world.by_id(), "late").await.unwrap();
+            let stored = world.stored();
+            let restarts = world.platform.changes().1;
+            if *applied {
+                assert_eq!(restarts, ["2026-11-22T10:00:00.000Z"], "{name}");
+                assert!(stored.actions[0].applied, "{name}");
+            } else {
+                assert!(stored.actions[0].dropped, "{name}");
+                assert!(
+                    world.store.kinds().contains(&"Repaired".to_owned()),
+                    "{name}: the drop is on the timeline"
+                );
+                if *healthy {
+                    assert_eq!(report.decision, Gate::Skip, "{name}");
+                    assert!(restarts.is_empty(), "{name}: never act on a healthy region");
+                } else {
+                    assert_eq!(restarts.len(), 1, "{name}: decided afresh");
+                    assert_ne!(restarts[0], "2026-11-22T10:00:00.000Z", "{name}");
+                }
+            }
+        }
     }
 
     #[tokio::test]
@@ -682,6 +904,7 @@ mod tests {
             stamp: "2026-11-22T10:00:00Z".into(),
             applied: false,
             dry_run: false,
+            dropped: false,
         });
         world
             .store
@@ -705,7 +928,8 @@ mod tests {
         assert_eq!(stored.actions.len(), 1, "no new decision");
         assert!(stored.actions[0].applied);
 
-        // And once applied, a further retry decides afresh (here: cooldown).
+        // Once applied and verified, a further call decides afresh (here: cooldown).
+        world.verified().await;
         let again = world.restore(&world.by_id(), "retry2").await.unwrap();
         assert!(matches!(again.decision, Gate::Wait { .. }), "{again:?}");
         assert_eq!(world.platform.changes().1.len(), 1);
@@ -720,6 +944,7 @@ mod tests {
                     incident_id: None,
                     region: None,
                     dry_run: false,
+                    timing: None,
                 },
                 "neither an incident_id nor a region",
             ),
@@ -728,6 +953,7 @@ mod tests {
                     incident_id: Some("nope".into()),
                     region: None,
                     dry_run: false,
+                    timing: None,
                 },
                 "incident \"nope\" does not exist",
             ),
@@ -735,9 +961,19 @@ mod tests {
                 RestoreRequest {
                     incident_id: None,
                     region: Some("eu-west-1".into()),
-                    dry_run: false,
+                    dry_run: true,
+                    timing: None,
                 },
                 "no open incident in eu-west-1",
+            ),
+            (
+                RestoreRequest {
+                    incident_id: None,
+                    region: Some("us-east-1".into()),
+                    dry_run: false,
+                    timing: None,
+                },
+                "a live restore by region is refused",
             ),
             (
                 RestoreRequest {
@@ -751,6 +987,7 @@ mod tests {
                     incident_id: None,
                     region: Some("ap-south-1".into()),
                     dry_run: false,
+                    timing: None,
                 },
                 "region \"ap-south-1\" is not configured",
             ),
@@ -768,13 +1005,15 @@ mod tests {
         let by_region = RestoreRequest {
             incident_id: None,
             region: Some("us-east-1".into()),
-            dry_run: false,
+            dry_run: true,
+            timing: None,
         };
         assert_eq!(
             world.restore(&by_region, "r").await.unwrap().incident_id,
             world.incident.id,
             "a region finds its open incident"
         );
+        assert_eq!(world.platform.changes(), (vec![], vec![]), "a preview");
     }
 
     #[tokio::test]

@@ -13,6 +13,8 @@ pub enum TriggerSource {
     EventBridge,
     Sns,
     Manual,
+    /// The reconciler found the region still unhealthy with nothing open.
+    Reconciler,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,6 +74,9 @@ impl Trigger {
             }
             (Target::Alarm { name, .. }, _) => {
                 format!("CloudWatch alarm {name} via SNS ({:?})", self.state)
+            }
+            (Target::Region(_), TriggerSource::Reconciler) => {
+                format!("reconciler: {}", self.reason)
             }
             (Target::Region(_), _) => format!("manual invocation: {}", self.reason),
         }

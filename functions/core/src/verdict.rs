@@ -70,30 +70,34 @@ pub enum Admission {
     Open,
     /// An incident is open and alive: join it.
     Join,
-    /// An incident stopped while confirming (its function died): finish its confirmation.
+    /// An incident stopped while confirming (its function died): claim it
+    /// and finish its confirmation.
     TakeOver,
-    /// A closed incident still holds the lease because its last notice was
-    /// never delivered: deliver it, then open a new incident.
-    Flush,
+    /// A retry of the request that opened the incident: finish what its
+    /// first attempt left, at once (Lambda retries an async invocation
+    /// about a minute later, well inside the takeover time).
+    Resume,
 }
 
+/// `request` is the invocation's request id (the same on a retry).
 pub fn admit(
     state: AlarmState,
     open: Option<&Incident>,
     now: DateTime<Utc>,
     takeover_after: Duration,
+    request: &str,
 ) -> Admission {
     if state != AlarmState::Alarm {
         return Admission::Ignore;
     }
     match open {
         None => Admission::Open,
-        Some(incident) if incident.time_since_update(now) > takeover_after => {
-            match incident.phase {
-                Phase::Confirming => Admission::TakeOver,
-                phase if !phase.is_open() => Admission::Flush,
-                _ => Admission::Join,
-            }
+        Some(incident) if !request.is_empty() && incident.opened_by == request => Admission::Resume,
+        Some(incident)
+            if incident.phase == Phase::Confirming
+                && incident.time_since_update(now) > takeover_after =>
+        {
+            Admission::TakeOver
         }
         Some(_) => Admission::Join,
     }
@@ -183,57 +187,70 @@ mod tests {
                 &trigger,
                 false,
                 now - chrono::Duration::seconds(idle_seconds),
-                "n",
+                "first-request",
             );
             i.phase = phase;
             i
         };
         let takeover = Duration::from_secs(120);
         let table = [
-            (AlarmState::Ok, None, Admission::Ignore),
-            (AlarmState::InsufficientData, None, Admission::Ignore),
+            (AlarmState::Ok, None, "r2", Admission::Ignore),
+            (AlarmState::InsufficientData, None, "r2", Admission::Ignore),
             (
                 AlarmState::Ok,
                 Some(incident(Phase::Confirmed, 5)),
+                "first-request",
                 Admission::Ignore,
             ),
-            (AlarmState::Alarm, None, Admission::Open),
+            (AlarmState::Alarm, None, "r2", Admission::Open),
             (
                 AlarmState::Alarm,
                 Some(incident(Phase::Confirming, 5)),
+                "r2",
                 Admission::Join,
             ),
             (
                 AlarmState::Alarm,
                 Some(incident(Phase::Confirming, 121)),
+                "r2",
                 Admission::TakeOver,
             ),
             (
                 AlarmState::Alarm,
+                Some(incident(Phase::Confirming, 60)),
+                "first-request",
+                Admission::Resume,
+            ),
+            (
+                AlarmState::Alarm,
+                Some(incident(Phase::Confirmed, 60)),
+                "first-request",
+                Admission::Resume,
+            ),
+            (
+                AlarmState::Alarm,
                 Some(incident(Phase::Confirmed, 9999)),
+                "r2",
                 Admission::Join,
             ),
             (
                 AlarmState::Alarm,
-                Some(incident(Phase::Dismissed, 5)),
+                Some(incident(Phase::Restoring, 9999)),
+                "r2",
                 Admission::Join,
             ),
             (
                 AlarmState::Alarm,
-                Some(incident(Phase::Dismissed, 121)),
-                Admission::Flush,
-            ),
-            (
-                AlarmState::Alarm,
-                Some(incident(Phase::Escalated, 121)),
-                Admission::Flush,
+                Some(incident(Phase::Confirming, 5)),
+                "",
+                Admission::Join,
             ),
         ];
-        for (state, open, expected) in table {
+        for (state, open, request, expected) in table {
             assert_eq!(
-                admit(state, open.as_ref(), now, takeover),
+                admit(state, open.as_ref(), now, takeover, request),
                 expected,
-                "{state:?} {open:?}"
+                "{state:?} {request} {open:?}"
             );
         }
     }

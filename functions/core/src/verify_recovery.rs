@@ -5,11 +5,11 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::commit::{Delivered, commit, deliver};
 use crate::confirm_outage::{Deps, read};
-use crate::delivery::deliver;
 use crate::diagnosis::{ClusterReach, Diagnosis};
 use crate::error::{Error, Result};
-use crate::incident::{EntryKind, Incident, Journal, Phase};
+use crate::incident::{Closing, EntryKind, Incident, Journal, Phase};
 use crate::notice::{Notice, Severity};
 use crate::ports::{Peers, Platform};
 use crate::recovery::{Observation, Recovery, Rollout, evaluate, judge_peers, rollout};
@@ -37,6 +37,8 @@ pub struct VerifyReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_to_recover_from_confirmation_s: Option<i64>,
     pub notified: bool,
+    #[serde(skip_serializing_if = "crate::commit::is_zero")]
+    pub undelivered: usize,
 }
 
 pub async fn verify_recovery(
@@ -47,17 +49,18 @@ pub async fn verify_recovery(
     nonce: &str,
 ) -> Result<VerifyReport> {
     let mut journal = Journal::new(nonce);
-    let incident = deps.store.named(&request.incident_id).await?;
+    let mut incident = deps.store.named(&request.incident_id).await?;
     match incident.phase {
         Phase::Confirmed | Phase::Restoring => {}
-        // Asked again after it closed (a retried poll): the same answer, nothing new.
+        // Asked again after it closed (a retried poll): the same answer, and
+        // the recovered notice if the first attempt could not deliver it.
         Phase::Recovered => {
+            let delivered = deliver(deps, incident, &mut journal).await;
             return Ok(report(
-                &incident,
+                &delivered,
                 Recovery::Recovered {
                     warnings: Vec::new(),
                 },
-                false,
             ));
         }
         phase => {
@@ -68,7 +71,6 @@ pub async fn verify_recovery(
             )));
         }
     }
-    let (mut incident, _) = deliver(deps, incident, &mut journal).await?;
     let target = deps.settings.region(&incident.region).ok_or_else(|| {
         Error::InvalidEvent(format!("region {} is not configured", incident.region))
     })?;
@@ -125,24 +127,20 @@ pub async fn verify_recovery(
         describe(&outcome, &reading.describe()),
     );
     incident.updated_at = now;
-    match &outcome {
+    incident.verified_at = Some(now);
+    let notice = match &outcome {
         Recovery::Recovered { warnings } => {
-            incident.phase = Phase::Recovered;
-            incident.recovered_at = Some(now);
-            incident.closed_at = Some(now);
-            incident.pending_notice = Some(recovered_notice(&incident, warnings, now));
+            incident.close(Closing::Recovered, now)?;
+            Some(recovered_notice(&incident, warnings, now))
         }
         Recovery::Failed { reasons } => {
-            incident.phase = Phase::Escalated;
-            incident.escalation = Some(Cause::NotRecoveredInTime);
-            incident.closed_at = Some(now);
-            incident.pending_notice = Some(failed_notice(&incident, reasons, now));
+            incident.close(Closing::Escalated(Cause::NotRecoveredInTime), now)?;
+            Some(failed_notice(&incident, reasons, now))
         }
-        Recovery::KeepWaiting { .. } | Recovery::RestoreAgain { .. } => {}
-    }
-    let stored = deps.store.update(&incident, &[entry]).await?;
-    let (stored, notified) = deliver(deps, stored, &mut journal).await?;
-    Ok(report(&stored, outcome, notified))
+        Recovery::KeepWaiting { .. } | Recovery::RestoreAgain { .. } => None,
+    };
+    let delivered = commit(deps, incident, vec![entry], notice, &mut journal).await?;
+    Ok(report(&delivered, outcome))
 }
 
 fn target_rollout(diagnosis: &Diagnosis, wanted: u32) -> Rollout {
@@ -167,7 +165,8 @@ fn seconds(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Option<i64
     Some(to?.signed_duration_since(from?).num_seconds())
 }
 
-fn report(incident: &Incident, outcome: Recovery, notified: bool) -> VerifyReport {
+fn report(delivered: &Delivered, outcome: Recovery) -> VerifyReport {
+    let incident = &delivered.incident;
     VerifyReport {
         incident_id: incident.id.clone(),
         region: incident.region.clone(),
@@ -175,7 +174,8 @@ fn report(incident: &Incident, outcome: Recovery, notified: bool) -> VerifyRepor
         outcome,
         time_to_recover_s: seconds(Some(incident.detected_at), incident.recovered_at),
         time_to_recover_from_confirmation_s: seconds(incident.confirmed_at, incident.recovered_at),
-        notified,
+        notified: delivered.notified(),
+        undelivered: delivered.undelivered(),
     }
 }
 
@@ -401,7 +401,7 @@ mod tests {
             sent[0].body
         );
         assert_eq!(
-            world.store.leases.lock().unwrap().get("us-east-1"),
+            world.store.lease("us-east-1"),
             None,
             "the region's lease is released"
         );
@@ -417,6 +417,30 @@ mod tests {
             1,
             "and sends nothing new"
         );
+    }
+
+    #[tokio::test]
+    async fn a_retry_after_the_recovered_write_delivers_the_notice_it_lost() {
+        let world = world(&[true]).await;
+        *world.notifier.failing.lock().unwrap() = true;
+        let (_, report) = world.polls_until_done(10).await;
+        assert_eq!(report.phase, Phase::Recovered);
+        assert!(!report.notified);
+        assert_eq!(report.undelivered, 1);
+        assert_eq!(
+            world.store.lease("us-east-1"),
+            None,
+            "closed: released even though the notice is not out"
+        );
+
+        *world.notifier.failing.lock().unwrap() = false;
+        let retry = world.poll().await.unwrap();
+        assert_eq!(retry.phase, Phase::Recovered);
+        assert!(retry.notified, "{retry:?}");
+        assert_eq!(retry.undelivered, 0);
+        let sent = world.notifier.sent.lock().unwrap().clone();
+        assert_eq!(sent.len(), 1);
+        assert!(sent[0].subject.contains("recovered"), "{}", sent[0].subject);
     }
 
     #[tokio::test]

@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::VerificationPolicy;
 
+/// The most verification polls one execution may make: each adds about
+/// 9 events to its history, which Step Functions ends at 25,000.
+pub const MAX_POLLS: u64 = 2000;
+
 /// The workflow's waits, in seconds. The execution input carries them so a
 /// drill can shorten them; the functions never wait longer than their own
 /// configuration says (see [`Timing::within`]).
@@ -32,12 +36,18 @@ impl Timing {
 
     /// Each wait no longer than configured: an execution input may shorten
     /// the waits, never stretch the deadline a person relies on.
+    /// Polls stay few enough for one execution's history.
     pub fn within(self, policy: &VerificationPolicy) -> Self {
         let configured = Self::configured(policy);
+        let deadline_seconds = self.deadline_seconds.min(configured.deadline_seconds);
         Self {
             settle_seconds: self.settle_seconds.min(configured.settle_seconds),
-            poll_seconds: self.poll_seconds.min(configured.poll_seconds).max(1),
-            deadline_seconds: self.deadline_seconds.min(configured.deadline_seconds),
+            poll_seconds: self
+                .poll_seconds
+                .min(configured.poll_seconds)
+                .max(deadline_seconds.div_ceil(MAX_POLLS))
+                .max(1),
+            deadline_seconds,
         }
     }
 
@@ -53,6 +63,37 @@ pub struct WorkflowInput {
     pub incident_id: String,
     pub region: String,
     pub timing: Timing,
+}
+
+/// Where an incident's execution is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ExecutionStatus {
+    Running,
+    Succeeded,
+    Failed,
+    TimedOut,
+    Aborted,
+    /// Failed, and waiting for a person to redrive it.
+    PendingRedrive,
+}
+
+impl ExecutionStatus {
+    pub fn is_running(self) -> bool {
+        self == Self::Running
+    }
+
+    /// As Step Functions spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "RUNNING",
+            Self::Succeeded => "SUCCEEDED",
+            Self::Failed => "FAILED",
+            Self::TimedOut => "TIMED_OUT",
+            Self::Aborted => "ABORTED",
+            Self::PendingRedrive => "PENDING_REDRIVE",
+        }
+    }
 }
 
 /// A started (or already running) execution.
@@ -90,6 +131,18 @@ mod tests {
             (t(30, 15, 900), t(30, 15, 900)),
         ] {
             assert_eq!(asked.within(&policy()), allowed, "{asked:?}");
+        }
+        let long = VerificationPolicy {
+            poll_seconds: 600,
+            deadline: Duration::from_secs(14_400),
+            ..policy()
+        };
+        for (asked, allowed) in [
+            (t(30, 1, 14_400), t(30, 8, 14_400)),
+            (t(30, 1, 2000), t(30, 1, 2000)),
+        ] {
+            assert!(allowed.deadline_seconds / allowed.poll_seconds <= MAX_POLLS);
+            assert_eq!(asked.within(&long), allowed, "{asked:?}");
         }
     }
 

@@ -1,0 +1,915 @@
+//! Use case: the level-triggered resync. Alarms are the fast path and can be
+//! lost (a retry, a crash, a flap, a stopped workflow); every minute the
+//! reconciler reads each region as it is (alarm, Route 53 health, lease,
+//! open incident, its execution, undelivered notices) and puts right what
+//! the fast path left inconsistent. Every repair is a timeline entry naming
+//! what was wrong.
+//!
+//! Concurrent reconcilers, alarms and workflow steps never both win: every
+//! repair is a version-conditional write, and a takeover claims the
+//! incident before it samples.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::commit::{commit, deliver, release_dangling};
+use crate::config::RegionSettings;
+use crate::confirm_outage::{Deps, confirm_outage, read, start_recovery};
+use crate::error::{Error, Result};
+use crate::escalate_incident::escalate;
+use crate::health::Health;
+use crate::incident::{EntryKind, Incident, Journal, Lane, Phase};
+use crate::notice::Notice;
+use crate::ports::{Alarms, Workflow};
+use crate::remedy::Cause;
+use crate::trigger::{AlarmState, Target, Trigger, TriggerSource};
+use crate::workflow::ExecutionStatus;
+
+/// The watch under which the reconciler's heartbeat is saved.
+pub const HEARTBEAT: &str = "reconciler";
+
+/// What the reconciler saw of a region.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RegionView {
+    pub region: String,
+    /// The state of the region's alarms (the worst one), if any exists.
+    pub alarm: Option<AlarmState>,
+    pub health: Health,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incident_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase: Option<Phase>,
+    /// What was put right, one line each.
+    pub repairs: Vec<String>,
+    /// What could not be read or repaired (retried on the next run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The function's answer, also saved as the heartbeat.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReconcileReport {
+    pub at: DateTime<Utc>,
+    pub reason: String,
+    pub repairs: usize,
+    pub regions: Vec<RegionView>,
+}
+
+/// What to do with an open incident, from its phase, its age and its
+/// execution: the decision, as plain data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpenRepair {
+    /// Someone is working on it.
+    Leave,
+    /// Its confirmation stopped: claim it and finish it.
+    TakeOver,
+    /// Confirmed, but no execution was ever started.
+    StartWorkflow,
+    /// Nothing will close it: escalate with what happened.
+    Escalate(String),
+}
+
+/// Decides for an open incident. `execution` is `None` when no execution of
+/// its name exists.
+pub fn open_repair(
+    incident: &Incident,
+    execution: Option<ExecutionStatus>,
+    now: DateTime<Utc>,
+    takeover_after: std::time::Duration,
+) -> OpenRepair {
+    let idle = incident.time_since_update(now) > takeover_after;
+    match (incident.phase, execution) {
+        (Phase::Confirming, _) if idle => OpenRepair::TakeOver,
+        (Phase::Confirming, _) => OpenRepair::Leave,
+        (_, Some(status)) if status.is_running() => OpenRepair::Leave,
+        (_, Some(status)) => OpenRepair::Escalate(format!(
+            "its recovery workflow ended {} without closing it",
+            status.as_str()
+        )),
+        (Phase::Confirmed, None) if idle => OpenRepair::StartWorkflow,
+        (Phase::Restoring, None) if idle => OpenRepair::Escalate(
+            "it is being restored, but no recovery workflow runs to verify and close it".into(),
+        ),
+        _ => OpenRepair::Leave,
+    }
+}
+
+/// What to do with a region that has no open incident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdleRepair {
+    Leave,
+    /// Still down: confirm again exactly as an alarm would.
+    Confirm(String),
+    /// Escalated and still down: tell a person again.
+    Remind,
+}
+
+/// A region is down when its own Route 53 reading says so and its alarm (if
+/// it has one) does not say OK; an alarm in ALARM with no fresh Route 53
+/// observation counts too (the confirmation then escalates as
+/// inconclusive). After a closed incident the region is left alone for the
+/// takeover time (its alarm catches up), or for the hold after an
+/// escalation, during which a person owns it and gets reminders.
+pub fn idle_repair(
+    alarm: Option<AlarmState>,
+    health: Health,
+    last_closed: Option<&Incident>,
+    now: DateTime<Utc>,
+    policy: &crate::config::ReconcilePolicy,
+    takeover_after: std::time::Duration,
+) -> IdleRepair {
+    let down = match (alarm, health) {
+        (Some(AlarmState::Ok), _) => false,
+        (_, Health::Unhealthy) => true,
+        (Some(AlarmState::Alarm), Health::Unknown) => true,
+        _ => false,
+    };
+    if !down {
+        return IdleRepair::Leave;
+    }
+    let why = format!(
+        "the region is still down (alarm {}, Route 53 {}) and no incident is open",
+        alarm.map_or("none", AlarmState::as_str),
+        health.as_str()
+    );
+    let Some(last) = last_closed else {
+        return IdleRepair::Confirm(why);
+    };
+    let since = |at: Option<DateTime<Utc>>| {
+        at.map_or(std::time::Duration::MAX, |at| {
+            now.signed_duration_since(at).to_std().unwrap_or_default()
+        })
+    };
+    let closed_since = since(last.closed_at);
+    if last.phase == Phase::Escalated {
+        if closed_since < policy.hold {
+            let told = since(last.reminded_at.or(last.closed_at));
+            return if told >= policy.reminder_every {
+                IdleRepair::Remind
+            } else {
+                IdleRepair::Leave
+            };
+        }
+        return IdleRepair::Confirm(format!("{why}; the hold after its escalation is over"));
+    }
+    if closed_since < takeover_after {
+        return IdleRepair::Leave;
+    }
+    IdleRepair::Confirm(why)
+}
+
+/// Reconciles every configured region. A region that cannot be read is
+/// reported and the others are still reconciled; the run then fails with
+/// that error so it shows in the function's errors (and is retried).
+pub async fn reconcile(
+    deps: &Deps<'_>,
+    workflow: &dyn Workflow,
+    alarms: &dyn Alarms,
+    reason: &str,
+    request: &str,
+) -> Result<ReconcileReport> {
+    let names: Vec<String> = deps
+        .settings
+        .regions
+        .iter()
+        .flat_map(|r| r.alarm_names.iter().cloned())
+        .collect();
+    let states = alarms.states(&names).await;
+    let mut regions = Vec::new();
+    let mut first_error = None;
+    for region in &deps.settings.regions {
+        let alarm = match &states {
+            Ok(states) => worst(region, states),
+            Err(_) => None,
+        };
+        let mut view = RegionView {
+            region: region.name.clone(),
+            alarm,
+            health: Health::Unknown,
+            incident_id: None,
+            phase: None,
+            repairs: Vec::new(),
+            error: None,
+        };
+        let nonce = format!("{request}-{}", region.name);
+        if let Err(error) = one_region(deps, workflow, region, &mut view, &nonce).await {
+            view.error = Some(error.to_string());
+            first_error.get_or_insert(error);
+        }
+        regions.push(view);
+    }
+    if let Err(error) = &states {
+        first_error.get_or_insert(error.clone());
+    }
+    let report = ReconcileReport {
+        at: deps.clock.now(),
+        reason: reason.to_owned(),
+        repairs: regions.iter().map(|r| r.repairs.len()).sum(),
+        regions,
+    };
+    let heartbeat =
+        serde_json::to_string(&report).map_err(|e| Error::Internal(format!("heartbeat: {e}")))?;
+    deps.store.save_watch_state(HEARTBEAT, &heartbeat).await?;
+    match first_error {
+        Some(error) => Err(error),
+        None => Ok(report),
+    }
+}
+
+fn worst(region: &RegionSettings, states: &[(String, AlarmState)]) -> Option<AlarmState> {
+    let mine: Vec<AlarmState> = states
+        .iter()
+        .filter(|(name, _)| region.alarm_names.contains(name))
+        .map(|(_, state)| *state)
+        .collect();
+    [
+        AlarmState::Alarm,
+        AlarmState::InsufficientData,
+        AlarmState::Ok,
+    ]
+    .into_iter()
+    .find(|state| mine.contains(state))
+}
+
+async fn one_region(
+    deps: &Deps<'_>,
+    workflow: &dyn Workflow,
+    region: &RegionSettings,
+    view: &mut RegionView,
+    nonce: &str,
+) -> Result<()> {
+    let mut journal = Journal::new(nonce);
+    let now = deps.clock.now();
+    let takeover = deps.settings.takeover_after;
+    for lane in [Lane::Live, Lane::DryRun] {
+        if release_dangling(deps, &region.name, lane, &mut journal).await? {
+            view.repairs.push(format!(
+                "released the {} lease, which named a closed or expired incident",
+                lane.as_str()
+            ));
+        }
+        if let Some(open) = deps.store.leaseholder(&region.name, lane).await? {
+            if lane == Lane::Live {
+                view.incident_id = Some(open.id.clone());
+                view.phase = Some(open.phase);
+            }
+            let execution = workflow.status(&open.id).await?;
+            match open_repair(&open, execution, now, takeover) {
+                OpenRepair::Leave => {}
+                OpenRepair::TakeOver => {
+                    let trigger = resync(
+                        region,
+                        "took over a confirmation that stopped",
+                        open.dry_run,
+                    );
+                    let report = confirm_outage(deps, workflow, &trigger, nonce).await?;
+                    view.repairs.push(format!(
+                        "took over the confirmation of {}: {}",
+                        open.id,
+                        report.verdict.as_str()
+                    ));
+                }
+                OpenRepair::StartWorkflow => {
+                    let entry = journal.entry(
+                        &open,
+                        now,
+                        EntryKind::Repaired,
+                        "reconciler: confirmed, but its recovery workflow was never started; starting it",
+                    );
+                    deps.store.append(&entry).await?;
+                    let arn = start_recovery(deps, workflow, &open, &mut journal).await?;
+                    view.repairs.push(format!(
+                        "started the recovery workflow of {}: {arn}",
+                        open.id
+                    ));
+                }
+                OpenRepair::Escalate(why) => {
+                    match escalate(
+                        deps,
+                        open.clone(),
+                        Cause::WorkflowStopped,
+                        &format!("reconciler: {why}"),
+                        &format!("What happened: {why}."),
+                        &mut journal,
+                    )
+                    .await
+                    {
+                        Ok(_) => view.repairs.push(format!("escalated {}: {why}", open.id)),
+                        // Closed by its workflow in the meantime.
+                        Err(Error::Conflict(_)) => {}
+                        Err(other) => return Err(other),
+                    }
+                }
+            }
+        }
+    }
+
+    for stale in deps.store.undelivered(&region.name).await? {
+        let waiting = stale.outbox.first().map(|n| n.created_at);
+        if waiting
+            .is_some_and(|at| now.signed_duration_since(at).to_std().unwrap_or_default() < takeover)
+        {
+            // Fresh: the step that wrote it is still delivering.
+            continue;
+        }
+        let left = stale.outbox.len();
+        let entry = journal.entry(
+            &stale,
+            now,
+            EntryKind::Repaired,
+            format!("reconciler: delivering {left} notice(s) SNS had not taken"),
+        );
+        deps.store.append(&entry).await?;
+        let delivered = deliver(deps, stale, &mut journal).await;
+        view.repairs.push(format!(
+            "delivered {} of {left} notice(s) of {}",
+            delivered.sent, delivered.incident.id
+        ));
+    }
+
+    view.health = read(deps, region).await?.health;
+    if deps
+        .store
+        .leaseholder(&region.name, Lane::Live)
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let last = deps.store.last_closed(&region.name, Lane::Live).await?;
+    match idle_repair(
+        view.alarm,
+        view.health,
+        last.as_ref(),
+        now,
+        &deps.settings.reconcile,
+        takeover,
+    ) {
+        IdleRepair::Leave => {}
+        IdleRepair::Confirm(why) => {
+            let trigger = resync(region, &why, false);
+            let report = confirm_outage(deps, workflow, &trigger, nonce).await?;
+            view.incident_id = report.incident_id.clone();
+            view.phase = report.phase;
+            view.repairs
+                .push(format!("confirmed again ({why}): {}", report.summary));
+        }
+        IdleRepair::Remind => {
+            if let Some(escalated) = last {
+                let id = escalated.id.clone();
+                remind(deps, escalated, view, &mut journal).await?;
+                view.repairs
+                    .push(format!("reminded people that {id} is still down"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The trigger of a resync: it reads like an alarm of the region.
+fn resync(region: &RegionSettings, why: &str, dry_run: bool) -> Trigger {
+    Trigger {
+        source: TriggerSource::Reconciler,
+        target: Target::Region(region.name.clone()),
+        state: AlarmState::Alarm,
+        reason: why.to_owned(),
+        dry_run,
+    }
+}
+
+async fn remind(
+    deps: &Deps<'_>,
+    mut incident: Incident,
+    view: &RegionView,
+    journal: &mut Journal,
+) -> Result<()> {
+    let now = deps.clock.now();
+    incident.reminded_at = Some(now);
+    incident.updated_at = now;
+    let since = incident
+        .closed_at
+        .map(|at| now.signed_duration_since(at).num_minutes())
+        .unwrap_or_default();
+    let cause = incident.escalation.unwrap_or(Cause::WorkflowFailed);
+    let notice = Notice::escalation(
+        &incident,
+        cause,
+        &format!(
+            "{} is still down, {since} min after its escalation",
+            incident.region
+        ),
+        &format!(
+            "What is seen now: alarm {}, Route 53 {}. The orchestrator does not restart an escalated region again until {} min after the escalation.",
+            view.alarm.map_or("none", AlarmState::as_str),
+            view.health.as_str(),
+            deps.settings.reconcile.hold.as_secs() / 60
+        ),
+        now,
+    );
+    let entry = journal.entry(
+        &incident,
+        now,
+        EntryKind::Reminded,
+        format!("reconciler: still down {since} min after the escalation; reminded"),
+    );
+    commit(deps, incident, vec![entry], Some(notice), journal).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::ReconcilePolicy;
+    use crate::fakes::alarm_trigger;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn incident(phase: Phase, updated: &str) -> Incident {
+        let mut i = Incident::detect("us-east-1", &alarm_trigger(), false, at(updated), "n");
+        i.phase = phase;
+        if !phase.is_open() {
+            i.closed_at = Some(at(updated));
+        }
+        i
+    }
+
+    #[test]
+    fn open_incidents() {
+        use ExecutionStatus::*;
+        let now = at("2026-11-22T10:10:00Z");
+        let takeover = Duration::from_secs(120);
+        let table: &[(Phase, &str, Option<ExecutionStatus>, OpenRepair)] = &[
+            (
+                Phase::Confirming,
+                "2026-11-22T10:09:00Z",
+                None,
+                OpenRepair::Leave,
+            ),
+            (
+                Phase::Confirming,
+                "2026-11-22T10:00:00Z",
+                None,
+                OpenRepair::TakeOver,
+            ),
+            (
+                Phase::Confirmed,
+                "2026-11-22T10:09:00Z",
+                None,
+                OpenRepair::Leave,
+            ),
+            (
+                Phase::Confirmed,
+                "2026-11-22T10:00:00Z",
+                None,
+                OpenRepair::StartWorkflow,
+            ),
+            (
+                Phase::Confirmed,
+                "2026-11-22T10:00:00Z",
+                Some(Running),
+                OpenRepair::Leave,
+            ),
+            (
+                Phase::Restoring,
+                "2026-11-22T10:00:00Z",
+                Some(Running),
+                OpenRepair::Leave,
+            ),
+            (
+                Phase::Restoring,
+                "2026-11-22T10:09:59Z",
+                Some(Aborted),
+                OpenRepair::Escalate(
+                    "its recovery workflow ended ABORTED without closing it".into(),
+                ),
+            ),
+            (
+                Phase::Confirmed,
+                "2026-11-22T10:00:00Z",
+                Some(Failed),
+                OpenRepair::Escalate(
+                    "its recovery workflow ended FAILED without closing it".into(),
+                ),
+            ),
+            (
+                Phase::Restoring,
+                "2026-11-22T10:00:00Z",
+                Some(TimedOut),
+                OpenRepair::Escalate(
+                    "its recovery workflow ended TIMED_OUT without closing it".into(),
+                ),
+            ),
+            (
+                Phase::Restoring,
+                "2026-11-22T10:09:00Z",
+                None,
+                OpenRepair::Leave,
+            ),
+            (
+                Phase::Restoring,
+                "2026-11-22T10:00:00Z",
+                None,
+                OpenRepair::Escalate(
+                    "it is being restored, but no recovery workflow runs to verify and close it"
+                        .into(),
+                ),
+            ),
+        ];
+        for (phase, updated, execution, expected) in table {
+            assert_eq!(
+                open_repair(&incident(*phase, updated), *execution, now, takeover),
+                *expected,
+                "{phase:?} updated {updated} execution {execution:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn regions_without_an_open_incident() {
+        use AlarmState::{Alarm, Ok as Fine};
+        use Health::{Healthy as H, Unhealthy as U, Unknown as X};
+        let now = at("2026-11-22T12:00:00Z");
+        let policy = ReconcilePolicy {
+            hold: Duration::from_secs(3600),
+            reminder_every: Duration::from_secs(1800),
+        };
+        let takeover = Duration::from_secs(120);
+        let escalated = |closed: &str, reminded: Option<&str>| {
+            let mut i = incident(Phase::Escalated, closed);
+            i.reminded_at = reminded.map(at);
+            i
+        };
+        let confirm = |s: &str| IdleRepair::Confirm(s.to_owned());
+        type Row = (
+            &'static str,
+            Option<AlarmState>,
+            Health,
+            Option<Incident>,
+            IdleRepair,
+        );
+        let table: Vec<Row> = vec![
+            ("healthy", Some(Fine), H, None, IdleRepair::Leave),
+            (
+                "alarm lags a recovery",
+                Some(Alarm),
+                H,
+                None,
+                IdleRepair::Leave,
+            ),
+            (
+                "a blip the alarm has not seen",
+                Some(Fine),
+                U,
+                None,
+                IdleRepair::Leave,
+            ),
+            (
+                "a lost trigger",
+                Some(Alarm),
+                U,
+                None,
+                confirm(
+                    "the region is still down (alarm ALARM, Route 53 unhealthy) and no incident is open",
+                ),
+            ),
+            (
+                "no alarm: the reading decides",
+                None,
+                U,
+                None,
+                confirm(
+                    "the region is still down (alarm none, Route 53 unhealthy) and no incident is open",
+                ),
+            ),
+            (
+                "alarm, nothing fresh from Route 53",
+                Some(Alarm),
+                X,
+                None,
+                confirm(
+                    "the region is still down (alarm ALARM, Route 53 unknown) and no incident is open",
+                ),
+            ),
+            (
+                "dismissed a minute ago",
+                Some(Alarm),
+                U,
+                Some(incident(Phase::Dismissed, "2026-11-22T11:59:00Z")),
+                IdleRepair::Leave,
+            ),
+            (
+                "dismissed by a flap, still down",
+                Some(Alarm),
+                U,
+                Some(incident(Phase::Dismissed, "2026-11-22T11:55:00Z")),
+                confirm(
+                    "the region is still down (alarm ALARM, Route 53 unhealthy) and no incident is open",
+                ),
+            ),
+            (
+                "escalated, just told",
+                Some(Alarm),
+                U,
+                Some(escalated("2026-11-22T11:50:00Z", None)),
+                IdleRepair::Leave,
+            ),
+            (
+                "escalated, reminder due",
+                Some(Alarm),
+                U,
+                Some(escalated("2026-11-22T11:20:00Z", None)),
+                IdleRepair::Remind,
+            ),
+            (
+                "escalated, reminded lately",
+                Some(Alarm),
+                U,
+                Some(escalated(
+                    "2026-11-22T11:20:00Z",
+                    Some("2026-11-22T11:50:00Z"),
+                )),
+                IdleRepair::Leave,
+            ),
+            (
+                "escalated, hold over",
+                Some(Alarm),
+                U,
+                Some(escalated(
+                    "2026-11-22T10:30:00Z",
+                    Some("2026-11-22T11:50:00Z"),
+                )),
+                confirm(
+                    "the region is still down (alarm ALARM, Route 53 unhealthy) and no incident is open; the hold after its escalation is over",
+                ),
+            ),
+            (
+                "escalated, healthy again",
+                Some(Fine),
+                H,
+                Some(escalated("2026-11-22T11:20:00Z", None)),
+                IdleRepair::Leave,
+            ),
+        ];
+        for (name, alarm, health, last, expected) in table {
+            assert_eq!(
+                idle_repair(alarm, health, last.as_ref(), now, &policy, takeover),
+                expected,
+                "{name}"
+            );
+        }
+    }
+
+    use crate::config::Settings;
+    use crate::config::tests::sample_vars;
+    use crate::fakes::{
+        FakeAlarms, FakeClock, MemoryStore, RecordingNotifier, RecordingWorkflow, ScriptedHealth,
+        confirmed_incident,
+    };
+    use crate::ports::{Clock, IncidentStore};
+
+    struct World {
+        settings: Settings,
+        health: ScriptedHealth,
+        store: MemoryStore,
+        notifier: RecordingNotifier,
+        clock: FakeClock,
+        workflow: RecordingWorkflow,
+        alarms: FakeAlarms,
+    }
+
+    impl World {
+        /// `east` scripts us-east-1's check; eu-west-1 stays healthy.
+        fn new(east: &[bool]) -> Self {
+            Self {
+                settings: Settings::from_vars(sample_vars()).unwrap(),
+                health: ScriptedHealth::default()
+                    .script("hc-a", east)
+                    .script("hc-b", &[true]),
+                store: MemoryStore::default(),
+                notifier: RecordingNotifier::default(),
+                clock: FakeClock::at("2026-11-22T10:00:00Z"),
+                workflow: RecordingWorkflow::default(),
+                alarms: FakeAlarms::default(),
+            }
+        }
+
+        fn deps(&self) -> Deps<'_> {
+            Deps {
+                settings: &self.settings,
+                health: &self.health,
+                store: &self.store,
+                notifier: &self.notifier,
+                clock: &self.clock,
+            }
+        }
+
+        async fn run(&self, request: &str) -> ReconcileReport {
+            *self.health.now.lock().unwrap() = Some(self.clock.now());
+            reconcile(&self.deps(), &self.workflow, &self.alarms, "test", request)
+                .await
+                .unwrap()
+        }
+
+        fn east(report: &ReconcileReport) -> &RegionView {
+            &report.regions[0]
+        }
+
+        fn subjects(&self) -> Vec<String> {
+            let sent = self.notifier.sent.lock().unwrap();
+            sent.iter().map(|n| n.subject.clone()).collect()
+        }
+    }
+
+    #[tokio::test]
+    async fn an_incident_whose_workflow_was_stopped_is_escalated_and_the_region_freed() {
+        let world = World::new(&[false]);
+        let now = world.clock.now();
+        let mut incident = confirmed_incident(&world.store, now, now).await;
+        incident.restoring(now).unwrap();
+        let incident = world.store.update(&incident, &[]).await.unwrap();
+        world.workflow.end(&incident.id, ExecutionStatus::Aborted);
+        world.alarms.set("alarm-a", AlarmState::Alarm);
+        world.clock.advance(Duration::from_secs(5));
+
+        let report = world.run("rec1").await;
+        let east = World::east(&report);
+        assert_eq!(east.repairs.len(), 1, "{east:?}");
+        assert!(east.repairs[0].contains("ended ABORTED"), "{east:?}");
+        let stored = world.store.get(&incident.id).await.unwrap().unwrap();
+        assert_eq!(stored.phase, Phase::Escalated);
+        assert_eq!(stored.escalation, Some(Cause::WorkflowStopped));
+        assert!(stored.outbox.is_empty(), "the notice was delivered");
+        assert_eq!(world.store.lease("us-east-1"), None);
+        assert!(
+            world.subjects()[0].contains("ESCALATION"),
+            "{:?}",
+            world.subjects()
+        );
+        assert!(world.store.kinds().contains(&"Escalated".to_owned()));
+
+        // The region is still down, but a person owns it now: no new incident.
+        world.clock.advance(Duration::from_secs(300));
+        let again = world.run("rec2").await;
+        assert!(World::east(&again).repairs.is_empty(), "{again:?}");
+        assert_eq!(world.store.incidents.lock().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_confirmed_incident_whose_start_was_lost_gets_its_workflow_once() {
+        let world = World::new(&[false]);
+        let now = world.clock.now();
+        let incident = confirmed_incident(&world.store, now, now).await;
+        world.clock.advance(Duration::from_secs(60));
+        assert!(
+            World::east(&world.run("early").await).repairs.is_empty(),
+            "too soon"
+        );
+
+        world.clock.advance(Duration::from_secs(90));
+        let report = world.run("late").await;
+        assert!(World::east(&report).repairs[0].contains("started the recovery workflow"));
+        let started = world.workflow.started.lock().unwrap().clone();
+        assert_eq!(started.len(), 1);
+        assert_eq!(started[0].incident_id, incident.id);
+        assert!(world.store.kinds().contains(&"Repaired".to_owned()));
+
+        world.clock.advance(Duration::from_secs(60));
+        assert!(
+            World::east(&world.run("later").await).repairs.is_empty(),
+            "it runs now"
+        );
+        assert_eq!(world.workflow.started.lock().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_region_dismissed_by_a_flap_and_still_down_is_confirmed_again() {
+        // One healthy sample dismissed the outage; the alarm stays in ALARM.
+        let world = World::new(&[false, true, false]);
+        let alarm = crate::fakes::alarm_trigger();
+        let deps = world.deps();
+        *world.health.now.lock().unwrap() = Some(world.clock.now());
+        let first = confirm_outage(&deps, &world.workflow, &alarm, "alarm1")
+            .await
+            .unwrap();
+        assert_eq!(first.verdict.as_str(), "transient");
+        world.alarms.set("alarm-a", AlarmState::Alarm);
+
+        world.clock.advance(Duration::from_secs(60));
+        assert!(
+            World::east(&world.run("rec1").await).repairs.is_empty(),
+            "its alarm may catch up"
+        );
+        world.clock.advance(Duration::from_secs(120));
+        let report = world.run("rec2").await;
+        let east = World::east(&report);
+        assert!(east.repairs[0].starts_with("confirmed again"), "{east:?}");
+        assert_eq!(east.phase, Some(Phase::Confirmed));
+        assert_eq!(world.workflow.started.lock().unwrap().len(), 1);
+        let opened = world
+            .store
+            .leaseholder("us-east-1", Lane::Live)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(opened.trigger.source, TriggerSource::Reconciler);
+    }
+
+    #[tokio::test]
+    async fn a_stale_confirmation_is_taken_over_and_finished() {
+        let world = World::new(&[false]);
+        let abandoned = Incident::detect(
+            "us-east-1",
+            &crate::fakes::alarm_trigger(),
+            false,
+            world.clock.now(),
+            "dead0001",
+        );
+        let first = Journal::new("dead0001").entry(
+            &abandoned,
+            abandoned.detected_at,
+            EntryKind::Detected,
+            "detected",
+        );
+        world.store.open(&abandoned, &first).await.unwrap();
+        world.clock.advance(Duration::from_secs(200));
+        let report = world.run("rec1").await;
+        assert!(
+            World::east(&report).repairs[0].contains("took over"),
+            "{report:?}"
+        );
+        let stored = world.store.get(&abandoned.id).await.unwrap().unwrap();
+        assert_eq!(stored.phase, Phase::Confirmed);
+        assert_eq!(world.workflow.started.lock().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn notices_sns_did_not_take_are_delivered_and_the_heartbeat_saved() {
+        let world = World::new(&[true]);
+        *world.notifier.failing.lock().unwrap() = true;
+        let deps = world.deps();
+        *world.health.now.lock().unwrap() = Some(world.clock.now());
+        confirm_outage(&deps, &world.workflow, &crate::fakes::alarm_trigger(), "a1")
+            .await
+            .unwrap();
+        *world.notifier.failing.lock().unwrap() = false;
+        world.clock.advance(Duration::from_secs(180));
+        let report = world.run("rec1").await;
+        assert_eq!(report.repairs, 1, "{report:?}");
+        assert_eq!(world.subjects().len(), 1);
+        assert!(world.store.only_incident().outbox.is_empty());
+        let heartbeat = world.store.watch_state(HEARTBEAT).await.unwrap().unwrap();
+        let saved: serde_json::Value = serde_json::from_str(&heartbeat).unwrap();
+        assert_eq!(saved["repairs"], 1);
+        assert_eq!(saved["regions"][0]["region"], "us-east-1");
+    }
+
+    #[tokio::test]
+    async fn an_escalated_region_that_stays_down_is_reminded_not_restarted() {
+        let world = World::new(&[false]);
+        world.alarms.set("alarm-a", AlarmState::Alarm);
+        let now = world.clock.now();
+        let mut incident = confirmed_incident(&world.store, now, now).await;
+        incident
+            .close(
+                crate::incident::Closing::Escalated(Cause::RestartBudgetSpent),
+                now,
+            )
+            .unwrap();
+        world.store.update(&incident, &[]).await.unwrap();
+
+        let mut reminders = 0;
+        for minute in 1..=59 {
+            world.clock.advance(Duration::from_secs(60));
+            let report = world.run(&format!("rec{minute}")).await;
+            reminders += World::east(&report)
+                .repairs
+                .iter()
+                .filter(|r| r.starts_with("reminded"))
+                .count();
+        }
+        assert_eq!(
+            reminders, 1,
+            "one reminder in the hour's hold (every 30 min)"
+        );
+        assert_eq!(
+            world.store.incidents.lock().unwrap().len(),
+            1,
+            "no new incident"
+        );
+        assert!(
+            world.subjects().iter().all(|s| s.contains("still down")),
+            "{:?}",
+            world.subjects()
+        );
+        world.clock.advance(Duration::from_secs(120));
+        let after = world.run("after-hold").await;
+        assert!(
+            World::east(&after).repairs[0].starts_with("confirmed again"),
+            "{after:?}"
+        );
+    }
+}
