@@ -140,3 +140,50 @@ async fn a_failed_rollout_goes_back_to_restore_until_the_deadline_then_escalates
         assert!(notices[2].body.contains(named), "{}", notices[2].body);
     }
 }
+
+#[tokio::test]
+async fn a_poll_retried_after_the_recovered_write_delivers_the_notice_it_lost() {
+    let cloud = LocalCloud::start().await;
+    let env = cloud.provision("verify-retry");
+    let config = [
+        ("CONFIRM_SAMPLES", "1"),
+        ("CONFIRM_INTERVAL_SECONDS", "0"),
+        ("RECOVERY_HEALTHY_READINGS", "1"),
+    ];
+    let emulator = Emulator::start(&env, &config, 1);
+    let incident_id = restored(&cloud, &env, &emulator, "ready").await;
+    cloud
+        .set_health(&env.region("us-east-1").health_check_id, "Success")
+        .await;
+    let before = cloud.notices(&env, 2, Duration::from_secs(10)).await;
+    assert_eq!(before.len(), 2, "confirmed, restarted: {before:?}");
+
+    // The poll that closes the incident meets a dead SNS.
+    let no_sns = Emulator::start(
+        &env,
+        &[
+            &config[..],
+            &[("AWS_ENDPOINT_URL_SNS", "http://127.0.0.1:9")],
+        ]
+        .concat(),
+        1,
+    );
+    let event = json!({"incident_id": incident_id});
+    let closing = poll(&no_sns, &event);
+    drop(no_sns);
+    assert_eq!(closing["outcome"], "recovered", "{closing}");
+    assert_eq!(closing["notified"], false, "{closing}");
+    assert_eq!(closing["undelivered"], 1, "{closing}");
+    let items = cloud.items(&env.table).await;
+    assert!(of_kind(&items, "LEASE").is_empty(), "released all the same");
+
+    // Step Functions retries the step: the same answer, and the notice goes out.
+    let retried = poll(&emulator, &event);
+    assert_eq!(retried["outcome"], "recovered", "{retried}");
+    assert_eq!(retried["notified"], true, "{retried}");
+    let notices = cloud.notices(&env, 1, Duration::from_secs(10)).await;
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert!(notices[0].subject.contains("recovered"), "{notices:?}");
+    let items = cloud.items(&env.table).await;
+    assert!(!of_kind(&items, "INCIDENT")[0].contains_key("outbox"));
+}

@@ -4,7 +4,7 @@
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::provider::ProvideCredentials;
-use aws_sdk_eks::error::DisplayErrorContext;
+use aws_sdk_eks::error::{DisplayErrorContext, ProvideErrorMetadata};
 use failover_core::Error;
 use failover_core::config::RegionSettings;
 use kube::config::{
@@ -49,8 +49,16 @@ impl EksClusters {
                     region.name,
                     DisplayErrorContext(&e)
                 );
-                match e.raw_response().map(|r| r.status().is_server_error()) {
-                    Some(false) => Error::rejected("EKS", message),
+                let throttled = matches!(
+                    e.code(),
+                    Some("ThrottlingException" | "TooManyRequestsException")
+                );
+                match e.raw_response().map(|r| r.status()) {
+                    Some(status)
+                        if !status.is_server_error() && status.as_u16() != 429 && !throttled =>
+                    {
+                        Error::rejected("EKS", message)
+                    }
                     _ => Error::unavailable("EKS", message),
                 }
             })?;
