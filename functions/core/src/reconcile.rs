@@ -238,7 +238,9 @@ async fn one_region(
     view: &mut RegionView,
     nonce: &str,
 ) -> Result<()> {
-    let mut journal = Journal::new(nonce);
+    // Its own entries get ids apart from those of the confirmations it
+    // runs with `nonce` (which a retry of this run reuses to resume them).
+    let mut journal = Journal::new(&format!("{nonce}-r"));
     let now = deps.clock.now();
     let takeover = deps.settings.takeover_after;
     for lane in [Lane::Live, Lane::DryRun] {
