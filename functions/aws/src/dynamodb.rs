@@ -388,9 +388,11 @@ impl IncidentStore for DynamoIncidentStore {
         for entry in entries {
             items.push(self.entry_put(entry)?);
         }
-        // One item per applied action under the region, so the guardrails can
-        // count a region's actions across incidents (same key: rewriting is a no-op).
-        for action in stored.actions.iter().filter(|a| a.applied) {
+        // One item per action that may have acted (applied, or dropped after
+        // an invocation that may have applied it died) under the region, so
+        // the guardrails count a region's actions across incidents (same
+        // key: rewriting is a no-op).
+        for action in stored.actions.iter().filter(|a| a.may_have_acted()) {
             let mut item = action_key(&stored.region, action.at, &stored.id);
             item.insert("incident_id".into(), s(&stored.id));
             item.insert("expires_at".into(), self.expiry(action.at));

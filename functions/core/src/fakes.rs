@@ -1,6 +1,6 @@
 //! In-memory ports for use-case tests.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -56,6 +56,14 @@ impl ScriptedHealth {
             .insert(health_check_id.into(), answers.iter().copied().collect());
         self
     }
+
+    /// Replaces the script of one health check mid-test.
+    pub fn set(&self, health_check_id: &str, answers: &[bool]) {
+        self.scripts
+            .lock()
+            .unwrap()
+            .insert(health_check_id.into(), answers.iter().copied().collect());
+    }
 }
 
 #[async_trait]
@@ -96,14 +104,35 @@ pub struct MemoryStore {
     pub leases: Mutex<BTreeMap<(String, Lane), String>>,
     pub incidents: Mutex<BTreeMap<String, Incident>>,
     pub timeline: Mutex<Vec<TimelineEntry>>,
-    /// Every applied action's region and time, as the store keeps them
-    /// across incidents.
+    /// The region and time of every action that may have changed the
+    /// platform, as the store keeps them across incidents.
     pub actions: Mutex<Vec<(String, DateTime<Utc>, String)>>,
-    /// The next `update` fails with this error (then works again).
-    pub fail_next_update: Mutex<Option<Error>>,
+    /// Writes that fail, as if the function died or DynamoDB refused them.
+    pub write_fault: Mutex<Option<WriteFault>>,
+    /// The id of every notice ever stored in an outbox: each must be
+    /// delivered at least once.
+    pub outboxed: Mutex<BTreeSet<String>>,
+}
+
+/// The next `after` writes (open, update, append, release, heartbeat) work;
+/// every one after them fails with `error` until the fault is cleared.
+#[derive(Debug, Clone)]
+pub struct WriteFault {
+    pub after: usize,
+    pub error: Error,
 }
 
 impl MemoryStore {
+    fn write(&self) -> Result<()> {
+        match self.write_fault.lock().unwrap().as_mut() {
+            Some(fault) if fault.after == 0 => Err(fault.error.clone()),
+            Some(fault) => {
+                fault.after -= 1;
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
     pub fn only_incident(&self) -> Incident {
         let incidents = self.incidents.lock().unwrap();
         assert_eq!(incidents.len(), 1, "{incidents:?}");
@@ -116,6 +145,12 @@ impl MemoryStore {
             .iter()
             .map(|e| format!("{:?}", e.kind))
             .collect()
+    }
+    fn record_outbox(&self, incident: &Incident) {
+        self.outboxed
+            .lock()
+            .unwrap()
+            .extend(incident.outbox.iter().map(|n| n.id.clone()));
     }
     /// The incident holding the region's live lease, if any.
     pub fn lease(&self, region: &str) -> Option<String> {
@@ -148,6 +183,7 @@ impl IncidentStore for MemoryStore {
         })
     }
     async fn release(&self, region: &str, lane: Lane, incident_id: &str) -> Result<bool> {
+        self.write()?;
         let mut leases = self.leases.lock().unwrap();
         let key = (region.to_owned(), lane);
         if leases.get(&key).is_some_and(|id| id == incident_id) {
@@ -160,6 +196,7 @@ impl IncidentStore for MemoryStore {
         Ok(self.incidents.lock().unwrap().get(incident_id).cloned())
     }
     async fn open(&self, incident: &Incident, first: &TimelineEntry) -> Result<Opened> {
+        self.write()?;
         let mut leases = self.leases.lock().unwrap();
         let key = (incident.region.clone(), incident.lane());
         if let Some(holder) = leases.get(&key) {
@@ -170,18 +207,19 @@ impl IncidentStore for MemoryStore {
                 ))),
             };
         }
+        let mut incidents = self.incidents.lock().unwrap();
+        if incidents.contains_key(&incident.id) {
+            // DynamoDB's put is conditional on the item not existing.
+            return Err(Error::Conflict(format!("incident {} exists", incident.id)));
+        }
         leases.insert(key, incident.id.clone());
-        self.incidents
-            .lock()
-            .unwrap()
-            .insert(incident.id.clone(), incident.clone());
+        incidents.insert(incident.id.clone(), incident.clone());
+        self.record_outbox(incident);
         self.timeline.lock().unwrap().push(first.clone());
         Ok(Opened::New)
     }
     async fn update(&self, incident: &Incident, entries: &[TimelineEntry]) -> Result<Incident> {
-        if let Some(error) = self.fail_next_update.lock().unwrap().take() {
-            return Err(error);
-        }
+        self.write()?;
         let mut incidents = self.incidents.lock().unwrap();
         let stored = incidents
             .get_mut(&incident.id)
@@ -196,6 +234,7 @@ impl IncidentStore for MemoryStore {
             version: incident.version + 1,
             ..incident.clone()
         };
+        self.record_outbox(stored);
         if stored.is_closing() {
             let mut leases = self.leases.lock().unwrap();
             let key = (stored.region.clone(), stored.lane());
@@ -204,7 +243,7 @@ impl IncidentStore for MemoryStore {
             }
         }
         let mut actions = self.actions.lock().unwrap();
-        for action in stored.applied() {
+        for action in stored.actions.iter().filter(|a| a.may_have_acted()) {
             let record = (stored.region.clone(), action.at, stored.id.clone());
             if !actions.contains(&record) {
                 actions.push(record);
@@ -217,6 +256,7 @@ impl IncidentStore for MemoryStore {
         Ok(stored.clone())
     }
     async fn append(&self, entry: &TimelineEntry) -> Result<()> {
+        self.write()?;
         self.timeline.lock().unwrap().push(entry.clone());
         Ok(())
     }
@@ -224,6 +264,7 @@ impl IncidentStore for MemoryStore {
         Ok(self.watches.lock().unwrap().get(watch).cloned())
     }
     async fn save_watch_state(&self, watch: &str, state: &str) -> Result<()> {
+        self.write()?;
         self.watches
             .lock()
             .unwrap()
@@ -353,27 +394,39 @@ impl Alarms for FakeAlarms {
     }
 }
 
-/// A region's platform as a test sets it; records what was done to it.
+/// The regions' platforms as a test sets them; records what was done to them.
 pub struct FakePlatform {
+    /// What every region without a diagnosis of its own looks like.
     pub diagnosis: Mutex<crate::diagnosis::Diagnosis>,
+    /// Per region, what it looks like instead.
+    pub regional: Mutex<BTreeMap<String, crate::diagnosis::Diagnosis>>,
     pub peers: Mutex<Vec<crate::recovery::PeerView>>,
-    pub scaled: Mutex<Vec<u32>>,
-    pub restarted: Mutex<Vec<String>>,
+    /// (region, replicas) of every scale.
+    pub scaled: Mutex<Vec<(String, u32)>>,
+    /// (region, stamp) of every rollout restart.
+    pub restarted: Mutex<Vec<(String, String)>>,
 }
 
 impl FakePlatform {
     pub fn seeing(diagnosis: crate::diagnosis::Diagnosis) -> Self {
         Self {
             diagnosis: Mutex::new(diagnosis),
+            regional: Mutex::default(),
             peers: Mutex::default(),
             scaled: Mutex::default(),
             restarted: Mutex::default(),
         }
     }
+    /// The replicas of every scale and the stamp of every restart, in any region.
     pub fn changes(&self) -> (Vec<u32>, Vec<String>) {
         (
-            self.scaled.lock().unwrap().clone(),
-            self.restarted.lock().unwrap().clone(),
+            self.scaled.lock().unwrap().iter().map(|c| c.1).collect(),
+            self.restarted
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|c| c.1.clone())
+                .collect(),
         )
     }
 }
@@ -382,20 +435,27 @@ impl FakePlatform {
 impl crate::ports::Platform for FakePlatform {
     async fn diagnose(
         &self,
-        _region: &crate::config::RegionSettings,
+        region: &crate::config::RegionSettings,
     ) -> Result<crate::diagnosis::Diagnosis> {
-        Ok(self.diagnosis.lock().unwrap().clone())
+        let regional = self.regional.lock().unwrap().get(&region.name).cloned();
+        Ok(regional.unwrap_or_else(|| self.diagnosis.lock().unwrap().clone()))
     }
-    async fn scale(&self, _region: &crate::config::RegionSettings, replicas: u32) -> Result<()> {
-        self.scaled.lock().unwrap().push(replicas);
+    async fn scale(&self, region: &crate::config::RegionSettings, replicas: u32) -> Result<()> {
+        self.scaled
+            .lock()
+            .unwrap()
+            .push((region.name.clone(), replicas));
         Ok(())
     }
     async fn restart(
         &self,
-        _region: &crate::config::RegionSettings,
+        region: &crate::config::RegionSettings,
         restarted_at: &str,
     ) -> Result<()> {
-        self.restarted.lock().unwrap().push(restarted_at.to_owned());
+        self.restarted
+            .lock()
+            .unwrap()
+            .push((region.name.clone(), restarted_at.to_owned()));
         Ok(())
     }
 }

@@ -327,6 +327,12 @@ impl Action {
     pub fn is_pending(&self) -> bool {
         !self.applied && !self.dry_run && !self.dropped
     }
+
+    /// Applied, or dropped: a dropped decision may have been applied by an
+    /// invocation that died before recording it, so the guardrails count it.
+    pub fn may_have_acted(&self) -> bool {
+        self.applied || self.dropped
+    }
 }
 
 /// `us-east-1-20261122-101500-1a2b3c4d`: readable on a phone, sortable, and a

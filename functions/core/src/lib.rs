@@ -27,5 +27,7 @@ pub mod workflow;
 
 #[cfg(test)]
 mod fakes;
+#[cfg(test)]
+mod lifecycle_props;
 
 pub use error::{Error, Result};

@@ -79,14 +79,18 @@ pub trait IncidentStore: Send + Sync {
     /// (else `Error::Conflict`), with the entries, all or nothing. The stored
     /// copy, returned, has the next version. The write that closes an
     /// incident ([`Incident::is_closing`]) releases the region's lease in
-    /// the same write, whatever its outbox holds.
+    /// the same write, whatever its outbox holds. Every action that may
+    /// have changed the platform ([`crate::incident::Action::may_have_acted`])
+    /// is kept for [`Self::actions_since`].
     async fn update(&self, incident: &Incident, entries: &[TimelineEntry]) -> Result<Incident>;
 
     /// Appends one entry to an incident's timeline.
     async fn append(&self, entry: &TimelineEntry) -> Result<()>;
 
-    /// When actions were applied in a region since `since`, across its
-    /// incidents, oldest first (written by `update` for every applied action).
+    /// When actions that may have changed the platform were taken in a
+    /// region since `since`, across its incidents, oldest first (written by
+    /// `update`): applied ones, and dropped ones, which may have been
+    /// applied by an invocation that died before recording so.
     async fn actions_since(&self, region: &str, since: DateTime<Utc>)
     -> Result<Vec<DateTime<Utc>>>;
 

@@ -103,6 +103,7 @@ pub async fn restore_platform(
     // applied now with the same stamp (never a second restart), but only
     // while the region still reads unhealthy and the decision is younger
     // than the cooldown; else it is dropped and decided afresh.
+    let mut dropped_now = None;
     if let Some(pending) = incident
         .actions
         .iter()
@@ -128,6 +129,7 @@ pub async fn restore_platform(
             .await;
         }
         incident.actions[pending].dropped = true;
+        dropped_now = Some(action.at);
         entries.push(journal.entry(
             &incident,
             now,
@@ -155,13 +157,16 @@ pub async fn restore_platform(
     // The region's actions across incidents: the budget and the cooldown are
     // per region, so a new incident right after a restart waits too.
     let region_actions = deps.store.actions_since(&region.name, window_start).await?;
+    let acted = || incident.actions.iter().filter(|a| a.may_have_acted());
+    // The store lists the action dropped just now only once it is written.
+    let unwritten = dropped_now.filter(|at| *at >= window_start);
     let history = History {
-        actions_this_incident: count(incident.applied()),
-        actions_in_window: count(region_actions.iter()),
+        actions_this_incident: count(acted()),
+        actions_in_window: count(region_actions.iter().chain(unwritten.iter())),
         last_action_at: region_actions
             .iter()
             .copied()
-            .chain(incident.applied().map(|a| a.at))
+            .chain(acted().map(|a| a.at))
             .max(),
     };
     let decision = gate(
@@ -891,6 +896,57 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[tokio::test]
+    async fn a_dropped_decision_counts_against_the_budget_and_the_cooldown() {
+        // The function that recorded it may have restarted the platform and
+        // died before recording that it did.
+        let unapplied = |world: &World| {
+            let mut incident = world.stored();
+            incident.actions.push(Action {
+                at: world.clock.now(),
+                remedy: Remedy::RolloutRestart,
+                stamp: "2026-11-22T10:00:00.000Z".into(),
+                applied: false,
+                dry_run: false,
+                dropped: false,
+            });
+            incident
+        };
+
+        let world = World::new(
+            crashloop(),
+            false,
+            &[
+                ("RESTARTS_PER_INCIDENT", "1"),
+                ("ACTION_COOLDOWN_SECONDS", "60"),
+            ],
+        )
+        .await;
+        world.store.update(&unapplied(&world), &[]).await.unwrap();
+        world.clock.advance(Duration::from_secs(200));
+        let report = world.restore(&world.by_id(), "late").await.unwrap();
+        assert!(world.stored().actions[0].dropped, "older than the cooldown");
+        assert_eq!(
+            report.decision,
+            Gate::Escalate {
+                cause: Cause::RestartBudgetSpent
+            }
+        );
+
+        let world = World::new(crashloop(), false, &[("ACTION_COOLDOWN_SECONDS", "120")]).await;
+        world.store.update(&unapplied(&world), &[]).await.unwrap();
+        world.health.set("hc-a", &[true]);
+        world.clock.advance(Duration::from_secs(10));
+        let healthy = world.restore(&world.by_id(), "retry").await.unwrap();
+        assert_eq!(healthy.decision, Gate::Skip);
+        assert!(world.stored().actions[0].dropped, "healthy again");
+        world.health.set("hc-a", &[false]);
+        world.clock.advance(Duration::from_secs(30));
+        let again = world.restore(&world.by_id(), "again").await.unwrap();
+        assert_eq!(again.decision, Gate::Wait { seconds: 80 });
+        assert_eq!(world.platform.changes(), (vec![], vec![]));
     }
 
     #[tokio::test]
