@@ -105,6 +105,24 @@ fn east_repairs(report: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The run repaired something in us-east-1 that it describes as `what…`.
+fn assert_repaired(report: &Value, what: &str) {
+    assert!(
+        east_repairs(report).iter().any(|r| r.starts_with(what)),
+        "no repair {what:?}: {report}"
+    );
+}
+
+/// The PATCH requests us-east-1's cluster received.
+fn patches(env: &Environment) -> usize {
+    env.region("us-east-1")
+        .kube()
+        .requests()
+        .into_iter()
+        .filter(|r| r["method"] == "PATCH")
+        .count()
+}
+
 /// Sleeps until `seconds` have passed since `since`.
 async fn wait_past(since: Instant, seconds: u64) {
     let at = since + Duration::from_secs(seconds);
@@ -196,12 +214,7 @@ async fn f1_a_lost_workflow_start_is_made_once_by_reconcile() {
     let emulator = Emulator::start(&env, &with(QUICK, &[TAKEOVER]), 1);
     wait_past(started, 31).await;
     let repaired = reconcile(&emulator);
-    assert!(
-        east_repairs(&repaired)
-            .iter()
-            .any(|r| r.starts_with("started the recovery workflow")),
-        "{repaired}"
-    );
+    assert_repaired(&repaired, "started the recovery workflow");
     assert_eq!(cloud.executions(&env).await.len(), 1);
     let again = reconcile(&emulator);
     assert!(east_repairs(&again).is_empty(), "started once: {again}");
@@ -247,12 +260,7 @@ async fn f2_escalation_with_sns_down_still_frees_the_region_and_tells_people_lat
     let started = Instant::now();
     wait_past(started, 31).await;
     let repaired = reconcile(&healed);
-    assert!(
-        east_repairs(&repaired)
-            .iter()
-            .any(|r| r.starts_with("delivered 1 of 1")),
-        "{repaired}"
-    );
+    assert_repaired(&repaired, "delivered 1 of 1");
     let notices = cloud.notices(&env, 2, Duration::from_secs(10)).await;
     let subjects: Vec<&str> = notices.iter().map(|n| n.subject.as_str()).collect();
     assert_eq!(
@@ -301,12 +309,7 @@ async fn f3_sns_down_through_a_whole_recovery_delays_only_the_notices() {
     let back = Emulator::start(&env, FAST, 1);
     wait_past(started, 31).await;
     let repaired = reconcile(&back);
-    assert!(
-        east_repairs(&repaired)
-            .iter()
-            .any(|r| r.starts_with("delivered 3 of 3")),
-        "{repaired}"
-    );
+    assert_repaired(&repaired, "delivered 3 of 3");
     let notices = cloud.notices(&env, 3, Duration::from_secs(10)).await;
     let subjects: Vec<&str> = notices.iter().map(|n| n.subject.as_str()).collect();
     assert_eq!(subjects.len(), 3, "{subjects:?}");
@@ -391,12 +394,7 @@ async fn f7_a_flap_that_dismissed_the_outage_is_confirmed_again_by_reconcile() {
 
     wait_past(started, 31).await;
     let repaired = reconcile(&emulator);
-    assert!(
-        east_repairs(&repaired)
-            .iter()
-            .any(|r| r.starts_with("confirmed again")),
-        "{repaired}"
-    );
+    assert_repaired(&repaired, "confirmed again");
     let all = incidents(&cloud, &env).await;
     assert_eq!(all.len(), 2, "{all:?}");
     let second = all
@@ -475,14 +473,7 @@ async fn f14_a_live_restore_by_region_is_refused_and_changes_nothing() {
         "{refused:?}"
     );
     assert_eq!(incidents(&cloud, &env).await, before, "nothing written");
-    let patches = env
-        .region("us-east-1")
-        .kube()
-        .requests()
-        .into_iter()
-        .filter(|r| r["method"] == "PATCH")
-        .count();
-    assert_eq!(patches, 0);
+    assert_eq!(patches(&env), 0);
 }
 
 #[tokio::test]
@@ -523,14 +514,7 @@ async fn f16_a_malformed_timing_in_a_hand_started_execution_escalates() {
     let incident = &incidents(&cloud, &env).await[0];
     assert_eq!(text(incident, "phase"), "escalated");
     assert!(leases(&cloud, &env).await.is_empty());
-    let patches = env
-        .region("us-east-1")
-        .kube()
-        .requests()
-        .into_iter()
-        .filter(|r| r["method"] == "PATCH")
-        .count();
-    assert_eq!(patches, 0, "nothing restarted on a bad input");
+    assert_eq!(patches(&env), 0, "nothing restarted on a bad input");
     let (_, why) = timeline(&cloud, &env, &incident_id)
         .await
         .into_iter()

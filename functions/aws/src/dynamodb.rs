@@ -183,8 +183,14 @@ impl DynamoIncidentStore {
         Ok((id.clone(), self.get(id).await?))
     }
 
-    /// The sort keys under a region that start with `prefix`.
-    async fn region_items(&self, region: &str, prefix: &str) -> Result<Vec<Item>> {
+    /// The items under a region whose sort key starts with `prefix`: all,
+    /// oldest first, or only the `newest` few, newest first.
+    async fn region_items(
+        &self,
+        region: &str,
+        prefix: &str,
+        newest: Option<i32>,
+    ) -> Result<Vec<Item>> {
         let mut items = Vec::new();
         let mut start = None;
         loop {
@@ -195,6 +201,8 @@ impl DynamoIncidentStore {
                 .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
                 .expression_attribute_values(":pk", s(region_pk(region)))
                 .expression_attribute_values(":prefix", s(prefix))
+                .scan_index_forward(newest.is_none())
+                .set_limit(newest)
                 .consistent_read(true)
                 .set_exclusive_start_key(start)
                 .send()
@@ -202,7 +210,7 @@ impl DynamoIncidentStore {
                 .map_err(|e| classify(SERVICE, e))?;
             items.extend(answer.items.unwrap_or_default());
             match answer.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
+                Some(key) if !key.is_empty() && newest.is_none() => start = Some(key),
                 _ => return Ok(items),
             }
         }
@@ -462,7 +470,7 @@ impl IncidentStore for DynamoIncidentStore {
 
     async fn undelivered(&self, region: &str) -> Result<Vec<Incident>> {
         let mut incidents = Vec::new();
-        for marker in self.region_items(region, "OUTBOX#").await? {
+        for marker in self.region_items(region, "OUTBOX#", None).await? {
             if let (_, Some(incident)) = self.named_by(&marker, "outbox").await?
                 && !incident.outbox.is_empty()
             {
@@ -473,20 +481,10 @@ impl IncidentStore for DynamoIncidentStore {
     }
 
     async fn last_closed(&self, region: &str, lane: Lane) -> Result<Option<Incident>> {
-        let answer = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", s(region_pk(region)))
-            .expression_attribute_values(":prefix", s(closed_prefix(lane)))
-            .scan_index_forward(false)
-            .limit(1)
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| classify(SERVICE, e))?;
-        match answer.items().first() {
+        let newest = self
+            .region_items(region, &closed_prefix(lane), Some(1))
+            .await?;
+        match newest.first() {
             Some(closed) => Ok(self.named_by(closed, "closed incident").await?.1),
             None => Ok(None),
         }

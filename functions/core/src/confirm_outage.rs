@@ -101,7 +101,12 @@ pub async fn confirm_outage(
         }
         (Admission::Join, Some(incident)) => join(deps, incident, trigger, &mut journal).await,
         (Admission::TakeOver, Some(incident)) => {
-            take_over(deps, workflow, region, incident, trigger, &mut journal).await
+            let why = format!(
+                "{} took over the confirmation left unfinished since {}",
+                trigger.describe(),
+                incident.updated_at.to_rfc3339()
+            );
+            take_over(deps, workflow, region, incident, trigger, why, &mut journal).await
         }
         (Admission::Resume, Some(incident)) => {
             resume(deps, workflow, region, incident, trigger, &mut journal).await
@@ -135,28 +140,20 @@ async fn open(
     }
 }
 
-/// Claims an abandoned confirmation before sampling, so concurrent
+/// Claims an unfinished confirmation before sampling, so concurrent
 /// takeovers do not all sample: the one whose write lands confirms, the
-/// others join.
+/// others join. `why` goes on the timeline.
 async fn take_over(
     deps: &Deps<'_>,
     workflow: &dyn Workflow,
     region: &RegionSettings,
     mut incident: Incident,
     trigger: &Trigger,
+    why: String,
     journal: &mut Journal,
 ) -> Result<Report> {
     let now = deps.clock.now();
-    let entry = journal.entry(
-        &incident,
-        now,
-        EntryKind::TakenOver,
-        format!(
-            "{} took over the confirmation left unfinished since {}",
-            trigger.describe(),
-            incident.updated_at.to_rfc3339()
-        ),
-    );
+    let entry = journal.entry(&incident, now, EntryKind::TakenOver, why);
     incident.updated_at = now;
     match deps.store.update(&incident, &[entry]).await {
         Ok(claimed) => confirm(deps, workflow, region, claimed, journal).await,
@@ -179,23 +176,15 @@ async fn resume(
     trigger: &Trigger,
     journal: &mut Journal,
 ) -> Result<Report> {
-    let now = deps.clock.now();
-    let entry = journal.entry(
-        &incident,
-        now,
-        EntryKind::TakenOver,
-        format!(
-            "{} retried: finishing what its first attempt left ({})",
-            trigger.describe(),
-            incident.phase.as_str()
-        ),
+    let why = format!(
+        "{} retried: finishing what its first attempt left ({})",
+        trigger.describe(),
+        incident.phase.as_str()
     );
     if incident.phase == Phase::Confirming {
-        let mut claimed = incident;
-        claimed.updated_at = now;
-        let claimed = deps.store.update(&claimed, &[entry]).await?;
-        return confirm(deps, workflow, region, claimed, journal).await;
+        return take_over(deps, workflow, region, incident, trigger, why, journal).await;
     }
+    let entry = journal.entry(&incident, deps.clock.now(), EntryKind::TakenOver, why);
     deps.store.append(&entry).await?;
     let delivered = deliver(deps, incident, journal).await;
     let execution_arn = if delivered.incident.phase == Phase::Confirmed {

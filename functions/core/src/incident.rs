@@ -323,6 +323,24 @@ pub struct Action {
 }
 
 impl Action {
+    /// A remedy decided at `at`, to be recorded before it is applied. Its
+    /// stamp is that time to the millisecond, so two decisions never share
+    /// one; a dry run's is reported, never applied, and has none.
+    pub fn decided(at: DateTime<Utc>, remedy: Remedy, dry_run: bool) -> Self {
+        Self {
+            at,
+            remedy,
+            stamp: if dry_run {
+                String::new()
+            } else {
+                at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+            },
+            applied: false,
+            dry_run,
+            dropped: false,
+        }
+    }
+
     /// Recorded for real but neither applied nor dropped yet.
     pub fn is_pending(&self) -> bool {
         !self.applied && !self.dry_run && !self.dropped

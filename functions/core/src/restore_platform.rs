@@ -203,14 +203,7 @@ pub async fn restore_platform(
     incident.updated_at = now;
     let notice = match decision {
         Gate::Act { remedy } => {
-            incident.actions.push(Action {
-                at: now,
-                remedy,
-                stamp: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                applied: false,
-                dry_run: false,
-                dropped: false,
-            });
+            incident.actions.push(Action::decided(now, remedy, false));
             // Recorded before it is applied: a crash in between leaves it
             // for the next invocation, never a second decision.
             let stored = deps.store.update(&incident, &entries).await?;
@@ -227,14 +220,7 @@ pub async fn restore_platform(
             .await;
         }
         Gate::Report { remedy } => {
-            incident.actions.push(Action {
-                at: now,
-                remedy,
-                stamp: String::new(),
-                applied: false,
-                dry_run: true,
-                dropped: false,
-            });
+            incident.actions.push(Action::decided(now, remedy, true));
             // Nothing more will happen: close it so the region's lease is free.
             incident.close(Closing::Reported, now)?;
             Some(notice(&incident, decision, &diagnosis, now))
@@ -717,14 +703,11 @@ mod tests {
         // Not even a recorded, unapplied decision is applied by a preview.
         let world = World::new(crashloop(), false, &[]).await;
         let mut incident = world.stored();
-        incident.actions.push(Action {
-            at: world.clock.now(),
-            remedy: Remedy::RolloutRestart,
-            stamp: "2026-11-22T10:00:00.000Z".into(),
-            applied: false,
-            dry_run: false,
-            dropped: false,
-        });
+        incident.actions.push(Action::decided(
+            world.clock.now(),
+            Remedy::RolloutRestart,
+            false,
+        ));
         world
             .store
             .update(&incident, &[] as &[TimelineEntry])
@@ -865,14 +848,11 @@ mod tests {
             let world =
                 World::new(crashloop(), *healthy, &[("ACTION_COOLDOWN_SECONDS", "120")]).await;
             let mut incident = world.stored();
-            incident.actions.push(Action {
-                at: world.clock.now(),
-                remedy: Remedy::RolloutRestart,
-                stamp: "2026-11-22T10:00:00.000Z".into(),
-                applied: false,
-                dry_run: false,
-                dropped: false,
-            });
+            incident.actions.push(Action::decided(
+                world.clock.now(),
+                Remedy::RolloutRestart,
+                false,
+            ));
             world.store.update(&incident, &[]).await.unwrap();
             world.clock.advance(Duration::from_secs(*age));
             let report = world.restore(&world.by_id(), "late").await.unwrap();
@@ -904,14 +884,11 @@ mod tests {
         // died before recording that it did.
         let unapplied = |world: &World| {
             let mut incident = world.stored();
-            incident.actions.push(Action {
-                at: world.clock.now(),
-                remedy: Remedy::RolloutRestart,
-                stamp: "2026-11-22T10:00:00.000Z".into(),
-                applied: false,
-                dry_run: false,
-                dropped: false,
-            });
+            incident.actions.push(Action::decided(
+                world.clock.now(),
+                Remedy::RolloutRestart,
+                false,
+            ));
             incident
         };
 
@@ -954,14 +931,11 @@ mod tests {
         let world = World::new(crashloop(), false, &[]).await;
         // The function recorded its decision, then died before applying it.
         let mut incident = world.stored();
-        incident.actions.push(Action {
-            at: world.clock.now(),
-            remedy: Remedy::RolloutRestart,
-            stamp: "2026-11-22T10:00:00Z".into(),
-            applied: false,
-            dry_run: false,
-            dropped: false,
-        });
+        incident.actions.push(Action::decided(
+            world.clock.now(),
+            Remedy::RolloutRestart,
+            false,
+        ));
         world
             .store
             .update(&incident, &[] as &[TimelineEntry])
@@ -977,7 +951,7 @@ mod tests {
         );
         assert_eq!(
             world.platform.changes().1,
-            ["2026-11-22T10:00:00Z"],
+            ["2026-11-22T10:00:00.000Z"],
             "the recorded stamp, once"
         );
         let stored = world.stored();
