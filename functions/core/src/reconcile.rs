@@ -306,6 +306,7 @@ async fn one_region(
         }
     }
 
+    let mut refused = None;
     for stale in deps.store.undelivered(&region.name).await? {
         let waiting = stale.outbox.first().map(|n| n.created_at);
         if waiting
@@ -314,18 +315,30 @@ async fn one_region(
             // Fresh: the step that wrote it is still delivering.
             continue;
         }
-        let left = stale.outbox.len();
+        let (id, left) = (stale.id.clone(), stale.outbox.len());
+        let delivered = deliver(deps, stale, &mut journal).await;
+        if delivered.sent == 0 {
+            // Still refused: the run fails (once the rest is done), so an SNS
+            // outage shows in the function's errors, not as a repair a minute.
+            refused = Some(Error::unavailable(
+                "SNS",
+                format!("{left} notice(s) of {id} are still undelivered"),
+            ));
+            continue;
+        }
         let entry = journal.entry(
-            &stale,
-            now,
+            &delivered.incident,
+            deps.clock.now(),
             EntryKind::Repaired,
-            format!("reconciler: delivering {left} notice(s) SNS had not taken"),
+            format!(
+                "reconciler: delivered {} of {left} notice(s) SNS had not taken",
+                delivered.sent
+            ),
         );
         deps.store.append(&entry).await?;
-        let delivered = deliver(deps, stale, &mut journal).await;
         view.repairs.push(format!(
-            "delivered {} of {left} notice(s) of {}",
-            delivered.sent, delivered.incident.id
+            "delivered {} of {left} notice(s) of {id}",
+            delivered.sent
         ));
     }
 
@@ -365,7 +378,7 @@ async fn one_region(
             }
         }
     }
-    Ok(())
+    refused.map_or(Ok(()), Err)
 }
 
 /// The trigger of a resync: it reads like an alarm of the region.
@@ -867,6 +880,38 @@ mod tests {
         let saved: serde_json::Value = serde_json::from_str(&heartbeat).unwrap();
         assert_eq!(saved["repairs"], 1);
         assert_eq!(saved["regions"][0]["region"], "us-east-1");
+    }
+
+    #[tokio::test]
+    async fn while_sns_still_refuses_the_run_fails_and_writes_no_repair() {
+        let world = World::new(&[true]);
+        *world.notifier.failing.lock().unwrap() = true;
+        let deps = world.deps();
+        *world.health.now.lock().unwrap() = Some(world.clock.now());
+        confirm_outage(&deps, &world.workflow, &crate::fakes::alarm_trigger(), "a1")
+            .await
+            .unwrap();
+        let entries = world.store.kinds().len();
+        world.clock.advance(Duration::from_secs(180));
+        *world.health.now.lock().unwrap() = Some(world.clock.now());
+        let error = reconcile(
+            &world.deps(),
+            &world.workflow,
+            &world.alarms,
+            "test",
+            "rec1",
+        )
+        .await
+        .unwrap_err();
+        assert!(error.to_string().contains("still undelivered"), "{error}");
+        assert_eq!(error.retry_policy(), crate::error::RetryPolicy::Retry);
+        assert_eq!(
+            world.store.kinds().len(),
+            entries,
+            "no timeline entry a minute"
+        );
+        let heartbeat = world.store.watch_state(HEARTBEAT).await.unwrap().unwrap();
+        assert!(heartbeat.contains("still undelivered"), "{heartbeat}");
     }
 
     #[tokio::test]
