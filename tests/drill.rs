@@ -37,6 +37,11 @@ async fn drill(scenario: &str) -> Value {
         "notifications",
         "detect_to_action_s",
         "time_to_recover_s",
+        "incidents",
+        "repairs",
+        "notices",
+        "leases",
+        "failed_attempts",
     ] {
         assert!(
             summary.get(key).is_some(),
@@ -50,10 +55,33 @@ async fn drill(scenario: &str) -> Value {
     summary
 }
 
-fn actions(summary: &Value) -> Vec<&str> {
-    summary["actions"]
+fn strings(value: &Value) -> Vec<&str> {
+    value
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+fn actions(summary: &Value) -> Vec<&str> {
+    strings(&summary["actions"])
+}
+
+/// Every incident of the run, oldest first.
+fn incidents(summary: &Value) -> &[Value] {
+    summary["incidents"].as_array().map_or(&[], Vec::as_slice)
+}
+
+/// The delivered notices' subjects; with `late`, only those that waited
+/// in the outbox.
+fn subjects(summary: &Value, late: bool) -> Vec<&str> {
+    summary["notices"]
+        .as_array()
+        .map(|n| {
+            n.iter()
+                .filter(|n| !late || n["late_s"].is_number())
+                .filter_map(|n| n["subject"].as_str())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -129,6 +157,67 @@ async fn dry_run() {
     assert!(actions(&summary).is_empty(), "nothing applied: {summary}");
 }
 
+#[tokio::test]
+async fn flapping() {
+    let summary = drill("flapping").await;
+    assert_eq!(summary["outcome"], "recovered", "{summary}");
+    let incidents = incidents(&summary);
+    assert_eq!(incidents.len(), 2, "dismissed, then reopened: {summary}");
+    assert_eq!(incidents[0]["phase"], "dismissed", "{summary}");
+    assert_eq!(incidents[0]["trigger"], "alarm_action", "{summary}");
+    assert_eq!(incidents[1]["trigger"], "reconciler", "{summary}");
+    assert!(
+        strings(&summary["repairs"])
+            .iter()
+            .any(|r| r.contains("confirmed again")),
+        "{summary}"
+    );
+    assert_eq!(actions(&summary), ["rollout_restart"]);
+}
+
+#[tokio::test]
+async fn workflow_stopped() {
+    let summary = drill("workflow-stopped").await;
+    assert_eq!(summary["outcome"], "escalated", "{summary}");
+    assert_eq!(
+        incidents(&summary)[0]["escalation"],
+        "workflow_stopped",
+        "{summary}"
+    );
+    assert_eq!(summary["leases"], 0, "the region is released: {summary}");
+    assert!(
+        subjects(&summary, false)
+            .contains(&"[CRITICAL] ESCALATION: us-east-1 recovery stopped without closing"),
+        "{summary}"
+    );
+}
+
+#[tokio::test]
+async fn sns_outage() {
+    let summary = drill("sns-outage").await;
+    recovered(&summary, "rollout_restart");
+    assert_eq!(
+        subjects(&summary, true),
+        [
+            "[CRITICAL] us-east-1 platform outage confirmed",
+            "[WARNING] us-east-1 platform restarted"
+        ],
+        "held while SNS was down, delivered late: {summary}"
+    );
+}
+
+#[tokio::test]
+async fn retry_after_throttle() {
+    let summary = drill("retry-after-throttle").await;
+    recovered(&summary, "rollout_restart");
+    assert_eq!(
+        strings(&summary["failed_attempts"]),
+        ["UpstreamUnavailable"],
+        "{summary}"
+    );
+    assert_eq!(incidents(&summary).len(), 1, "{summary}");
+}
+
 #[test]
 fn list_names_every_scenario_on_one_line() {
     let output = Command::new(root().join("scripts/drill"))
@@ -152,7 +241,11 @@ fn list_names_every_scenario_on_one_line() {
             "restart-does-not-help",
             "derp-peer-offline",
             "alarm-storm",
-            "dry-run"
+            "dry-run",
+            "flapping",
+            "workflow-stopped",
+            "sns-outage",
+            "retry-after-throttle"
         ]
     );
 }

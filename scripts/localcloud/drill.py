@@ -4,15 +4,25 @@ way CloudWatch does, and let the real functions and the real workflow from
 
 Run through ``scripts/drill`` (which installs the tools and brings the local
 cloud up); ``scripts/drill --list`` names the scenarios. Each run gets its own
-environment (table, topic, health checks, EKS clusters ``<env>-<region>``,
-the recovery workflow), its own Lambda runtime emulator serving the
-workspace's functions, and ends with one JSON line:
+environment (table, topic, health checks, alarms, EKS clusters
+``<env>-<region>``, the recovery workflow), its own Lambda runtime emulator
+serving the workspace's functions (and a second one, with one service's
+endpoint dead, for a scenario that breaks the orchestrator's own
+dependencies), calls every function once before the failure (so that no
+step waits for a cold start), runs ``reconcile`` on a shortened schedule as
+the stack does, and ends with one JSON line:
 
     {"scenario", "outcome", "incident_id", "actions", "notifications",
-     "detect_to_action_s", "time_to_recover_s"}
+     "detect_to_action_s", "time_to_recover_s", "incidents", "repairs",
+     "notices", "leases", "failed_attempts"}
 
-``outcome`` is where the incident ended (``recovered``, ``escalated``,
-``dismissed``, ``reported`` for a dry run), ``no_incident``, or ``timeout``.
+``outcome`` is where the newest incident ended (``recovered``,
+``escalated``, ``dismissed``, ``reported`` for a dry run), ``no_incident``,
+or ``timeout``; ``incidents`` lists every incident (id, phase, what opened
+it, escalation cause), ``repairs`` the reconciler's repairs, ``notices``
+each delivered notice with how late it arrived (``late_s``, null when on
+time), ``leases`` the lease items left, ``failed_attempts`` the error type
+of each confirm-outage attempt that failed (Lambda retried it).
 The exit status is 0 when the outcome and the scenario's checks are what the
 scenario expects, 1 otherwise, 2 on bad usage.
 """
@@ -23,6 +33,7 @@ import argparse
 import concurrent.futures
 import copy
 import datetime as dt
+import http.client
 import json
 import os
 import re
@@ -30,9 +41,11 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -47,6 +60,11 @@ ROOT = Path(__file__).resolve().parents[2]
 FAILED, PEER = "us-east-1", "eu-west-1"
 HEALTH_TAG = "local-cloud:status"
 TIMEOUT_SECONDS = 240
+# Nothing listens there: the endpoint of a dependency that is down.
+DEAD_ENDPOINT = "http://127.0.0.1:9"
+OPEN_PHASES = ("confirming", "confirmed", "restoring")
+# The execution ends the template's EventBridge rule sends to reconcile.
+ENDED_BADLY = ("FAILED", "TIMED_OUT", "ABORTED")
 
 # The drill's configuration: every wait a recovery has is seconds, not
 # minutes. The workflow's waits reach it through its execution input, which
@@ -59,7 +77,52 @@ SHORT_WAITS = {
     "VERIFY_DEADLINE_SECONDS": ("VerifyDeadlineSeconds", "30"),
     "RECOVERY_HEALTHY_READINGS": ("RecoveryHealthyReadings", "2"),
     "ACTION_COOLDOWN_SECONDS": ("ActionCooldownSeconds", "1"),
+    # The functions' minimum: how long the reconciler leaves a step alone
+    # (a confirmation, a lost start, an undelivered notice, a region just
+    # dismissed or recovered) before it repairs it.
+    "TAKEOVER_AFTER_SECONDS": ("", "30"),
 }
+# A wait no template parameter sets: the function's own default.
+FUNCTION_DEFAULTS = {"TAKEOVER_AFTER_SECONDS": "120"}
+
+# What the drill plays itself, on the same short clock: EventBridge's
+# schedule of reconcile (parameter ReconcileSchedule) and Lambda's retries
+# of a failed asynchronous invocation of the alarm function.
+RECONCILE_EVERY_SECONDS = 5.0  # rate(1 minute)
+LAMBDA_RETRY_SECONDS = 5.0  # about 1 min, then 2 min
+LAMBDA_RETRIES = 2  # the alarm function's MaximumRetryAttempts
+# A notice that reached SNS later than this after it was written waited in
+# the outbox (a delivery that works takes well under a second).
+LATE_SECONDS = 2.0
+# Nothing in flight and the outcome not the expected one (yet): the
+# reconciler still gets its chance, the takeover time and a few runs.
+QUIET_LIMIT_SECONDS = int(SHORT_WAITS["TAKEOVER_AFTER_SECONDS"][1]) + 3 * RECONCILE_EVERY_SECONDS
+# Fault.until for a dependency that refuses only the alarm's first attempt.
+FIRST_ATTEMPT = "first_attempt"
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One AWS service the functions cannot reach for a while: they run in a
+    second emulator whose endpoint for it is dead, as when that service has
+    an outage or refuses every call."""
+
+    # As people say it, and the SDK's endpoint variable suffix
+    # (AWS_ENDPOINT_URL_<suffix>).
+    service: str
+    suffix: str
+    # FIRST_ATTEMPT: only the alarm's first confirm-outage attempt goes
+    # there. A phase: that emulator serves everything (the alarm, the
+    # workflow's tasks, the reconciler) until an incident reaches the phase.
+    until: str
+
+    @property
+    def variable(self) -> str:
+        return f"AWS_ENDPOINT_URL_{self.suffix}"
+
+    def describe(self) -> str:
+        until = "for the first confirm-outage attempt" if self.until == FIRST_ATTEMPT else f"until an incident is {self.until}"
+        return f"{self.service} unreachable for the functions {until} ({self.variable}={DEAD_ENDPOINT})"
 
 
 @dataclass
@@ -72,6 +135,14 @@ class Result:
     notices: list[dict]
     patches: dict[str, list[str]]
     answers: list[dict]
+    # Every incident, oldest first; every timeline entry; the reconciler's
+    # repairs; every confirm-outage attempt (Lambda's retries included);
+    # the lease items left at the end.
+    all_incidents: list[dict] = field(default_factory=list)
+    entries: list[dict] = field(default_factory=list)
+    repairs: list[str] = field(default_factory=list)
+    attempts: list[dict] = field(default_factory=list)
+    leases: int = 0
 
 
 @dataclass
@@ -85,6 +156,10 @@ class Scenario:
     config: dict[str, str] = field(default_factory=dict)
     alarms: int = 1
     checks: Callable[[Result], list[str]] = lambda _r: []
+    # The orchestrator's own failures: a dependency it cannot reach, and the
+    # workflow state in which a person stops the execution (StopExecution).
+    fault: Fault | None = None
+    stop_in: str | None = None
 
 
 def _patched(result: Result, region: str) -> int:
@@ -100,6 +175,62 @@ def _check(condition: bool, problem: str) -> list[str]:
     return [] if condition else [problem]
 
 
+def _source(incident: dict) -> str:
+    return str(incident.get("trigger", {}).get("source", "?"))
+
+
+def _failed_attempts(result: Result) -> list[str]:
+    return [str(a["errorType"]) for a in result.attempts if "errorType" in a]
+
+
+def _kinds(result: Result, incident: dict | None) -> list[str]:
+    if not incident:
+        return []
+    return [e["kind"] for e in result.entries if e.get("incident_id") == incident["id"]]
+
+
+def _delivered(result: Result, subject: str) -> list[dict]:
+    return [n for n in result.notices if subject in n["subject"]]
+
+
+def _flapping(r: Result) -> list[str]:
+    first = r.all_incidents[0] if r.all_incidents else {}
+    return (
+        _check(len(r.all_incidents) == 2, f"expected 2 incidents (dismissed, then reopened), got {len(r.all_incidents)}")
+        + _check(first.get("phase") == "dismissed", f"the first incident is {first.get('phase')}, not dismissed")
+        + _check(_source(r.incident or {}) == "reconciler", f"the last incident was opened by {_source(r.incident or {})}, not the reconciler")
+        + _check(any("confirmed again" in x for x in r.repairs), "the reconciler did not confirm the region again")
+        + _check(_actions(r) == ["rollout_restart"], f"expected one restart, got {_actions(r)}")
+    )
+
+
+def _workflow_stopped(r: Result) -> list[str]:
+    stopped = [n for n in _delivered(r, "recovery stopped without closing") if n["subject"].startswith("[CRITICAL]")]
+    return (
+        _check([e["status"] for e in r.executions] == ["ABORTED"], f"executions: {[e['status'] for e in r.executions]}, expected one ABORTED")
+        + _check((r.incident or {}).get("escalation") == "workflow_stopped", f"escalation {(r.incident or {}).get('escalation')}, not workflow_stopped")
+        + _check(bool(stopped), "no critical notice says the recovery stopped without closing")
+        + _check(r.leases == 0, f"{r.leases} lease item(s) left: the region is still held")
+        + _check(any("ended ABORTED" in x for x in r.repairs), "the reconciler did not repair the stopped execution")
+    )
+
+
+def _sns_outage(r: Result) -> list[str]:
+    wanted = ("platform outage confirmed", "platform restarted", "platform recovered")
+    problems = [f"the '{w}' notice arrived {len(_delivered(r, w))} times" for w in wanted if len(_delivered(r, w)) != 1]
+    for held in wanted[:2]:
+        if any(n["late_s"] is None for n in _delivered(r, held)):
+            problems.append(f"the '{held}' notice was not held back: SNS was down when it was written")
+    return problems + _check(_actions(r) == ["rollout_restart"], f"expected one restart, got {_actions(r)}")
+
+
+def _retry_after_throttle(r: Result) -> list[str]:
+    return (
+        _check(_failed_attempts(r) == ["UpstreamUnavailable"], f"failed attempts {_failed_attempts(r)}, expected the first one UpstreamUnavailable")
+        + _check(r.incidents == 1, f"{r.incidents} incidents: the retry did not finish the first one")
+        + _check("taken_over" in _kinds(r, r.incident), "nothing took over the unfinished confirmation")
+        + _check(_actions(r) == ["rollout_restart"], f"expected one restart, got {_actions(r)}")
+    )
 SCENARIOS = [
     Scenario(
         "crashloop",
@@ -187,6 +318,42 @@ SCENARIOS = [
         checks=lambda r: _check(_patched(r, FAILED) == 0, "the region was changed")
         + _check(any("[DRY RUN]" in n["subject"] for n in r.notices), "no [DRY RUN] notice"),
     ),
+    Scenario(
+        "flapping",
+        "pods crash-looping, the health check flaps -> dismissed as transient, the alarm stays in ALARM"
+        " -> the reconciler confirms again -> restart -> recovered",
+        "recovered",
+        clusters={FAILED: {"pods": "crashloop", "after_restart": "ready"}},
+        health={FAILED: "Failure,Success,Failure,Platform", PEER: "Platform"},
+        checks=_flapping,
+    ),
+    Scenario(
+        "workflow-stopped",
+        "a person stops the recovery workflow during Settle -> the reconciler escalates the incident and frees the region",
+        "escalated",
+        clusters={FAILED: {"pods": "crashloop", "after_restart": "ready"}},
+        # Long enough that the drill surely sees the execution settling.
+        config={"ROLLOUT_SETTLE_SECONDS": "10"},
+        stop_in="Settle",
+        checks=_workflow_stopped,
+    ),
+    Scenario(
+        "sns-outage",
+        "SNS is down during the confirmation and the restore -> recovered, every notice delivered once SNS is back",
+        "recovered",
+        clusters={FAILED: {"pods": "crashloop", "after_restart": "ready"}},
+        fault=Fault("SNS", "SNS", until="restoring"),
+        checks=_sns_outage,
+    ),
+    Scenario(
+        "retry-after-throttle",
+        "Route 53 refuses the first confirmation attempt -> Lambda's retry joins, the reconciler takes the"
+        " confirmation over -> restart -> recovered",
+        "recovered",
+        clusters={FAILED: {"pods": "crashloop", "after_restart": "ready"}},
+        fault=Fault("Route 53", "ROUTE_53", until=FIRST_ATTEMPT),
+        checks=_retry_after_throttle,
+    ),
 ]
 
 
@@ -201,6 +368,7 @@ class Cloud:
         self.route53 = provision.client("route53")
         self.sqs = provision.client("sqs")
         self.sfn = provision.client("stepfunctions")
+        self.cloudwatch = provision.client("cloudwatch")
 
     @staticmethod
     def call(method: str, path: str, body: object = None) -> dict:
@@ -214,41 +382,43 @@ def free_port() -> int:
 
 
 class Emulator:
-    """``cargo lambda watch`` serving the workspace's functions to one environment."""
+    """``cargo lambda watch`` serving the workspace's functions with one configuration."""
 
-    def __init__(self, cloud: Cloud, env: dict, env_file: Path, log: Path) -> None:
-        self.cloud, self.env = cloud, env
+    def __init__(self, env_file: Path, log: Path, concurrency: int) -> None:
+        self.log = log
         self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
             ["cargo", "lambda", "watch", "--ignore-changes", "--quiet", "-A", "127.0.0.1",
-             "-P", str(self.port), "--concurrency", "8", "--env-file", str(env_file)],
+             "-P", str(self.port), "--concurrency", str(concurrency), "--env-file", str(env_file)],
             cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log.open("w"), stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         deadline = time.monotonic() + 60
-        while True:
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
-                    break
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                raise RuntimeError(f"cargo lambda watch did not start (log {log})")
-            time.sleep(0.1)
-        cloud.call("PUT", f"/lambda/{env['name']}", {"endpoint": f"http://127.0.0.1:{self.port}"})
+        try:
+            while True:
+                with socket.socket() as probe:
+                    if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                        break
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise RuntimeError(f"cargo lambda watch did not start (log {log})")
+                time.sleep(0.1)
+        except BaseException:
+            # Also on Ctrl-C while it starts: nobody else holds the process yet.
+            self.stop()
+            raise
 
-    def invoke(self, function: str, payload: dict) -> dict:
-        url = f"http://127.0.0.1:{self.port}/2015-03-31/functions/{function}/invocations"
+    def invoke(self, function: str, payload: dict, timeout: float = 180) -> dict:
+        """The function's answer, or its ``{"errorType", "errorMessage"}``."""
+        url = f"{self.url}/2015-03-31/functions/{function}/invocations"
         request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST")
         try:
-            with urllib.request.urlopen(request, timeout=180) as answer:
+            with urllib.request.urlopen(request, timeout=timeout) as answer:
                 return json.loads(answer.read().decode() or "{}")
         except urllib.error.HTTPError as error:
             return json.loads(error.read().decode() or "{}")
 
     def stop(self) -> None:
-        try:
-            self.cloud.call("DELETE", f"/lambda/{self.env['name']}")
-        except provision.Failure:
-            pass
         for sig, wait in ((signal.SIGINT, 3), (signal.SIGKILL, 3)):
             try:
                 os.killpg(self.process.pid, sig)
@@ -256,6 +426,89 @@ class Emulator:
                 return
             except (ProcessLookupError, subprocess.TimeoutExpired):
                 continue
+
+
+def no_answer(error: Exception) -> dict:
+    """An invocation the emulator did not answer, shaped like a function error."""
+    return {"errorType": "NoAnswer", "errorMessage": f"the Lambda emulator did not answer: {error}"}
+
+
+class Functions:
+    """The environment's Lambda runtime emulators. ``healthy`` runs the
+    drill's configuration; a scenario with a fault also gets ``faulty``, the
+    same functions with the fault's endpoint dead. The one ``serving`` is
+    registered for the environment (so the workflow's Lambda tasks go to
+    it) and runs the alarm's and the reconciler's invocations: swapping it
+    is a dependency going down or coming back for every function at once."""
+
+    def __init__(self, cloud: Cloud, env: dict, work: Path, fault: Fault | None, alarms: int) -> None:
+        self.cloud, self.env = cloud, env
+        # Set when the run ends: retries and schedules stop waiting.
+        self.closing = threading.Event()
+        # Instances per function: the emulator starts up to that many at a
+        # function's first call while the first one starts (each a `cargo
+        # run`), so no more than a run calls at once: one workflow task and
+        # a late attempt of it, or the alarms of a storm.
+        self.healthy = Emulator(work / "functions.env", work / "emulator.log", 8 if alarms > 1 else 2)
+        self.faulty: Emulator | None = None
+        if fault is not None:
+            broken = work / "functions-broken.env"
+            broken.write_text((work / "functions.env").read_text() + provision.env_line(fault.variable, DEAD_ENDPOINT) + "\n")
+            try:
+                self.faulty = Emulator(broken, work / "emulator-broken.log", 2)
+            except BaseException:
+                self.healthy.stop()
+                raise
+        self.serving = self.healthy
+
+    def warm_up(self, alarm_name: str) -> str:
+        """Calls every function once in every emulator, harmlessly, so that
+        no step of the recovery waits for a cold start: the emulator starts
+        an instance with `cargo run`, which rebuilds what changed in the
+        working tree since the drill's build, and on 2 cores a few of those
+        at once took longer than the verification deadline. A function that
+        does not start is an error here, not a hung step later. Answers
+        what reconcile found before the failure."""
+        ok = json.loads((ROOT / "events/confirm-outage-alarm-ok.json").read_text())
+        ok["alarmData"]["alarmName"] = alarm_name
+        calls = {
+            # Nothing to do for an OK alarm; no open incident to restore,
+            # verify or escalate (InvalidEvent, nothing written); a report
+            # of the peers; a reconcile run, as every minute on the stack.
+            "confirm-outage": ok,
+            "restore-platform": {"region": FAILED, "dry_run": True},
+            "verify-recovery": {"incident_id": "drill-warm-up"},
+            "escalate-incident": {"incident_id": "drill-warm-up", "failure": {"Error": "DrillWarmUp", "Cause": ""}},
+            "check-derp-peers": {},
+            "reconcile": {"reason": "drill: before the failure"},
+        }
+        emulators = [e for e in (self.healthy, self.faulty) if e is not None]
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(calls) * len(emulators)) as pool:
+            answers = {
+                (e, f): pool.submit(e.invoke, f, payload, 120) for e in emulators for f, payload in calls.items()
+            }
+            for (emulator, function), answer in answers.items():
+                try:
+                    answer.result()
+                except (OSError, http.client.HTTPException, ValueError) as error:
+                    raise RuntimeError(f"{function} did not start in the emulator at {emulator.url} ({error});"
+                                       f" a build error in the working tree? see {emulator.log}") from error
+        baseline = answers[(self.serving, "reconcile")].result()
+        return str(baseline.get("errorType") or f"{baseline.get('repairs')} repairs")
+
+    def serve(self, emulator: Emulator) -> None:
+        self.cloud.call("PUT", f"/lambda/{self.env['name']}", {"endpoint": emulator.url})
+        self.serving = emulator
+
+    def stop(self) -> None:
+        self.closing.set()
+        try:
+            self.cloud.call("DELETE", f"/lambda/{self.env['name']}")
+        except provision.Failure:
+            pass
+        for emulator in (self.faulty, self.healthy):
+            if emulator is not None:
+                emulator.stop()
 
 
 # --- watching ---------------------------------------------------------------
@@ -272,18 +525,38 @@ def parse_time(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
 
 
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+Row = tuple[dt.datetime, str, str]
+
+
 class Timeline:
-    """Prints what happens, once each, as seconds since the failure."""
+    """Prints what happens, once each, as seconds since the failure. Other
+    threads (the alarm's retries, the reconciler) hand their rows over with
+    ``note``; they are printed with the next poll's."""
 
     def __init__(self, cloud: Cloud, env: dict, t0: dt.datetime) -> None:
         self.cloud, self.env, self.t0 = cloud, env, t0
         self.seen: set[str] = set()
         self.notices: list[dict] = []
         self.phases: dict[str, str] = {}
+        # Notice id -> when it was written, for notices seen in an outbox;
+        # the states each execution entered; the last scan of the table.
+        self.written: dict[str, dt.datetime] = {}
+        self.entered: dict[str, list[str]] = {}
+        self.last_items: list[dict] = []
+        self._notes: list[Row] = []
+        self._lock = threading.Lock()
 
     def line(self, at: dt.datetime, source: str, text: str) -> None:
         since = (at - self.t0).total_seconds()
         print(f"  +{since:6.1f}s  {source:<16} {text}", flush=True)
+
+    def note(self, at: dt.datetime, source: str, text: str) -> None:
+        with self._lock:
+            self._notes.append((at, source, text))
 
     def items(self) -> list[dict]:
         pages = self.cloud.dynamodb.get_paginator("scan").paginate(TableName=self.env["table"])
@@ -291,8 +564,12 @@ class Timeline:
 
     def poll(self) -> tuple[list[dict], list[dict]]:
         items = self.items()
+        self.last_items = items
         incidents = [i for i in items if i["sk"] == "INCIDENT"]
-        events: list[tuple[dt.datetime, str, str]] = []
+        now = utcnow()
+        with self._lock:
+            events: list[Row] = self._notes
+            self._notes = []
         for incident in incidents:
             # The phase as last written; a change shows at the write that made it.
             before = self.phases.get(incident["id"])
@@ -300,6 +577,15 @@ class Timeline:
                 self.phases[incident["id"]] = incident["phase"]
                 change = f"{before} -> {incident['phase']}" if before else incident["phase"]
                 events.append((parse_time(incident["updated_at"]), "phase", change))
+            for notice in incident.get("outbox", []):
+                # Shown once it has waited longer than a delivery takes.
+                written = parse_time(notice["created_at"])
+                self.written.setdefault(notice["id"], written)
+                key = f"outbox#{notice['id']}"
+                if key not in self.seen and (now - written).total_seconds() > LATE_SECONDS:
+                    self.seen.add(key)
+                    since = (written - self.t0).total_seconds()
+                    events.append((now, "outbox", f"{notice['subject']} (written at +{since:.1f}s) waits: SNS did not take it"))
         for entry in items:
             # "notified" entries repeat the SNS rows.
             if entry["sk"].startswith("TIMELINE#") and entry["sk"] not in self.seen and entry["kind"] != "notified":
@@ -314,7 +600,9 @@ class Timeline:
                     continue
                 self.seen.add(key)
                 if "stateEnteredEventDetails" in event:
-                    events.append((event["timestamp"], "workflow", event["stateEnteredEventDetails"]["name"]))
+                    state = event["stateEnteredEventDetails"]["name"]
+                    self.entered.setdefault(execution["executionArn"], []).append(state)
+                    events.append((event["timestamp"], "workflow", state))
                 elif event["type"] in ("ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"):
                     events.append((event["timestamp"], "workflow", event["type"]))
         while True:
@@ -324,13 +612,151 @@ class Timeline:
                 break
             for message in messages:
                 envelope = json.loads(message["Body"])
-                notice = {"subject": envelope.get("Subject", ""), "body": envelope.get("Message", "")}
+                at = parse_time(envelope["Timestamp"])
+                notice_id = envelope.get("MessageAttributes", {}).get("notice_id", {}).get("Value")
+                written = self.written.get(notice_id or "")
+                late = round((at - written).total_seconds(), 1) if written else None
+                late = late if late is not None and late > LATE_SECONDS else None
+                notice = {"subject": envelope.get("Subject", ""), "body": envelope.get("Message", ""), "id": notice_id, "late_s": late}
                 self.notices.append(notice)
-                events.append((parse_time(envelope["Timestamp"]), "SNS", notice["subject"]))
+                events.append((at, "SNS", notice["subject"] + (f" (late: written {late:.1f}s before)" if late else "")))
                 self.cloud.sqs.delete_message(QueueUrl=self.env["queue_url"], ReceiptHandle=message["ReceiptHandle"])
         for at, source, text in sorted(events, key=lambda e: e[0]):
             self.line(at.astimezone(dt.timezone.utc), source, text)
         return incidents, executions
+
+
+# --- the reconciler ---------------------------------------------------------
+
+
+def scheduled_event(env: dict) -> dict:
+    """EventBridge's ``Scheduled Event`` of the reconcile rule, now."""
+    event = json.loads((ROOT / "events/reconcile-scheduled.json").read_text())
+    event["id"] = str(uuid.uuid4())
+    event["time"] = utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")
+    event["resources"] = [f"arn:aws:events:{provision.REGION}:123456789012:rule/{env['name']}-reconcile"]
+    return event
+
+
+def execution_ended_event(env: dict, execution: dict) -> dict:
+    """The ``Step Functions Execution Status Change`` of an execution that ended."""
+    event = json.loads((ROOT / "events/reconcile-execution-ended.json").read_text())
+    stopped = execution.get("stopDate") or utcnow()
+    event["id"] = str(uuid.uuid4())
+    event["time"] = stopped.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    event["resources"] = [execution["executionArn"]]
+    event["detail"].update(
+        executionArn=execution["executionArn"],
+        stateMachineArn=env["workflow_arn"],
+        name=execution["name"],
+        status=execution["status"],
+        startDate=int(execution["startDate"].timestamp() * 1000),
+        stopDate=int(stopped.timestamp() * 1000),
+        input=json.dumps({"incident_id": execution["name"], "region": FAILED}),
+    )
+    return event
+
+
+class Reconciler:
+    """``reconcile`` as the stack runs it: on its schedule (every
+    RECONCILE_EVERY_SECONDS instead of every minute) and on every recovery
+    execution that ends FAILED, TIMED_OUT or ABORTED (the template's
+    EventBridge rule), one run at a time, through the emulator serving at
+    the time. Each repair is a timeline row. It is started once the alarm
+    has been handled, so that its own Route 53 reads do not take the values
+    of a scripted health sequence that the confirmation is meant to read."""
+
+    def __init__(self, functions: Functions, env: dict, timeline: Timeline) -> None:
+        self.functions, self.env, self.timeline = functions, env, timeline
+        self.repairs: list[str] = []
+        self.failures: list[dict] = []
+        self.faulted: list[dict] = []
+        self.runs = 0
+        self._pending: list[dict] = []
+        self._signalled: set[str] = set()
+        self._busy = False
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._thread is not None
+
+    @property
+    def idle(self) -> bool:
+        """No run in flight and none waiting."""
+        with self._lock:
+            return not self._busy and not self._pending
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="reconcile", daemon=True)
+        self._thread.start()
+
+    def execution_ended(self, execution: dict) -> None:
+        """EventBridge's rule: one run per execution that ended without succeeding."""
+        with self._lock:
+            if execution["executionArn"] in self._signalled:
+                return
+            self._signalled.add(execution["executionArn"])
+            self._pending.append(execution_ended_event(self.env, execution))
+        self._wake.set()
+
+    def stop(self, wait: float) -> None:
+        """No more runs; waits up to ``wait`` seconds for one in flight."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(wait)
+
+    def _loop(self) -> None:
+        due = time.monotonic() + RECONCILE_EVERY_SECONDS
+        while not self._stop.is_set() and not self.functions.closing.is_set():
+            self._wake.wait(max(0.0, due - time.monotonic()))
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            with self._lock:
+                event = self._pending.pop(0) if self._pending else None
+                if event is None and time.monotonic() < due:
+                    continue
+                self._busy = True
+            try:
+                if event is None:
+                    due = time.monotonic() + RECONCILE_EVERY_SECONDS
+                    event = scheduled_event(self.env)
+                self._run(event)
+            finally:
+                with self._lock:
+                    self._busy = False
+
+    def _run(self, event: dict) -> None:
+        if event.get("detail-type") == "Step Functions Execution Status Change":
+            detail = event["detail"]
+            self.timeline.note(utcnow(), "reconcile", f"run by EventBridge: execution {detail['name']} ended {detail['status']}")
+        emulator = self.functions.serving
+        try:
+            answer = emulator.invoke("reconcile", event)
+        except (OSError, http.client.HTTPException, ValueError) as error:
+            answer = no_answer(error)
+        self.runs += 1
+        if "errorType" in answer:
+            # A run that fails while a dependency is down is the fault's
+            # symptom (reconcile fails the run on what it cannot repair, so
+            # that it shows in the function's errors), not a problem.
+            broken = emulator is self.functions.faulty
+            (self.faulted if broken else self.failures).append(answer)
+            during = " (the dependency is down)" if broken else ""
+            self.timeline.note(utcnow(), "reconcile", f"failed{during}: {answer['errorType']}: {answer.get('errorMessage', '')}")
+            return
+        at = parse_time(answer["at"]) if answer.get("at") else utcnow()
+        for region in answer.get("regions", []):
+            for repair in region.get("repairs", []):
+                self.repairs.append(f"{region['region']}: {repair}")
+                self.timeline.note(at, "reconcile", f"{region['region']}: {repair}")
+            if region.get("error"):
+                self.timeline.note(at, "reconcile", f"{region['region']}: not reconciled: {region['error']}")
 
 
 # --- a run ------------------------------------------------------------------
@@ -342,6 +768,36 @@ def alarm_event(alarm_name: str, now: dt.datetime) -> dict:
     event["time"] = now.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
     event["alarmData"]["state"]["timestamp"] = event["time"]
     return event
+
+
+def alarm_invocation(functions: Functions, alarm: dict, first: Emulator, timeline: Timeline) -> list[dict]:
+    """One alarm action: Lambda's asynchronous invocation of confirm-outage
+    and, when an attempt fails, Lambda's retries of it, each through the
+    emulator serving by then. Every attempt's answer, the last one last.
+
+    Lambda retries with the same request id, which resumes at once what the
+    attempt left; ``cargo lambda watch`` gives every invocation a request id
+    of its own, so here a retry is another request for the open incident:
+    it joins, and the reconciler takes the confirmation over once it has
+    been idle for TAKEOVER_AFTER_SECONDS (the path of a retry that comes
+    too late, or of a second alarm)."""
+    attempts: list[dict] = []
+    emulator = first
+    for attempt in range(LAMBDA_RETRIES + 1):
+        try:
+            answer = emulator.invoke("confirm-outage", copy.deepcopy(alarm))
+        except (OSError, http.client.HTTPException, ValueError) as error:
+            answer = no_answer(error)
+        attempts.append(answer)
+        if "errorType" not in answer or functions.closing.is_set():
+            break
+        retry = attempt < LAMBDA_RETRIES
+        then = f"Lambda retries it in {LAMBDA_RETRY_SECONDS:g} s" if retry else "Lambda gives up (dead-letter queue)"
+        timeline.note(utcnow(), "alarm", f"confirm-outage failed: {answer['errorType']}: {answer.get('errorMessage', '')}; {then}")
+        if not retry or functions.closing.wait(LAMBDA_RETRY_SECONDS):
+            break
+        emulator = functions.serving
+    return attempts
 
 
 def template_defaults() -> dict[str, str]:
@@ -374,20 +830,42 @@ def run(scenario: Scenario) -> int:
 
     print(f"drill {scenario.name}: {scenario.summary}")
     print(f"  environment {name}: {', '.join(regions)}; the platform: deployment loft, 3 ready pods, DERP peers online")
-    shortened = [f"{var} {defaults.get(param, '?')} -> {value}" for var, (param, value) in SHORT_WAITS.items()]
+    shortened = [
+        f"{var} {defaults.get(param, '?') if param else FUNCTION_DEFAULTS[var]} -> {value}"
+        for var, (param, value) in SHORT_WAITS.items()
+    ]
     print("  waits shortened for the drill (function configuration; the workflow gets its waits")
     print(f"  through the execution input confirm-outage writes): {'; '.join(shortened)}")
+    print(f"  played by the drill on the same short clock: reconcile every {RECONCILE_EVERY_SECONDS:g} s once the alarm was"
+          f" handled (ReconcileSchedule {defaults.get('ReconcileSchedule', '?')}),")
+    print(f"  and on every execution that ends {', '.join(ENDED_BADLY)}; Lambda's retry of a failed alarm invocation"
+          f" after {LAMBDA_RETRY_SECONDS:g} s (about 1 min, then 2 min)")
     if scenario.config:
         print(f"  scenario configuration: {', '.join(f'{k}={v}' for k, v in scenario.config.items())}")
 
-    emulator = Emulator(cloud, env, env_file, work / "emulator.log")
+    functions = Functions(cloud, env, work, scenario.fault, scenario.alarms)
     try:
-        return follow(scenario, cloud, env, regions, emulator)
+        return follow(scenario, cloud, env, regions, functions)
     finally:
-        emulator.stop()
+        functions.stop()
 
 
-def follow(scenario: Scenario, cloud: Cloud, env: dict, regions: dict, emulator: Emulator) -> int:
+def reached(phase: str, until: str) -> bool:
+    """Whether an incident in ``phase`` has got as far as ``until``: an open
+    phase or any later one, a closed phase itself."""
+    if until in OPEN_PHASES:
+        return phase not in OPEN_PHASES[: OPEN_PHASES.index(until)]
+    return phase == until
+
+
+def follow(scenario: Scenario, cloud: Cloud, env: dict, regions: dict, functions: Functions) -> int:
+    fault = scenario.fault
+    # Until its fault ends, a broken dependency breaks it for every function.
+    functions.serve(functions.faulty if fault and fault.until != FIRST_ATTEMPT and functions.faulty else functions.healthy)
+    started = time.monotonic()
+    found = functions.warm_up(regions[FAILED]["alarm_names"][0])
+    print(f"  every function started before the failure ({time.monotonic() - started:.1f} s);"
+          f" reconcile before the failure: {found}")
     for region, patch in scenario.clusters.items():
         cloud.call("PATCH", f"/clusters/{regions[region]['cluster']}/scenario", patch)
     t0 = dt.datetime.now(dt.timezone.utc)
@@ -396,60 +874,127 @@ def follow(scenario: Scenario, cloud: Cloud, env: dict, regions: dict, emulator:
             ResourceType="healthcheck", ResourceId=regions[region]["health_check_id"],
             AddTags=[{"Key": HEALTH_TAG, "Value": status}],
         )
+    # CloudWatch moves the alarm when the health check fails; moto does not.
+    alarm_name = regions[FAILED]["alarm_names"][0]
+    cloud.cloudwatch.set_alarm_state(
+        AlarmName=alarm_name, StateValue="ALARM",
+        StateReason="Threshold Crossed: the drill broke the region (HealthCheckStatus < 1)",
+    )
     timeline = Timeline(cloud, env, t0)
     broke = ", ".join(f"{r}: {json.dumps(p)}" for r, p in scenario.clusters.items()) or "health check only"
     timeline.line(t0, "drill", f"failure injected ({broke}; health {scenario.health[FAILED]})")
+    if fault:
+        timeline.line(t0, "drill", fault.describe())
 
-    alarm = alarm_event(regions[FAILED]["alarm_names"][0], t0)
+    alarm = alarm_event(alarm_name, t0)
+    first = functions.faulty if fault and functions.faulty else functions.healthy
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=min(scenario.alarms, 50))
-    timeline.line(t0, "alarm", f"{regions[FAILED]['alarm_names'][0]} OK -> ALARM" + (f" x{scenario.alarms}" if scenario.alarms > 1 else ""))
-    invocations = [pool.submit(emulator.invoke, "confirm-outage", copy.deepcopy(alarm)) for _ in range(scenario.alarms)]
+    timeline.line(t0, "alarm", f"{alarm_name} OK -> ALARM" + (f" x{scenario.alarms}" if scenario.alarms > 1 else ""))
+    invocations = [pool.submit(alarm_invocation, functions, alarm, first, timeline) for _ in range(scenario.alarms)]
+    reconciler = Reconciler(functions, env, timeline)
 
     deadline = time.monotonic() + TIMEOUT_SECONDS
     incidents: list[dict] = []
     executions: list[dict] = []
     quiet_since: float | None = None
-    while time.monotonic() < deadline:
-        time.sleep(0.3)
-        incidents, executions = timeline.poll()
-        answered = all(f.done() for f in invocations)
-        closed = bool(incidents) and all(not i.get("outbox") and i["phase"] not in ("confirming", "confirmed", "restoring") for i in incidents)
-        running = any(e["status"] == "RUNNING" for e in executions)
-        if answered and not running and (closed or not incidents):
-            quiet_since = quiet_since or time.monotonic()
-            if time.monotonic() - quiet_since > 1.5:  # the last notices in flight
-                break
-        else:
-            quiet_since = None
+    fault_over = fault is None or fault.until == FIRST_ATTEMPT
+    stopped = False
+    try:
+        while time.monotonic() < deadline:
+            time.sleep(0.3)
+            # No reconcile run in flight or finished while the table is read.
+            settled_before = reconciler.idle, reconciler.runs
+            incidents, executions = timeline.poll()
+            answered = all(f.done() for f in invocations)
+            if answered and not reconciler.started:
+                reconciler.start()
+                timeline.note(utcnow(), "reconcile", f"scheduled every {RECONCILE_EVERY_SECONDS:g} s from now")
+            if not fault_over and fault and any(reached(i["phase"], fault.until) for i in incidents):
+                functions.serve(functions.healthy)
+                fault_over = True
+                timeline.note(utcnow(), "drill", f"{fault.service} is back: the functions reach it again")
+            if scenario.stop_in and not stopped:
+                for execution in executions:
+                    if execution["status"] == "RUNNING" and scenario.stop_in in timeline.entered.get(execution["executionArn"], []):
+                        timeline.note(utcnow(), "drill", f"a person stops execution {execution['name']} in {scenario.stop_in} (StopExecution)")
+                        cloud.sfn.stop_execution(executionArn=execution["executionArn"], cause="stopped by a person during the drill")
+                        stopped = True
+            for execution in executions:
+                if execution["status"] in ENDED_BADLY:
+                    reconciler.execution_ended(execution)
+            closed = bool(incidents) and all(not i.get("outbox") and i["phase"] not in OPEN_PHASES for i in incidents)
+            running = any(e["status"] == "RUNNING" for e in executions)
+            if answered and not running and (closed or not incidents):
+                newest = max(incidents, key=lambda i: i["detected_at"]) if incidents else None
+                now_at = newest["phase"] if newest else "no_incident"
+                there = now_at == scenario.expect
+                if quiet_since is None and not there:
+                    timeline.note(utcnow(), "drill", f"nothing in flight, the outcome is {now_at}: the reconciler has"
+                                  f" {QUIET_LIMIT_SECONDS:g} s to act")
+                quiet_since = quiet_since or time.monotonic()
+                quiet = time.monotonic() - quiet_since
+                # The last notices in flight; the reconciler's chance to act
+                # (never ended in the middle of one of its runs).
+                settled = settled_before == (True, reconciler.runs) and reconciler.idle
+                if settled and ((there and quiet > 1.5) or quiet > QUIET_LIMIT_SECONDS):
+                    break
+            else:
+                quiet_since = None
+        timed_out = time.monotonic() >= deadline
+    finally:
+        reconciler.stop(wait=0)
+    # A run in flight finishes (and is shown) before the report.
+    reconciler.stop(wait=120)
     pool.shutdown(wait=False, cancel_futures=True)
-    answers = [f.result() for f in invocations if f.done()]
+    attempts = [f.result() for f in invocations if f.done()]
+    answers = [a[-1] for a in attempts if a]
     incidents, executions = timeline.poll()
+    items = timeline.last_items
 
-    incident = max(incidents, key=lambda i: i["detected_at"]) if incidents else None
-    outcome = "timeout" if time.monotonic() >= deadline else (incident["phase"] if incident else "no_incident")
+    incidents.sort(key=lambda i: i["detected_at"])
+    incident = incidents[-1] if incidents else None
+    outcome = "timeout" if timed_out else (incident["phase"] if incident else "no_incident")
     patches = {}
     for region, entry in regions.items():
         requests = cloud.call("GET", f"/clusters/{entry['cluster']}/requests")["requests"]
         patches[region] = [r["path"] for r in requests if r["method"] == "PATCH" and r["status"] < 300]
-    result = Result(incident, len(incidents), executions, timeline.notices, patches, answers)
+    result = Result(
+        incident, len(incidents), executions, timeline.notices, patches, answers,
+        all_incidents=incidents,
+        entries=[i for i in items if i["sk"].startswith("TIMELINE#")],
+        repairs=reconciler.repairs,
+        attempts=[a for tries in attempts for a in tries],
+        leases=sum(i["sk"].startswith("LEASE") for i in items),
+    )
     problems = scenario.checks(result)
     errors = [a for a in answers if "errorType" in a]
     if errors:
-        problems.append(f"{len(errors)} confirm-outage invocations failed: {errors[0]}")
+        problems.append(f"{len(errors)} confirm-outage invocations failed (after Lambda's retries): {errors[0]}")
+    if reconciler.failures:
+        problems.append(f"{len(reconciler.failures)} reconcile runs failed: {reconciler.failures[0]}")
 
     print()
     print(f"report ({scenario.name}):")
     print(f"  outcome      {outcome} (expected {scenario.expect})")
     if incident:
-        print(f"  incident     {incident['id']} ({incident['region']}), verdict {incident.get('verdict')}")
+        print(f"  incident     {incident['id']} ({incident['region']}), verdict {incident.get('verdict')}, opened by {_source(incident)}")
         decided = [a["remedy"]["remedy"] + (" (dry run: not applied)" if a.get("dry_run") else "") for a in incident.get("actions", [])]
         print(f"  decided      {', '.join(decided) or 'no remedy'}")
         if incident.get("escalation"):
             print(f"  escalation   {incident['escalation']}")
+    if len(incidents) > 1:
+        print(f"  incidents    {len(incidents)}: " + " | ".join(f"{i['id']} {i['phase']} (opened by {_source(i)})" for i in incidents))
+    failed = _failed_attempts(result)
+    if failed:
+        print(f"  attempts     {len(result.attempts)} confirm-outage attempts, {len(failed)} failed: {', '.join(failed)}")
     for execution in executions:
         print(f"  workflow     {execution['name']}: {execution['status']}")
+    faulted = f", {len(reconciler.faulted)} failed while a dependency was down" if reconciler.faulted else ""
+    print(f"  reconciler   {reconciler.runs} runs, {len(reconciler.repairs)} repairs{faulted}" + "".join(f"\n               {r}" for r in reconciler.repairs))
+    print(f"  leases       {result.leases} left")
     print(f"  changed      {'; '.join(f'{r}: {len(p)} PATCH' for r, p in patches.items())}")
-    print(f"  notices      {len(timeline.notices)}: " + " | ".join(n["subject"] for n in timeline.notices))
+    print(f"  notices      {len(timeline.notices)}: " + " | ".join(
+        n["subject"] + (f" (late {n['late_s']:.1f}s)" if n["late_s"] else "") for n in timeline.notices))
     for problem in problems:
         print(f"  PROBLEM      {problem}")
     ok = outcome == scenario.expect and not problems
@@ -462,6 +1007,14 @@ def follow(scenario: Scenario, cloud: Cloud, env: dict, regions: dict, emulator:
         "notifications": len(timeline.notices),
         "detect_to_action_s": seconds_between(incident, "detected_at", "acted_at"),
         "time_to_recover_s": seconds_between(incident, "detected_at", "recovered_at"),
+        "incidents": [
+            {"id": i["id"], "phase": i["phase"], "trigger": _source(i), "escalation": i.get("escalation")}
+            for i in incidents
+        ],
+        "repairs": reconciler.repairs,
+        "notices": [{"subject": n["subject"], "late_s": n["late_s"]} for n in timeline.notices],
+        "leases": result.leases,
+        "failed_attempts": failed,
     }
     print(json.dumps(summary), flush=True)
     return 0 if ok else 1
@@ -497,3 +1050,6 @@ if __name__ == "__main__":
     except KeyboardInterrupt:
         print("drill: interrupted", file=sys.stderr)
         sys.exit(130)
+    except RuntimeError as error:  # an emulator or a function that did not start
+        print(f"drill: {error}", file=sys.stderr)
+        sys.exit(1)

@@ -141,16 +141,21 @@ pub fn idle_repair(
         })
     };
     let closed_since = since(last.closed_at);
-    if last.phase == Phase::Escalated {
+    // An escalated region is a person's; a dry run's report told them what
+    // would be done: both hold the region, the escalation with reminders.
+    if matches!(last.phase, Phase::Escalated | Phase::Reported) {
         if closed_since < policy.hold {
             let told = since(last.reminded_at.or(last.closed_at));
-            return if told >= policy.reminder_every {
+            return if last.phase == Phase::Escalated && told >= policy.reminder_every {
                 IdleRepair::Remind
             } else {
                 IdleRepair::Leave
             };
         }
-        return IdleRepair::Confirm(format!("{why}; the hold after its escalation is over"));
+        return IdleRepair::Confirm(format!(
+            "{why}; the hold after its {} incident is over",
+            last.phase.as_str()
+        ));
     }
     if closed_since < takeover_after {
         return IdleRepair::Leave;
@@ -251,7 +256,7 @@ async fn one_region(
             ));
         }
         if let Some(open) = deps.store.leaseholder(&region.name, lane).await? {
-            if lane == Lane::Live {
+            if lane == Lane::of(deps.settings.dry_run) {
                 view.incident_id = Some(open.id.clone());
                 view.phase = Some(open.phase);
             }
@@ -259,11 +264,7 @@ async fn one_region(
             match open_repair(&open, execution, now, takeover) {
                 OpenRepair::Leave => {}
                 OpenRepair::TakeOver => {
-                    let trigger = resync(
-                        region,
-                        "took over a confirmation that stopped",
-                        open.dry_run,
-                    );
+                    let trigger = resync(region, "its confirmation stopped", open.dry_run);
                     let report = confirm_outage(deps, workflow, &trigger, nonce).await?;
                     view.repairs.push(format!(
                         "took over the confirmation of {}: {}",
@@ -343,15 +344,13 @@ async fn one_region(
     }
 
     view.health = read(deps, region).await?.health;
-    if deps
-        .store
-        .leaseholder(&region.name, Lane::Live)
-        .await?
-        .is_some()
-    {
-        return Ok(());
+    // A resync confirms as an alarm would: in the dry-run lane when the
+    // deployment is a dry run, so that lane's incidents hold it back.
+    let lane = Lane::of(deps.settings.dry_run);
+    if deps.store.leaseholder(&region.name, lane).await?.is_some() {
+        return refused.map_or(Ok(()), Err);
     }
-    let last = deps.store.last_closed(&region.name, Lane::Live).await?;
+    let last = deps.store.last_closed(&region.name, lane).await?;
     match idle_repair(
         view.alarm,
         view.health,
@@ -658,8 +657,15 @@ mod tests {
                     Some("2026-11-22T11:50:00Z"),
                 )),
                 confirm(
-                    "the region is still down (alarm ALARM, Route 53 unhealthy) and no incident is open; the hold after its escalation is over",
+                    "the region is still down (alarm ALARM, Route 53 unhealthy) and no incident is open; the hold after its escalated incident is over",
                 ),
+            ),
+            (
+                "a dry run reported a while ago",
+                Some(Alarm),
+                U,
+                Some(incident(Phase::Reported, "2026-11-22T11:20:00Z")),
+                IdleRepair::Leave,
             ),
             (
                 "escalated, healthy again",
@@ -880,6 +886,73 @@ mod tests {
         let saved: serde_json::Value = serde_json::from_str(&heartbeat).unwrap();
         assert_eq!(saved["repairs"], 1);
         assert_eq!(saved["regions"][0]["region"], "us-east-1");
+    }
+
+    #[tokio::test]
+    async fn a_dry_run_deployment_is_held_back_by_its_own_closed_incident() {
+        let mut world = World::new(&[false]);
+        world.settings =
+            Settings::from_vars([sample_vars(), vec![("DRY_RUN", "true".to_owned())]].concat())
+                .unwrap();
+        world.alarms.set("alarm-a", AlarmState::Alarm);
+        let now = world.clock.now();
+        let mut rehearsal = Incident::detect(
+            "us-east-1",
+            &crate::fakes::alarm_trigger(),
+            true,
+            now,
+            "dry1",
+        );
+        let first = Journal::new("dry1").entry(&rehearsal, now, EntryKind::Detected, "detected");
+        world.store.open(&rehearsal, &first).await.unwrap();
+        rehearsal
+            .conclude(crate::verdict::Verdict::Confirmed, Vec::new(), now)
+            .unwrap();
+        rehearsal
+            .close(crate::incident::Closing::Reported, now)
+            .unwrap();
+        world.store.update(&rehearsal, &[]).await.unwrap();
+
+        world.clock.advance(Duration::from_secs(10));
+        let report = world.run("rec1").await;
+        assert!(
+            World::east(&report).repairs.is_empty(),
+            "just reported: {report:?}"
+        );
+        assert_eq!(world.store.incidents.lock().unwrap().len(), 1);
+
+        world.clock.advance(Duration::from_secs(150));
+        let held = world.run("rec2").await;
+        assert!(
+            World::east(&held).repairs.is_empty(),
+            "reported: held, no reminder: {held:?}"
+        );
+        assert!(world.notifier.sent.lock().unwrap().is_empty());
+
+        world.clock.advance(Duration::from_secs(3600));
+        let later = world.run("rec3").await;
+        assert!(
+            World::east(&later)
+                .repairs
+                .first()
+                .is_some_and(|r| r.starts_with("confirmed again")),
+            "{later:?}"
+        );
+        let reopened = world
+            .store
+            .leaseholder("us-east-1", Lane::DryRun)
+            .await
+            .unwrap();
+        assert!(
+            reopened.is_some_and(|i| i.dry_run),
+            "a dry run again, never live"
+        );
+        assert_eq!(world.store.lease("us-east-1"), None);
+        let again = world.run("rec4").await;
+        assert!(
+            World::east(&again).repairs.is_empty(),
+            "open: nothing to repair: {again:?}"
+        );
     }
 
     #[tokio::test]

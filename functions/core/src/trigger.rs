@@ -76,7 +76,7 @@ impl Trigger {
                 format!("CloudWatch alarm {name} via SNS ({:?})", self.state)
             }
             (Target::Region(_), TriggerSource::Reconciler) => {
-                format!("reconciler: {}", self.reason)
+                format!("the reconciler ({})", self.reason)
             }
             (Target::Region(_), _) => format!("manual invocation: {}", self.reason),
         }
