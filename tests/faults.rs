@@ -123,6 +123,16 @@ fn patches(env: &Environment) -> usize {
         .count()
 }
 
+/// Sleeps until a stored time (RFC 3339) is more than `seconds` old.
+async fn wait_until_older(stored: &str, seconds: i64) {
+    let at: chrono::DateTime<chrono::Utc> =
+        stored.parse().unwrap_or_else(|e| panic!("{stored}: {e}"));
+    let until = at + chrono::Duration::seconds(seconds);
+    if let Ok(left) = (until - chrono::Utc::now()).to_std() {
+        tokio::time::sleep(left).await;
+    }
+}
+
 /// Sleeps until `seconds` have passed since `since`.
 async fn wait_past(since: Instant, seconds: u64) {
     let at = since + Duration::from_secs(seconds);
@@ -135,7 +145,6 @@ async fn wait_past(since: Instant, seconds: u64) {
 async fn f1_a_throttled_confirmation_is_taken_over_at_the_default_takeover_time() {
     let cloud = LocalCloud::start().await;
     let env = outage(&cloud, "f1-route53", "Failure").await;
-    let started = Instant::now();
     let throttled = Emulator::start(
         &env,
         &with(QUICK, &[("AWS_ENDPOINT_URL_ROUTE_53", DEAD)]),
@@ -158,7 +167,10 @@ async fn f1_a_throttled_confirmation_is_taken_over_at_the_default_takeover_time(
         "not yet abandoned: {early}"
     );
 
-    wait_past(started, 125).await;
+    // Past the takeover time since the abandoned incident's last write.
+    let abandoned = &incidents(&cloud, &env).await[0];
+    assert_eq!(text(abandoned, "phase"), "confirming");
+    wait_until_older(&text(abandoned, "updated_at"), 122).await;
     let repaired = reconcile(&emulator);
     let repairs = east_repairs(&repaired);
     assert!(
