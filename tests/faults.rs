@@ -19,17 +19,10 @@ const QUICK: &[(&str, &str)] = &[("CONFIRM_SAMPLES", "2"), ("CONFIRM_INTERVAL_SE
 /// The shortest takeover time the functions accept; the tests that do not
 /// say otherwise wait it out for real.
 const TAKEOVER: (&str, &str) = ("TAKEOVER_AFTER_SECONDS", "30");
-/// Short waits of the workflow, so a recovery takes seconds.
-const FAST: &[(&str, &str)] = &[
-    ("CONFIRM_SAMPLES", "2"),
-    ("CONFIRM_INTERVAL_SECONDS", "1"),
-    ("ROLLOUT_SETTLE_SECONDS", "1"),
-    ("VERIFY_POLL_SECONDS", "1"),
-    ("RECOVERY_HEALTHY_READINGS", "2"),
-    ("VERIFY_DEADLINE_SECONDS", "60"),
-    ("ACTION_COOLDOWN_SECONDS", "1"),
-    TAKEOVER,
-];
+/// A whole recovery's short waits, with the shortest takeover time.
+fn fast(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+    [system::FAST_RECOVERY, &[TAKEOVER], extra].concat()
+}
 
 /// A provisioned environment whose us-east-1 is down: its health check
 /// fails (`health`) and its alarm is in ALARM.
@@ -248,14 +241,14 @@ async fn f2_escalation_with_sns_down_still_frees_the_region_and_tells_people_lat
     // The API server refuses the restart: the workflow escalates.
     east.kube()
         .fault(json!({"status": 403, "method": "PATCH", "count": 1}));
-    let confirmer = Emulator::start(&env, FAST, 1);
+    let confirmer = Emulator::start(&env, &fast(&[]), 1);
     let confirmed = confirmer.invoke("confirm-outage", &alarm(&env));
     assert_eq!(confirmed.body["verdict"], "confirmed", "{confirmed:?}");
     drop(confirmer);
     let execution = confirmed.body["execution_arn"].as_str().unwrap().to_owned();
     // Every workflow step meets a dead SNS.
     let workflow =
-        Emulator::start(&env, &with(FAST, &[("AWS_ENDPOINT_URL_SNS", DEAD)]), 2).serving_workflow();
+        Emulator::start(&env, &fast(&[("AWS_ENDPOINT_URL_SNS", DEAD)]), 2).serving_workflow();
     let ended = cloud.finished(&execution, Duration::from_secs(120)).await;
     assert_eq!(ended.status, "FAILED", "{ended:?}");
     assert_eq!(ended.states, ["Timing", "Restore", "Escalate", "Escalated"]);
@@ -268,7 +261,7 @@ async fn f2_escalation_with_sns_down_still_frees_the_region_and_tells_people_lat
     assert!(leases(&cloud, &env).await.is_empty(), "the region is free");
     drop(workflow);
 
-    let healed = Emulator::start(&env, &with(FAST, &[]), 1);
+    let healed = Emulator::start(&env, &fast(&[]), 1);
     let started = Instant::now();
     wait_past(started, 31).await;
     let repaired = reconcile(&healed);
@@ -296,7 +289,7 @@ async fn f3_sns_down_through_a_whole_recovery_delays_only_the_notices() {
         cloud.set_health(&region.health_check_id, "Platform").await;
     }
     let down =
-        Emulator::start(&env, &with(FAST, &[("AWS_ENDPOINT_URL_SNS", DEAD)]), 2).serving_workflow();
+        Emulator::start(&env, &fast(&[("AWS_ENDPOINT_URL_SNS", DEAD)]), 2).serving_workflow();
     let confirmed = down.invoke("confirm-outage", &alarm(&env));
     assert_eq!(confirmed.body["verdict"], "confirmed", "{confirmed:?}");
     assert_eq!(confirmed.body["notified"], false);
@@ -318,7 +311,7 @@ async fn f3_sns_down_through_a_whole_recovery_delays_only_the_notices() {
     );
     drop(down);
 
-    let back = Emulator::start(&env, FAST, 1);
+    let back = Emulator::start(&env, &fast(&[]), 1);
     wait_past(started, 31).await;
     let repaired = reconcile(&back);
     assert_repaired(&repaired, "delivered 3 of 3");

@@ -13,16 +13,7 @@ use system::{
     Delivered, Emulator, Environment, Execution, Item, LocalCloud, alarm_event, of_kind, text,
 };
 
-/// Short waits (seconds), so a recovery takes seconds, not minutes.
-const FAST: &[(&str, &str)] = &[
-    ("CONFIRM_SAMPLES", "2"),
-    ("CONFIRM_INTERVAL_SECONDS", "1"),
-    ("ROLLOUT_SETTLE_SECONDS", "1"),
-    ("VERIFY_POLL_SECONDS", "1"),
-    ("RECOVERY_HEALTHY_READINGS", "2"),
-    ("VERIFY_DEADLINE_SECONDS", "60"),
-    ("ACTION_COOLDOWN_SECONDS", "1"),
-];
+use system::FAST_RECOVERY as FAST;
 
 struct Recovery {
     env: Environment,

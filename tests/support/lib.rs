@@ -20,6 +20,18 @@ use serde_json::{Value, json};
 
 pub type Item = HashMap<String, AttributeValue>;
 
+/// Short waits of a whole recovery (seconds, not minutes), for the tests
+/// that run the workflow end to end.
+pub const FAST_RECOVERY: &[(&str, &str)] = &[
+    ("CONFIRM_SAMPLES", "2"),
+    ("CONFIRM_INTERVAL_SECONDS", "1"),
+    ("ROLLOUT_SETTLE_SECONDS", "1"),
+    ("VERIFY_POLL_SECONDS", "1"),
+    ("RECOVERY_HEALTHY_READINGS", "2"),
+    ("VERIFY_DEADLINE_SECONDS", "60"),
+    ("ACTION_COOLDOWN_SECONDS", "1"),
+];
+
 /// The project root (where `Cargo.toml` and `scripts/` are).
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
