@@ -15,10 +15,11 @@ pub fn init_tracing() {
 /// Logs a failed invocation and turns it into Lambda's error answer, whose
 /// `errorType` names the error and whether a retry can help.
 pub fn failure(error: Error) -> Diagnostic {
-    tracing::error!(error_type = error.kind(), retry = ?error.retry_policy(), "{error}");
+    let message = error.chain();
+    tracing::error!(error_type = error.kind(), retry = ?error.retry_policy(), "{message}");
     Diagnostic {
         error_type: error.kind().to_owned(),
-        error_message: error.to_string(),
+        error_message: message,
     }
 }
 
@@ -28,11 +29,12 @@ pub fn failure(error: Error) -> Diagnostic {
 pub async fn cold_start() -> Result<(Settings, aws_config::SdkConfig), Error> {
     init_tracing();
     let settings =
-        Settings::from_env().inspect_err(|e| tracing::error!("cold start failed: {e}"))?;
+        Settings::from_env().inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
     Ok((settings, crate::load_aws_config().await))
 }
 
 /// A function's JSON answer.
 pub fn answer<T: Serialize>(report: &T) -> Result<Value, Diagnostic> {
-    serde_json::to_value(report).map_err(|e| failure(Error::rejected("answer", e.to_string())))
+    serde_json::to_value(report)
+        .map_err(|e| failure(Error::Internal(format!("the answer does not serialize: {e}"))))
 }

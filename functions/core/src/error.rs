@@ -1,10 +1,16 @@
 //! One error type for every function, with the retry policy attached.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+/// The lower-level failure behind an upstream error, kept whole (not
+/// flattened into text) so logs and answers can show the chain.
+pub type Source = Arc<dyn std::error::Error + Send + Sync>;
+
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// The function's environment is wrong; nothing can work until it is fixed.
     #[error("invalid configuration: {0}")]
@@ -17,12 +23,16 @@ pub enum Error {
     Unavailable {
         service: &'static str,
         message: String,
+        #[source]
+        source: Option<Source>,
     },
     /// A service refused the request (permissions, validation, missing resource).
     #[error("{service} rejected the request: {message}")]
     Rejected {
         service: &'static str,
         message: String,
+        #[source]
+        source: Option<Source>,
     },
     /// Someone else changed the record between our read and our write.
     #[error("concurrent update: {0}")]
@@ -47,6 +57,7 @@ impl Error {
         Self::Unavailable {
             service,
             message: message.into(),
+            source: None,
         }
     }
 
@@ -54,7 +65,33 @@ impl Error {
         Self::Rejected {
             service,
             message: message.into(),
+            source: None,
         }
+    }
+
+    /// The same error, keeping `cause` as its source. Only upstream errors
+    /// carry one; on any other kind the cause is dropped.
+    pub fn caused_by(mut self, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        if let Self::Unavailable { source, .. } | Self::Rejected { source, .. } = &mut self {
+            *source = Some(Arc::new(cause));
+        }
+        self
+    }
+
+    /// The message with every source below it, outermost first: what an
+    /// operator reads in the Lambda answer and the log.
+    pub fn chain(&self) -> String {
+        let mut text = self.to_string();
+        let mut next = std::error::Error::source(self);
+        while let Some(cause) = next {
+            let cause_text = cause.to_string();
+            if !text.contains(&cause_text) {
+                text.push_str(": ");
+                text.push_str(&cause_text);
+            }
+            next = cause.source();
+        }
+        text
     }
 
     pub fn retry_policy(&self) -> RetryPolicy {
@@ -79,9 +116,39 @@ impl Error {
     }
 }
 
+/// Two errors are equal when they say the same; the sources are details.
+impl PartialEq for Error {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind() == other.kind() && self.to_string() == other.to_string()
+    }
+}
+
+impl Eq for Error {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("dispatch failure")]
+    struct Dispatch(#[source] Io);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("connection refused")]
+    struct Io;
+
+    #[test]
+    fn the_chain_names_every_source_once() {
+        let error = Error::unavailable("SNS", "Publish to topic t").caused_by(Dispatch(Io));
+        assert_eq!(
+            error.chain(),
+            "SNS is unavailable: Publish to topic t: dispatch failure: connection refused"
+        );
+        assert!(std::error::Error::source(&error).is_some());
+        assert_eq!(error, Error::unavailable("SNS", "Publish to topic t"));
+        let plain = Error::Conflict("incident".into()).caused_by(Io);
+        assert_eq!(plain.chain(), "concurrent update: incident");
+    }
 
     #[test]
     fn only_passing_failures_are_retried() {
