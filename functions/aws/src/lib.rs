@@ -12,7 +12,7 @@ pub mod peers_event;
 pub mod reconcile_event;
 pub mod restore_event;
 mod route53;
-mod sdk_error;
+pub mod sdk_error;
 mod sns;
 mod stepfunctions;
 pub mod verify_event;

@@ -25,7 +25,7 @@ const THROTTLING: &[&str] = &[
 
 /// Timeouts, connection failures, throttles and 5xx answers may pass; any
 /// other answer is a refusal that repeating will not change.
-pub(crate) fn classify<E>(service: &'static str, error: SdkError<E, HttpResponse>) -> Error
+pub fn classify<E>(service: &'static str, error: SdkError<E, HttpResponse>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
