@@ -35,6 +35,9 @@ pub async fn cold_start() -> Result<(Settings, aws_config::SdkConfig), Error> {
 
 /// A function's JSON answer.
 pub fn answer<T: Serialize>(report: &T) -> Result<Value, Diagnostic> {
-    serde_json::to_value(report)
-        .map_err(|e| failure(Error::Internal(format!("the answer does not serialize: {e}"))))
+    serde_json::to_value(report).map_err(|e| {
+        failure(Error::Internal(format!(
+            "the answer does not serialize: {e}"
+        )))
+    })
 }

@@ -13,6 +13,8 @@ pub mod reconcile_event;
 pub mod restore_event;
 mod route53;
 pub mod sdk_error;
+#[cfg(test)]
+mod sdk_mock;
 mod sns;
 mod stepfunctions;
 pub mod verify_event;

@@ -3,8 +3,12 @@
 
 use std::time::{Duration, SystemTime};
 
+use async_trait::async_trait;
 use aws_credential_types::provider::ProvideCredentials;
-use aws_sdk_eks::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_eks::config::http::HttpResponse;
+use aws_sdk_eks::error::SdkError;
+use aws_sdk_eks::operation::describe_cluster::DescribeClusterError;
+use failover_aws::sdk_error;
 use failover_core::Error;
 use failover_core::config::RegionSettings;
 use kube::config::{
@@ -15,10 +19,35 @@ use secrecy::SecretString;
 
 use crate::eks_token::eks_token;
 
-/// What `DescribeCluster` says about a cluster.
+/// How long a connection may wait for the API server to accept it.
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a connection may wait for the API server's answer.
+pub(crate) const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What `DescribeCluster` says about a cluster, and the client to reach it
+/// when it is ACTIVE.
+#[derive(Clone)]
 pub(crate) enum Described {
     Active(kube::Client),
     NotActive(String),
+}
+
+/// From a region to its cluster: the seam the connection cache counts and
+/// the tests replace with a mock Kubernetes API.
+#[async_trait]
+pub(crate) trait Connect: Send + Sync {
+    async fn connect(&self, region: &RegionSettings) -> Result<Described, Error>;
+}
+
+/// The part of `DescribeCluster`'s answer a connection needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ClusterDescription {
+    /// `ACTIVE`, `CREATING`, `FAILED`, ... (`UNKNOWN` when EKS says nothing).
+    pub(crate) status: String,
+    /// The API server's URL; empty when EKS gives none.
+    pub(crate) endpoint: String,
+    /// The cluster CA, base64 PEM as EKS answers it; empty when EKS gives none.
+    pub(crate) certificate_authority: String,
 }
 
 /// EKS access for every configured cluster, built once per cold start.
@@ -32,7 +61,7 @@ impl EksClusters {
         Self { sdk }
     }
 
-    async fn describe(&self, region: &RegionSettings) -> Result<(String, String, String), Error> {
+    async fn describe(&self, region: &RegionSettings) -> Result<ClusterDescription, Error> {
         // Each cluster is described in its own region.
         let config = aws_sdk_eks::config::Builder::from(&self.sdk)
             .region(aws_sdk_eks::config::Region::new(region.name.clone()))
@@ -42,52 +71,76 @@ impl EksClusters {
             .name(&region.cluster)
             .send()
             .await
-            .map_err(|e| {
-                let message = format!(
-                    "DescribeCluster {} in {}: {}",
-                    region.cluster,
-                    region.name,
-                    DisplayErrorContext(&e)
-                );
-                let throttled = matches!(
-                    e.code(),
-                    Some("ThrottlingException" | "TooManyRequestsException")
-                );
-                match e.raw_response().map(|r| r.status()) {
-                    Some(status)
-                        if !status.is_server_error() && status.as_u16() != 429 && !throttled =>
-                    {
-                        Error::rejected("EKS", message)
-                    }
-                    _ => Error::unavailable("EKS", message),
-                }
-            })?;
+            .map_err(|e| describe_failed(region, e))?;
         let cluster = answer.cluster.ok_or_else(|| {
             Error::rejected(
                 "EKS",
                 format!("DescribeCluster {} answered no cluster", region.cluster),
             )
         })?;
-        let status = cluster
-            .status
-            .map(|s| s.as_str().to_owned())
-            .unwrap_or_else(|| "UNKNOWN".into());
-        let endpoint = cluster.endpoint.unwrap_or_default();
-        let ca = cluster
-            .certificate_authority
-            .and_then(|c| c.data)
-            .unwrap_or_default();
-        Ok((status, endpoint, ca))
+        Ok(ClusterDescription {
+            status: cluster
+                .status
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_else(|| "UNKNOWN".into()),
+            endpoint: cluster.endpoint.unwrap_or_default(),
+            certificate_authority: cluster
+                .certificate_authority
+                .and_then(|c| c.data)
+                .unwrap_or_default(),
+        })
     }
+}
 
-    /// A client for the region's cluster, with a token valid for about a
-    /// minute: built per invocation, because a cached token would expire.
-    pub(crate) async fn connect(&self, region: &RegionSettings) -> Result<Described, Error> {
-        let (status, endpoint, ca) = self.describe(region).await?;
-        if status != "ACTIVE" {
-            return Ok(Described::NotActive(status));
+/// A failed `DescribeCluster`, classified like every AWS call (a throttle
+/// passes, a refusal does not), naming the cluster and its region.
+fn describe_failed(
+    region: &RegionSettings,
+    error: SdkError<DescribeClusterError, HttpResponse>,
+) -> Error {
+    in_context(
+        sdk_error::classify("EKS", error),
+        &format!("DescribeCluster {} in {}", region.cluster, region.name),
+    )
+}
+
+/// The classified error, its message prefixed with what was asked of whom:
+/// the shared classifier knows the service, not the cluster or region. The
+/// kind, the service and any source stay as the classifier made them.
+fn in_context(error: Error, context: &str) -> Error {
+    match error {
+        Error::Unavailable {
+            service,
+            message,
+            source,
+        } => Error::Unavailable {
+            service,
+            message: format!("{context}: {message}"),
+            source,
+        },
+        Error::Rejected {
+            service,
+            message,
+            source,
+        } => Error::Rejected {
+            service,
+            message: format!("{context}: {message}"),
+            source,
+        },
+        other => other,
+    }
+}
+
+#[async_trait]
+impl Connect for EksClusters {
+    /// A client for the region's cluster with a freshly signed token (see
+    /// `eks_token::VALIDITY` for how long it passes).
+    async fn connect(&self, region: &RegionSettings) -> Result<Described, Error> {
+        let described = self.describe(region).await?;
+        if described.status != "ACTIVE" {
+            return Ok(Described::NotActive(described.status));
         }
-        if endpoint.is_empty() || ca.is_empty() {
+        if described.endpoint.is_empty() || described.certificate_authority.is_empty() {
             return Err(Error::rejected(
                 "EKS",
                 format!(
@@ -110,7 +163,13 @@ impl EksClusters {
             SystemTime::now(),
         )?;
 
-        let client = kube_client(&region.cluster, endpoint, ca, token.expose()).await?;
+        let client = kube_client(
+            &region.cluster,
+            described.endpoint,
+            described.certificate_authority,
+            token.expose(),
+        )
+        .await?;
         Ok(Described::Active(client))
     }
 }
@@ -168,8 +227,121 @@ pub async fn kube_client(
     config.accept_invalid_certs = false;
     // One retry policy: the adapter's (classified, bounded); none stacked under it.
     config.default_retry = false;
-    config.connect_timeout = Some(Duration::from_secs(5));
-    config.read_timeout = Some(Duration::from_secs(10));
+    config.connect_timeout = Some(CONNECT_TIMEOUT);
+    config.read_timeout = Some(READ_TIMEOUT);
     kube::Client::try_from(config)
         .map_err(|e| Error::rejected("Kubernetes API", format!("client for {cluster}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::region;
+    use aws_sdk_eks::error::ErrorMetadata;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    use failover_core::error::RetryPolicy;
+
+    fn answered(status: u16, code: &str) -> SdkError<DescribeClusterError, HttpResponse> {
+        let error = DescribeClusterError::generic(
+            ErrorMetadata::builder()
+                .code(code)
+                .message("from the test")
+                .build(),
+        );
+        let raw = HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::empty());
+        SdkError::service_error(error, raw)
+    }
+
+    #[test]
+    fn describe_cluster_failures_are_classified_like_every_aws_call() {
+        let cases = [
+            (
+                "throttled with a 400",
+                answered(400, "ThrottlingException"),
+                RetryPolicy::Retry,
+            ),
+            (
+                "too many requests",
+                answered(429, "TooManyRequestsException"),
+                RetryPolicy::Retry,
+            ),
+            (
+                "a server error",
+                answered(500, "ServerException"),
+                RetryPolicy::Retry,
+            ),
+            (
+                "unavailable",
+                answered(503, "ServiceUnavailableException"),
+                RetryPolicy::Retry,
+            ),
+            (
+                "no answer in time",
+                SdkError::timeout_error("operation timed out"),
+                RetryPolicy::Retry,
+            ),
+            (
+                "the role may not describe it",
+                answered(403, "AccessDeniedException"),
+                RetryPolicy::Fail,
+            ),
+            (
+                "no such cluster",
+                answered(404, "ResourceNotFoundException"),
+                RetryPolicy::Fail,
+            ),
+            (
+                "a bad request",
+                answered(400, "InvalidParameterException"),
+                RetryPolicy::Fail,
+            ),
+        ];
+        for (name, error, policy) in cases {
+            let error = describe_failed(&region("us-east-1"), error);
+            assert_eq!(error.retry_policy(), policy, "{name}: {error}");
+            let text = error.to_string();
+            assert!(
+                text.starts_with("EKS ")
+                    && text.contains("DescribeCluster platform-us-east-1 in us-east-1: "),
+                "{name}: names the service, the cluster and its region: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_context_keeps_the_kind_the_service_and_the_source() {
+        let cause = || std::io::Error::other("connection refused");
+        let cases = [
+            (
+                Error::unavailable("EKS", "dispatch failure").caused_by(cause()),
+                "EKS is unavailable: DescribeCluster c in r: dispatch failure",
+            ),
+            (
+                Error::rejected("EKS", "AccessDenied").caused_by(cause()),
+                "EKS rejected the request: DescribeCluster c in r: AccessDenied",
+            ),
+        ];
+        for (error, says) in cases {
+            let kind = error.kind();
+            let wrapped = in_context(error, "DescribeCluster c in r");
+            assert_eq!(wrapped.kind(), kind, "{says}");
+            assert_eq!(
+                wrapped.to_string(),
+                says,
+                "the message leads with the context"
+            );
+            assert_eq!(
+                wrapped.chain(),
+                format!("{says}: connection refused"),
+                "the source stays"
+            );
+        }
+        let other = Error::Internal("x".into());
+        assert_eq!(
+            in_context(other.clone(), "DescribeCluster c in r"),
+            other,
+            "only upstream errors carry a message to prefix"
+        );
+    }
 }

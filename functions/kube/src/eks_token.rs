@@ -17,7 +17,7 @@ use failover_core::Error;
 
 const PREFIX: &str = "k8s-aws-v1.";
 /// EKS accepts tokens up to 15 minutes old; a short life limits a leaked one.
-const VALIDITY: Duration = Duration::from_secs(60);
+pub(crate) const VALIDITY: Duration = Duration::from_secs(60);
 
 /// A bearer token. Its `Debug` and `Display` never show the secret part.
 #[derive(Clone, PartialEq, Eq)]

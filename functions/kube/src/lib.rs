@@ -1,11 +1,15 @@
 //! EKS and Kubernetes adapters: the bearer token EKS expects, a Kubernetes
-//! client per cluster (TLS verified against the cluster's CA), and the
-//! platform deployment read and changed through the Kubernetes API.
+//! client per cluster (TLS verified against the cluster's CA, kept from a
+//! diagnosis for the calls that follow it), and the platform deployment read
+//! and changed through the Kubernetes API.
 
 mod cluster;
+mod connections;
 pub mod eks_token;
 mod kube_error;
 mod platform;
+#[cfg(test)]
+mod testing;
 
 pub use cluster::{EksClusters, kube_client};
 pub use platform::KubePlatform;

@@ -17,54 +17,78 @@ use kube::Api;
 use kube::api::{ApiResource, DynamicObject, ListParams, Patch, PatchParams};
 use serde_json::json;
 
-use crate::cluster::{Described, EksClusters};
+use crate::cluster::{Connect, Described, EksClusters};
+use crate::connections::{Connections, REUSE_FOR};
 use crate::kube_error::classify;
 
 const RESTARTED_AT: &str = "kubectl.kubernetes.io/restartedAt";
-const ATTEMPTS: u32 = 3;
-const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+pub(crate) const ATTEMPTS: u32 = 3;
+pub(crate) const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 
 pub struct KubePlatform {
-    clusters: EksClusters,
+    connections: Connections,
     platform: PlatformSettings,
 }
 
 impl KubePlatform {
     pub fn new(clusters: EksClusters, platform: PlatformSettings) -> Self {
-        Self { clusters, platform }
+        Self::connecting_with(Box::new(clusters), platform)
     }
 
-    async fn deployments(&self, region: &RegionSettings) -> Result<Api<Deployment>> {
-        match self.clusters.connect(region).await? {
-            Described::Active(client) => Ok(Api::namespaced(client, &self.platform.namespace)),
+    fn connecting_with(connector: Box<dyn Connect>, platform: PlatformSettings) -> Self {
+        Self {
+            connections: Connections::new(connector, REUSE_FOR),
+            platform,
+        }
+    }
+
+    /// The client of the diagnosis just made, or a new one.
+    async fn client(&self, region: &RegionSettings) -> Result<(kube::Client, Option<u64>)> {
+        let connection = self.connections.reuse(region).await?;
+        match connection.described {
+            Described::Active(client) => Ok((client, connection.kept)),
             Described::NotActive(status) => Err(Error::rejected(
                 "EKS",
                 format!("cluster {} is {status}, not ACTIVE", region.cluster),
             )),
         }
     }
-}
 
-/// Retries what may pass (5xx, throttling, timeouts) with a doubling backoff.
-async fn retrying<T, F, Fut>(cluster: &str, what: &str, call: F) -> Result<T>
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = Result<T, kube::Error>>,
-{
-    let mut backoff = FIRST_BACKOFF;
-    let mut attempt = 1;
-    loop {
-        match call().await {
-            Ok(value) => return Ok(value),
-            Err(error) => {
-                let error = classify(cluster, what, error);
-                if error.retry_policy() == RetryPolicy::Fail || attempt >= ATTEMPTS {
-                    return Err(error);
+    /// Retries what may pass (5xx, throttling, timeouts) with a doubling
+    /// backoff. A 401 also drops the kept connection the client came from:
+    /// its token no longer passes, and the next call signs a new one.
+    async fn retrying<T, F, Fut>(
+        &self,
+        region: &RegionSettings,
+        kept: Option<u64>,
+        what: &str,
+        call: F,
+    ) -> Result<T>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, kube::Error>>,
+    {
+        let cluster = region.cluster.as_str();
+        let mut backoff = FIRST_BACKOFF;
+        let mut attempt = 1;
+        loop {
+            match call().await {
+                Ok(value) => return Ok(value),
+                Err(error) => {
+                    if let (kube::Error::Api(status), Some(id)) = (&error, kept)
+                        && status.code == 401
+                    {
+                        self.connections.forget(region, id);
+                    }
+                    let error = classify(cluster, what, error);
+                    if error.retry_policy() == RetryPolicy::Fail || attempt >= ATTEMPTS {
+                        return Err(error);
+                    }
+                    tracing::warn!(cluster, what, attempt, "{error}; retrying in {backoff:?}");
+                    tokio::time::sleep(backoff).await;
+                    backoff *= 2;
+                    attempt += 1;
                 }
-                tracing::warn!(cluster, what, attempt, "{error}; retrying in {backoff:?}");
-                tokio::time::sleep(backoff).await;
-                backoff *= 2;
-                attempt += 1;
             }
         }
     }
@@ -73,19 +97,21 @@ where
 #[async_trait]
 impl Platform for KubePlatform {
     async fn diagnose(&self, region: &RegionSettings) -> Result<Diagnosis> {
-        let client = match self.clusters.connect(region).await? {
+        let connection = self.connections.fresh(region).await?;
+        let client = match connection.described {
             Described::Active(client) => client,
             Described::NotActive(status) => {
                 return Ok(Diagnosis::unreached(ClusterReach::NotActive(status)));
             }
         };
-        let cluster = region.cluster.as_str();
+        let kept = connection.kept;
         let platform = &self.platform;
         let deployments: Api<Deployment> = Api::namespaced(client.clone(), &platform.namespace);
-        let deployment = match retrying(cluster, "read the deployment", || {
-            deployments.get_opt(&platform.deployment)
-        })
-        .await
+        let deployment = match self
+            .retrying(region, kept, "read the deployment", || {
+                deployments.get_opt(&platform.deployment)
+            })
+            .await
         {
             Ok(deployment) => deployment,
             // The API stayed unavailable after the retries: that is what the region looks like.
@@ -98,15 +124,20 @@ impl Platform for KubePlatform {
         };
         let pods: Api<Pod> = Api::namespaced(client.clone(), &platform.namespace);
         let selector = ListParams::default().labels(&platform.selector);
-        let pods = retrying(cluster, "list the pods", || pods.list(&selector)).await?;
+        let pods = self
+            .retrying(region, kept, "list the pods", || pods.list(&selector))
+            .await?;
         let nodes: Api<Node> = Api::all(client.clone());
         let all = ListParams::default();
-        let nodes = retrying(cluster, "list the nodes", || nodes.list(&all)).await?;
+        let nodes = self
+            .retrying(region, kept, "list the nodes", || nodes.list(&all))
+            .await?;
         let ingresses: Api<Ingress> = Api::namespaced(client, &platform.namespace);
-        let ingress = retrying(cluster, "read the ingress", || {
-            ingresses.get_opt(&platform.deployment)
-        })
-        .await?;
+        let ingress = self
+            .retrying(region, kept, "read the ingress", || {
+                ingresses.get_opt(&platform.deployment)
+            })
+            .await?;
 
         let nodes_ready = nodes.items.iter().filter(|n| node_ready(n)).count();
         Ok(Diagnosis {
@@ -128,10 +159,11 @@ impl Platform for KubePlatform {
     }
 
     async fn scale(&self, region: &RegionSettings, replicas: u32) -> Result<()> {
-        let deployments = self.deployments(region).await?;
+        let (client, kept) = self.client(region).await?;
+        let deployments: Api<Deployment> = Api::namespaced(client, &self.platform.namespace);
         let patch = Patch::Merge(json!({ "spec": { "replicas": replicas } }));
         let params = PatchParams::default();
-        retrying(&region.cluster, "scale the deployment", || {
+        self.retrying(region, kept, "scale the deployment", || {
             deployments.patch_scale(&self.platform.deployment, &params, &patch)
         })
         .await?;
@@ -139,12 +171,13 @@ impl Platform for KubePlatform {
     }
 
     async fn restart(&self, region: &RegionSettings, restarted_at: &str) -> Result<()> {
-        let deployments = self.deployments(region).await?;
+        let (client, kept) = self.client(region).await?;
+        let deployments: Api<Deployment> = Api::namespaced(client, &self.platform.namespace);
         let patch = Patch::Merge(
             json!({ "spec": { "template": { "metadata": { "annotations": { RESTARTED_AT: restarted_at } } } } }),
         );
         let params = PatchParams::default();
-        retrying(&region.cluster, "restart the deployment", || {
+        self.retrying(region, kept, "restart the deployment", || {
             deployments.patch(&self.platform.deployment, &params, &patch)
         })
         .await?;
@@ -155,15 +188,7 @@ impl Platform for KubePlatform {
 #[async_trait]
 impl Peers for KubePlatform {
     async fn peers(&self, region: &RegionSettings) -> Result<Vec<PeerView>> {
-        let client = match self.clusters.connect(region).await? {
-            Described::Active(client) => client,
-            Described::NotActive(status) => {
-                return Err(Error::rejected(
-                    "EKS",
-                    format!("cluster {} is {status}, not ACTIVE", region.cluster),
-                ));
-            }
-        };
+        let (client, kept) = self.client(region).await?;
         let resource = ApiResource {
             group: "storage.loft.sh".into(),
             version: "v1".into(),
@@ -173,7 +198,9 @@ impl Peers for KubePlatform {
         };
         let peers: Api<DynamicObject> = Api::all_with(client, &resource);
         let all = ListParams::default();
-        let list = retrying(&region.cluster, "list the DERP peers", || peers.list(&all)).await?;
+        let list = self
+            .retrying(region, kept, "list the DERP peers", || peers.list(&all))
+            .await?;
         Ok(list.items.iter().map(peer_view).collect())
     }
 }
@@ -256,4 +283,895 @@ fn node_ready(node: &Node) -> bool {
                 .iter()
                 .any(|c| c.type_ == "Ready" && c.status == "True")
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{
+        FakeEks, Seen, api_server, list, platform_settings, region, requests, status,
+    };
+    use serde_json::Value;
+
+    const DEPLOYMENT: &str = "/apis/apps/v1/namespaces/vcluster-platform/deployments/loft";
+
+    fn platform(eks: &FakeEks) -> KubePlatform {
+        KubePlatform::connecting_with(Box::new(eks.clone()), platform_settings())
+    }
+
+    fn ok(body: Value) -> (u16, Value) {
+        (200, body)
+    }
+
+    fn deployment(replicas: i32, ready: i32) -> Value {
+        json!({
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "loft", "namespace": "vcluster-platform", "generation": 4},
+            "spec": {
+                "replicas": replicas,
+                "selector": {"matchLabels": {"app": "loft"}},
+                "template": {"metadata": {"labels": {"app": "loft"}}}
+            },
+            "status": {
+                "observedGeneration": 4,
+                "replicas": replicas,
+                "readyReplicas": ready,
+                "availableReplicas": ready,
+                "updatedReplicas": replicas
+            }
+        })
+    }
+
+    fn pod(name: &str, waiting: Option<&str>) -> Value {
+        let ready = if waiting.is_none() { "True" } else { "False" };
+        let state = match waiting {
+            Some(reason) => json!({"waiting": {"reason": reason}}),
+            None => json!({"running": {}}),
+        };
+        json!({
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": name},
+            "status": {
+                "phase": "Running",
+                "conditions": [{"type": "Ready", "status": ready}],
+                "containerStatuses": [{
+                    "name": "manager", "image": "loft", "imageID": "", "ready": waiting.is_none(),
+                    "restartCount": 2, "state": state
+                }]
+            }
+        })
+    }
+
+    fn node(name: &str, ready: &str) -> Value {
+        json!({
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {"name": name},
+            "status": {"conditions": [{"type": "Ready", "status": ready}]}
+        })
+    }
+
+    fn ingress(hostname: &str) -> Value {
+        json!({
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "Ingress",
+            "metadata": {"name": "loft"},
+            "status": {"loadBalancer": {"ingress": [{"hostname": hostname}]}}
+        })
+    }
+
+    fn peer(name: &str, online: bool) -> Value {
+        let status = if online {
+            json!({"online": true, "homeDerpRegion": 900})
+        } else {
+            json!({"lastSeen": "2026-11-22T09:58:00Z", "homeDerpRegion": 901})
+        };
+        json!({
+            "apiVersion": "storage.loft.sh/v1",
+            "kind": "NetworkPeer",
+            "metadata": {"name": name},
+            "status": status
+        })
+    }
+
+    /// The four reads of a diagnosis, answered as a healthy region would.
+    fn healthy_region() -> Vec<(u16, Value)> {
+        vec![
+            ok(deployment(3, 3)),
+            ok(list(
+                "PodList",
+                "v1",
+                vec![pod("loft-a", None), pod("loft-b", Some("CrashLoopBackOff"))],
+            )),
+            ok(list(
+                "NodeList",
+                "v1",
+                vec![node("n1", "True"), node("n2", "False")],
+            )),
+            ok(ingress("loft.elb.amazonaws.com")),
+        ]
+    }
+
+    fn diagnosis_requests() -> Vec<Seen> {
+        vec![
+            Seen::get(DEPLOYMENT),
+            Seen::get("/api/v1/namespaces/vcluster-platform/pods?&labelSelector=app%3Dloft"),
+            Seen::get("/api/v1/nodes?"),
+            Seen::get("/apis/networking.k8s.io/v1/namespaces/vcluster-platform/ingresses/loft"),
+        ]
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_diagnosis_reads_the_deployment_pods_nodes_and_ingress() {
+        let (client, server) = api_server(healthy_region());
+        let eks = FakeEks::connecting([client]);
+        let adapter = platform(&eks);
+
+        let diagnosis = adapter.diagnose(&region("us-east-1")).await.unwrap();
+        drop(adapter);
+
+        assert_eq!(
+            requests(server).await,
+            diagnosis_requests(),
+            "one read each, in the runbook's order, with the platform's selector"
+        );
+        assert_eq!(diagnosis.cluster, ClusterReach::Reachable, "reachable");
+        assert_eq!(
+            diagnosis.deployment.as_ref().map(|d| (d.replicas, d.ready)),
+            Some((3, 3)),
+            "the deployment as read"
+        );
+        assert_eq!(
+            diagnosis
+                .pods
+                .iter()
+                .map(|p| (p.name.as_str(), p.ready, p.waiting_reason.as_deref()))
+                .collect::<Vec<_>>(),
+            [
+                ("loft-a", true, None),
+                ("loft-b", false, Some("CrashLoopBackOff"))
+            ],
+            "each pod with its waiting reason"
+        );
+        assert_eq!(
+            (diagnosis.nodes_ready, diagnosis.nodes_not_ready),
+            (1, 1),
+            "nodes counted by their Ready condition"
+        );
+        assert_eq!(
+            diagnosis.ingress_load_balancers,
+            Some(vec!["loft.elb.amazonaws.com".to_owned()]),
+            "the ingress' load balancer"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_missing_deployment_and_ingress_are_read_as_absent() {
+        let not_found = |what: &str| {
+            (
+                404,
+                status(404, "NotFound", &format!("{what} \"loft\" not found")),
+            )
+        };
+        let (client, server) = api_server(vec![
+            not_found("deployments.apps"),
+            ok(list("PodList", "v1", vec![])),
+            ok(list("NodeList", "v1", vec![node("n1", "True")])),
+            not_found("ingresses.networking.k8s.io"),
+        ]);
+        let adapter = platform(&FakeEks::connecting([client]));
+
+        let diagnosis = adapter.diagnose(&region("us-east-1")).await.unwrap();
+        drop(adapter);
+
+        assert_eq!(
+            requests(server).await.len(),
+            4,
+            "a 404 is an answer, not retried"
+        );
+        assert_eq!(diagnosis.deployment, None, "no deployment");
+        assert_eq!(diagnosis.ingress_load_balancers, None, "no ingress");
+        assert_eq!(diagnosis.pods, Vec::<PodView>::new(), "no pods");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cluster_that_is_not_active_is_diagnosed_without_calling_its_api() {
+        let eks = FakeEks::answering(["UPDATING"]);
+        let adapter = platform(&eks);
+
+        let diagnosis = adapter.diagnose(&region("us-east-1")).await.unwrap();
+
+        assert_eq!(
+            diagnosis.cluster,
+            ClusterReach::NotActive("UPDATING".into()),
+            "EKS' status is the diagnosis"
+        );
+        let peers = adapter.peers(&region("us-east-1")).await;
+        match peers {
+            Err(error @ Error::Rejected { .. }) => assert!(
+                error
+                    .to_string()
+                    .contains("cluster platform-us-east-1 is UPDATING, not ACTIVE"),
+                "names the cluster and its status: {error}"
+            ),
+            other => panic!("peers of an inactive cluster are refused, got {other:?}"),
+        }
+        assert_eq!(
+            eks.calls(),
+            ["us-east-1"],
+            "the peers call after the diagnosis uses its answer"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_api_that_stays_unavailable_is_an_unreachable_cluster() {
+        let unavailable = || (503, status(503, "ServiceUnavailable", "etcd is down"));
+        let (client, server) = api_server(vec![unavailable(), unavailable(), unavailable()]);
+        let adapter = platform(&FakeEks::connecting([client]));
+
+        let diagnosis = adapter.diagnose(&region("us-east-1")).await.unwrap();
+        drop(adapter);
+
+        assert_eq!(
+            requests(server).await,
+            vec![Seen::get(DEPLOYMENT); 3],
+            "the deployment read is tried three times, and nothing else is read"
+        );
+        match &diagnosis.cluster {
+            ClusterReach::Unreachable(why) => assert!(
+                why.contains("platform-us-east-1") && why.contains("503"),
+                "names the cluster and the answer: {why}"
+            ),
+            other => panic!("expected unreachable, got {other:?}"),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_remedies_send_kubectl_shaped_merge_patches() {
+        let (client, server) = api_server(vec![
+            ok(json!({
+                "apiVersion": "autoscaling/v1", "kind": "Scale",
+                "metadata": {"name": "loft"}, "spec": {"replicas": 3}
+            })),
+            ok(deployment(3, 0)),
+        ]);
+        let adapter = platform(&FakeEks::connecting([client.clone(), client]));
+        let east = region("us-east-1");
+
+        adapter.scale(&east, 3).await.unwrap();
+        adapter
+            .restart(&east, "2026-11-22T10:00:00Z")
+            .await
+            .unwrap();
+        drop(adapter);
+
+        assert_eq!(
+            requests(server).await,
+            [
+                Seen::merge_patch(
+                    &format!("{DEPLOYMENT}/scale?"),
+                    json!({"spec": {"replicas": 3}})
+                ),
+                Seen::merge_patch(
+                    &format!("{DEPLOYMENT}?"),
+                    json!({"spec": {"template": {"metadata": {"annotations": {
+                        "kubectl.kubernetes.io/restartedAt": "2026-11-22T10:00:00Z"
+                    }}}}})
+                ),
+            ],
+            "the scale subresource, then the pod template annotation kubectl sets"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn which_answers_are_retried_and_what_they_become() {
+        struct Row {
+            name: &'static str,
+            answers: Vec<(u16, Value)>,
+            requests: usize,
+            /// `None`: the restart succeeds; else the error's kind.
+            kind: Option<&'static str>,
+            says: &'static str,
+        }
+        let answer = |code: u16, reason: &str| (code, status(code, reason, "from the test"));
+        let rows = [
+            Row {
+                name: "a 503 is retried, then succeeds",
+                answers: vec![answer(503, "ServiceUnavailable"), ok(deployment(3, 0))],
+                requests: 2,
+                kind: None,
+                says: "",
+            },
+            Row {
+                name: "a 429 is retried, then succeeds",
+                answers: vec![answer(429, "TooManyRequests"), ok(deployment(3, 0))],
+                requests: 2,
+                kind: None,
+                says: "",
+            },
+            Row {
+                name: "a 503 then a 429 use the last attempt",
+                answers: vec![
+                    answer(503, "ServiceUnavailable"),
+                    answer(429, "TooManyRequests"),
+                    ok(deployment(3, 0)),
+                ],
+                requests: 3,
+                kind: None,
+                says: "",
+            },
+            Row {
+                name: "a 500 on every attempt is unavailable after three",
+                answers: vec![answer(500, "InternalError"); 3],
+                requests: 3,
+                kind: Some("UpstreamUnavailable"),
+                says: "500 InternalError",
+            },
+            Row {
+                name: "a 403 is not retried",
+                answers: vec![answer(403, "Forbidden")],
+                requests: 1,
+                kind: Some("UpstreamRejected"),
+                says: "scripts/grant-eks-access",
+            },
+            Row {
+                name: "a 401 is not retried",
+                answers: vec![answer(401, "Unauthorized")],
+                requests: 1,
+                kind: Some("UpstreamRejected"),
+                says: "refused the credentials for restart the deployment",
+            },
+            Row {
+                name: "a 422 is not retried",
+                answers: vec![answer(422, "Invalid")],
+                requests: 1,
+                kind: Some("UpstreamRejected"),
+                says: "422 Invalid from the test",
+            },
+        ];
+        for row in rows {
+            let (client, server) = api_server(row.answers);
+            let adapter = platform(&FakeEks::connecting([client]));
+
+            let restarted = adapter
+                .restart(&region("us-east-1"), "2026-11-22T10:00:00Z")
+                .await;
+            drop(adapter);
+
+            let seen = requests(server).await;
+            assert_eq!(seen.len(), row.requests, "{}: requests made", row.name);
+            assert!(
+                seen.windows(2).all(|w| w[0] == w[1]),
+                "{}: every attempt is the same request",
+                row.name
+            );
+            match (restarted, row.kind) {
+                (Ok(()), None) => {}
+                (Err(error), Some(kind)) => {
+                    assert_eq!(error.kind(), kind, "{}: {error}", row.name);
+                    assert!(
+                        error.to_string().contains("platform-us-east-1")
+                            && error.to_string().contains(row.says),
+                        "{}: names the cluster and says {:?}: {error}",
+                        row.name,
+                        row.says
+                    );
+                }
+                (outcome, kind) => panic!("{}: expected {kind:?}, got {outcome:?}", row.name),
+            }
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_transport_failure_is_retried_like_a_5xx() {
+        let (service, handle) = tower_test::mock::pair::<
+            http::Request<kube::client::Body>,
+            http::Response<kube::client::Body>,
+        >();
+        let server = tokio::spawn(async move {
+            let mut handle = std::pin::pin!(handle);
+            let mut attempts = 0;
+            while let Some((_, reply)) = handle.next_request().await {
+                attempts += 1;
+                reply.send_error(std::io::Error::other("connection reset by peer"));
+            }
+            attempts
+        });
+        let adapter = platform(&FakeEks::connecting([kube::Client::new(
+            service, "default",
+        )]));
+
+        let scaled = adapter.scale(&region("us-east-1"), 3).await;
+        drop(adapter);
+
+        assert_eq!(server.await.unwrap(), 3, "tried three times");
+        match scaled {
+            Err(error @ Error::Unavailable { .. }) => assert!(
+                error.to_string().contains("connection reset by peer"),
+                "says what failed: {error}"
+            ),
+            other => panic!("a transport failure is unavailable, got {other:?}"),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn derp_peers_are_listed_cluster_wide() {
+        let (client, server) = api_server(vec![ok(list(
+            "NetworkPeerList",
+            "storage.loft.sh/v1",
+            vec![peer("eu-west-1-peer", true), peer("us-east-1-peer", false)],
+        ))]);
+        let adapter = platform(&FakeEks::connecting([client]));
+
+        let peers = adapter.peers(&region("us-east-1")).await.unwrap();
+        drop(adapter);
+
+        assert_eq!(
+            requests(server).await,
+            [Seen::get("/apis/storage.loft.sh/v1/networkpeers?")],
+            "one cluster-scoped list"
+        );
+        assert_eq!(
+            peers
+                .iter()
+                .map(|p| (p.name.as_str(), p.online, p.home_derp_region))
+                .collect::<Vec<_>>(),
+            [
+                ("eu-west-1-peer", true, Some(900)),
+                ("us-east-1-peer", false, Some(901))
+            ],
+            "online as reported, omitted meaning offline"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_verification_poll_reaches_a_region_over_one_connection() {
+        let mut answers = healthy_region();
+        answers.push(ok(list("NetworkPeerList", "storage.loft.sh/v1", vec![])));
+        let (client, server) = api_server(answers);
+        let eks = FakeEks::connecting([client]);
+        let adapter = platform(&eks);
+        let east = region("us-east-1");
+
+        adapter.diagnose(&east).await.unwrap();
+        adapter.peers(&east).await.unwrap();
+        drop(adapter);
+
+        assert_eq!(
+            eks.calls(),
+            ["us-east-1"],
+            "one DescribeCluster and one token for the diagnosis and the peers"
+        );
+        let mut expected = diagnosis_requests();
+        expected.push(Seen::get("/apis/storage.loft.sh/v1/networkpeers?"));
+        assert_eq!(requests(server).await, expected, "all over that connection");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_restore_acts_over_its_diagnosis_connection() {
+        let mut answers = healthy_region();
+        answers.push(ok(deployment(3, 0)));
+        let (client, server) = api_server(answers);
+        let eks = FakeEks::connecting([client]);
+        let adapter = platform(&eks);
+        let east = region("us-east-1");
+
+        adapter.diagnose(&east).await.unwrap();
+        adapter
+            .restart(&east, "2026-11-22T10:00:00Z")
+            .await
+            .unwrap();
+        drop(adapter);
+
+        assert_eq!(eks.calls(), ["us-east-1"], "one DescribeCluster");
+        assert_eq!(requests(server).await.len(), 5, "four reads and the patch");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refused_token_makes_the_next_call_connect_anew() {
+        let (refusing, refused) =
+            api_server(vec![(401, status(401, "Unauthorized", "Unauthorized"))]);
+        let (fresh, answered) = api_server(vec![ok(list(
+            "NetworkPeerList",
+            "storage.loft.sh/v1",
+            vec![peer("p", true)],
+        ))]);
+        let eks = FakeEks::connecting([refusing, fresh]);
+        let adapter = platform(&eks);
+        let east = region("us-east-1");
+
+        let diagnosed = adapter.diagnose(&east).await;
+        assert!(
+            matches!(diagnosed, Err(Error::Rejected { .. })),
+            "a 401 is a refusal: {:?}",
+            diagnosed.err()
+        );
+        let peers = adapter.peers(&east).await.unwrap();
+        drop(adapter);
+
+        assert_eq!(
+            eks.calls(),
+            ["us-east-1", "us-east-1"],
+            "the refused connection is not reused"
+        );
+        assert_eq!(requests(refused).await.len(), 1, "one refused request");
+        assert_eq!(
+            requests(answered).await.len(),
+            1,
+            "the peers over the new one"
+        );
+        assert_eq!(peers.len(), 1, "the peers as listed");
+    }
+
+    #[test]
+    fn the_adapter_can_be_shared_across_invocations() {
+        fn shared<T: Send + Sync + 'static>() {}
+        shared::<KubePlatform>();
+    }
+}
+
+#[cfg(test)]
+mod view_tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn from<T: k8s_openapi::serde::de::DeserializeOwned>(value: Value) -> T {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn deployment_view_cases() {
+        let base = DeploymentView {
+            replicas: 3,
+            ready: 3,
+            available: 3,
+            updated: 3,
+            generation: 2,
+            observed_generation: 2,
+            paused: false,
+            progress_deadline_exceeded: false,
+        };
+        let healthy = json!({
+            "metadata": {"name": "loft", "generation": 2},
+            "spec": {"replicas": 3},
+            "status": {"observedGeneration": 2, "readyReplicas": 3, "availableReplicas": 3, "updatedReplicas": 3}
+        });
+        let with = |patch: Value| {
+            let mut d = healthy.clone();
+            json_patch(&mut d, patch);
+            d
+        };
+        let progressing = |reason: &str| json!({"status": {"conditions": [{"type": "Progressing", "status": "False", "reason": reason}]}});
+        let cases = [
+            ("a healthy rollout", healthy.clone(), base.clone()),
+            (
+                "nothing but a name: one replica wanted (the API's default), none seen",
+                json!({"metadata": {"name": "loft"}}),
+                DeploymentView {
+                    replicas: 1,
+                    ready: 0,
+                    available: 0,
+                    updated: 0,
+                    generation: 0,
+                    observed_generation: 0,
+                    ..base.clone()
+                },
+            ),
+            (
+                "scaled to zero: the status omits its counts",
+                json!({"metadata": {"name": "loft", "generation": 3}, "spec": {"replicas": 0}, "status": {"observedGeneration": 3}}),
+                DeploymentView {
+                    replicas: 0,
+                    ready: 0,
+                    available: 0,
+                    updated: 0,
+                    generation: 3,
+                    observed_generation: 3,
+                    ..base.clone()
+                },
+            ),
+            (
+                "negative counts read as zero",
+                with(json!({"spec": {"replicas": -1}, "status": {"readyReplicas": -2}})),
+                DeploymentView {
+                    replicas: 0,
+                    ready: 0,
+                    ..base.clone()
+                },
+            ),
+            (
+                "a rollout not yet observed",
+                with(json!({"metadata": {"generation": 5}, "status": {"updatedReplicas": 1}})),
+                DeploymentView {
+                    generation: 5,
+                    updated: 1,
+                    ..base.clone()
+                },
+            ),
+            (
+                "paused",
+                with(json!({"spec": {"paused": true}})),
+                DeploymentView {
+                    paused: true,
+                    ..base.clone()
+                },
+            ),
+            (
+                "Progressing says ProgressDeadlineExceeded",
+                with(progressing("ProgressDeadlineExceeded")),
+                DeploymentView {
+                    progress_deadline_exceeded: true,
+                    ..base.clone()
+                },
+            ),
+            (
+                "Progressing with another reason is still progressing",
+                with(progressing("ReplicaSetUpdated")),
+                base.clone(),
+            ),
+            (
+                "the reason on another condition does not count",
+                with(
+                    json!({"status": {"conditions": [{"type": "Available", "status": "False", "reason": "ProgressDeadlineExceeded"}]}}),
+                ),
+                base.clone(),
+            ),
+        ];
+        for (name, deployment, expected) in cases {
+            assert_eq!(deployment_view(&from(deployment)), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn pod_view_cases() {
+        let base = PodView {
+            name: "loft-a".into(),
+            phase: "Running".into(),
+            ready: true,
+            waiting_reason: None,
+            restarts: 0,
+            unschedulable: false,
+        };
+        let container = |restarts: i32, state: Value| json!({"name": "c", "image": "i", "imageID": "", "ready": false, "restartCount": restarts, "state": state});
+        let pod = |status: Value| json!({"metadata": {"name": "loft-a"}, "status": status});
+        let ready = json!([{"type": "Ready", "status": "True"}]);
+        let cases = [
+            (
+                "running and ready",
+                pod(json!({"phase": "Running", "conditions": ready})),
+                base.clone(),
+            ),
+            (
+                "no status yet: phase Unknown, not ready",
+                json!({"metadata": {"name": "loft-a"}}),
+                PodView {
+                    phase: "Unknown".into(),
+                    ready: false,
+                    ..base.clone()
+                },
+            ),
+            (
+                "no name",
+                json!({"metadata": {}, "status": {"phase": "Running", "conditions": ready}}),
+                PodView {
+                    name: String::new(),
+                    ..base.clone()
+                },
+            ),
+            (
+                "Ready False is not ready",
+                pod(
+                    json!({"phase": "Running", "conditions": [{"type": "Ready", "status": "False"}]}),
+                ),
+                PodView {
+                    ready: false,
+                    ..base.clone()
+                },
+            ),
+            (
+                "another condition True is not ready",
+                pod(
+                    json!({"phase": "Running", "conditions": [{"type": "ContainersReady", "status": "True"}]}),
+                ),
+                PodView {
+                    ready: false,
+                    ..base.clone()
+                },
+            ),
+            (
+                "crash-looping: the waiting reason and the restarts",
+                pod(json!({"phase": "Running", "containerStatuses": [
+                    container(7, json!({"waiting": {"reason": "CrashLoopBackOff"}}))
+                ]})),
+                PodView {
+                    ready: false,
+                    waiting_reason: Some("CrashLoopBackOff".into()),
+                    restarts: 7,
+                    ..base.clone()
+                },
+            ),
+            (
+                "the first waiting container names the reason; restarts add up",
+                pod(json!({"phase": "Pending", "containerStatuses": [
+                    container(1, json!({"running": {}})),
+                    container(2, json!({"waiting": {"reason": "ImagePullBackOff"}})),
+                    container(3, json!({"waiting": {"reason": "CrashLoopBackOff"}}))
+                ]})),
+                PodView {
+                    phase: "Pending".into(),
+                    ready: false,
+                    waiting_reason: Some("ImagePullBackOff".into()),
+                    restarts: 6,
+                    ..base.clone()
+                },
+            ),
+            (
+                "a waiting container without a reason names none",
+                pod(
+                    json!({"phase": "Pending", "containerStatuses": [container(0, json!({"waiting": {}}))]}),
+                ),
+                PodView {
+                    phase: "Pending".into(),
+                    ready: false,
+                    ..base.clone()
+                },
+            ),
+            (
+                "a negative restart count reads as zero",
+                pod(
+                    json!({"phase": "Running", "conditions": ready, "containerStatuses": [container(-1, json!({"running": {}}))]}),
+                ),
+                base.clone(),
+            ),
+            (
+                "the scheduler could not place it",
+                pod(json!({"phase": "Pending", "conditions": [
+                    {"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}
+                ]})),
+                PodView {
+                    phase: "Pending".into(),
+                    ready: false,
+                    unschedulable: true,
+                    ..base.clone()
+                },
+            ),
+            (
+                "not scheduled for another reason is not unschedulable",
+                pod(json!({"phase": "Pending", "conditions": [
+                    {"type": "PodScheduled", "status": "False", "reason": "SchedulerError"}
+                ]})),
+                PodView {
+                    phase: "Pending".into(),
+                    ready: false,
+                    ..base.clone()
+                },
+            ),
+        ];
+        for (name, pod, expected) in cases {
+            assert_eq!(pod_view(&from(pod)), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn node_ready_cases() {
+        let node = |conditions: Value| json!({"metadata": {"name": "n"}, "status": {"conditions": conditions}});
+        let cases = [
+            (
+                "Ready True",
+                node(json!([{"type": "Ready", "status": "True"}])),
+                true,
+            ),
+            (
+                "Ready True among others",
+                node(json!([
+                    {"type": "MemoryPressure", "status": "False"},
+                    {"type": "Ready", "status": "True"}
+                ])),
+                true,
+            ),
+            (
+                "Ready False",
+                node(json!([{"type": "Ready", "status": "False"}])),
+                false,
+            ),
+            (
+                "Ready Unknown (the kubelet stopped reporting)",
+                node(json!([{"type": "Ready", "status": "Unknown"}])),
+                false,
+            ),
+            (
+                "only another condition True",
+                node(json!([{"type": "DiskPressure", "status": "True"}])),
+                false,
+            ),
+            ("no conditions", node(json!([])), false),
+            ("no status", json!({"metadata": {"name": "n"}}), false),
+        ];
+        for (name, node, expected) in cases {
+            assert_eq!(node_ready(&from(node)), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn peer_view_cases() {
+        let peer = |status: Value| json!({"apiVersion": "storage.loft.sh/v1", "kind": "NetworkPeer", "metadata": {"name": "p"}, "status": status});
+        let seen = "2026-11-22T09:58:00Z".parse().ok();
+        let base = PeerView {
+            name: "p".into(),
+            online: true,
+            last_seen: None,
+            home_derp_region: Some(900),
+        };
+        let cases = [
+            (
+                "online",
+                peer(json!({"online": true, "homeDerpRegion": 900})),
+                base.clone(),
+            ),
+            (
+                "online omitted means offline",
+                peer(json!({"lastSeen": "2026-11-22T09:58:00Z", "homeDerpRegion": 900})),
+                PeerView {
+                    online: false,
+                    last_seen: seen,
+                    ..base.clone()
+                },
+            ),
+            (
+                "online false",
+                peer(json!({"online": false, "homeDerpRegion": 900})),
+                PeerView {
+                    online: false,
+                    ..base.clone()
+                },
+            ),
+            (
+                "online as a string is not a boolean: offline",
+                peer(json!({"online": "true", "homeDerpRegion": 900})),
+                PeerView {
+                    online: false,
+                    ..base.clone()
+                },
+            ),
+            (
+                "a lastSeen that is no time is dropped",
+                peer(json!({"online": true, "lastSeen": "yesterday", "homeDerpRegion": 900})),
+                base.clone(),
+            ),
+            (
+                "no status at all",
+                json!({"apiVersion": "storage.loft.sh/v1", "kind": "NetworkPeer", "metadata": {"name": "p"}}),
+                PeerView {
+                    online: false,
+                    home_derp_region: None,
+                    ..base.clone()
+                },
+            ),
+            (
+                "no name",
+                json!({"apiVersion": "storage.loft.sh/v1", "kind": "NetworkPeer", "metadata": {}, "status": {"online": true, "homeDerpRegion": 900}}),
+                PeerView {
+                    name: String::new(),
+                    ..base.clone()
+                },
+            ),
+        ];
+        for (name, peer, expected) in cases {
+            assert_eq!(peer_view(&from(peer)), expected, "{name}");
+        }
+    }
+
+    /// Merges `patch` into `target` (JSON merge patch, objects only).
+    fn json_patch(target: &mut Value, patch: Value) {
+        match (target, patch) {
+            (Value::Object(target), Value::Object(patch)) => {
+                for (key, value) in patch {
+                    json_patch(target.entry(key).or_insert(Value::Null), value);
+                }
+            }
+            (target, patch) => *target = patch,
+        }
+    }
 }
