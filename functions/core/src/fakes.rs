@@ -7,13 +7,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::app::ports::{Alarms, Clock, HealthChecks, IncidentStore, Lease, Notifier, Opened};
 use crate::error::{Error, Result};
-use crate::health::CheckerObservation;
-use crate::incident::{Incident, Lane, TimelineEntry};
-use crate::notice::Notice;
-use crate::ports::{Alarms, Clock, HealthChecks, IncidentStore, Lease, Notifier, Opened};
-use crate::trigger::AlarmState;
-use crate::workflow::ExecutionStatus;
+use crate::model::health::CheckerObservation;
+use crate::model::incident::{Incident, Lane, TimelineEntry};
+use crate::model::notice::Notice;
+use crate::model::trigger::AlarmState;
+use crate::model::workflow::ExecutionStatus;
 
 pub struct FakeClock(Mutex<DateTime<Utc>>);
 
@@ -330,7 +330,7 @@ impl Notifier for RecordingNotifier {
 /// an execution runs until a test ends it.
 #[derive(Default)]
 pub struct RecordingWorkflow {
-    pub started: Mutex<Vec<crate::workflow::WorkflowInput>>,
+    pub started: Mutex<Vec<crate::model::workflow::WorkflowInput>>,
     pub statuses: Mutex<BTreeMap<String, ExecutionStatus>>,
     /// Starts fail while set.
     pub failing: Mutex<bool>,
@@ -346,11 +346,11 @@ impl RecordingWorkflow {
 }
 
 #[async_trait]
-impl crate::ports::Workflow for RecordingWorkflow {
+impl crate::app::ports::Workflow for RecordingWorkflow {
     async fn start(
         &self,
-        input: &crate::workflow::WorkflowInput,
-    ) -> Result<crate::workflow::Started> {
+        input: &crate::model::workflow::WorkflowInput,
+    ) -> Result<crate::model::workflow::Started> {
         if *self.failing.lock().unwrap() {
             return Err(Error::unavailable("Step Functions", "throttled"));
         }
@@ -360,7 +360,7 @@ impl crate::ports::Workflow for RecordingWorkflow {
             started.push(input.clone());
             self.end(&input.incident_id, ExecutionStatus::Running);
         }
-        Ok(crate::workflow::Started {
+        Ok(crate::model::workflow::Started {
             execution_arn: format!(
                 "arn:aws:states:us-east-1:123456789012:execution:recovery:{}",
                 input.incident_id
@@ -397,10 +397,10 @@ impl Alarms for FakeAlarms {
 /// The regions' platforms as a test sets them; records what was done to them.
 pub struct FakePlatform {
     /// What every region without a diagnosis of its own looks like.
-    pub diagnosis: Mutex<crate::diagnosis::Diagnosis>,
+    pub diagnosis: Mutex<crate::model::diagnosis::Diagnosis>,
     /// Per region, what it looks like instead.
-    pub regional: Mutex<BTreeMap<String, crate::diagnosis::Diagnosis>>,
-    pub peers: Mutex<Vec<crate::recovery::PeerView>>,
+    pub regional: Mutex<BTreeMap<String, crate::model::diagnosis::Diagnosis>>,
+    pub peers: Mutex<Vec<crate::model::peers::PeerView>>,
     /// (region, replicas) of every scale.
     pub scaled: Mutex<Vec<(String, u32)>>,
     /// (region, stamp) of every rollout restart.
@@ -408,7 +408,7 @@ pub struct FakePlatform {
 }
 
 impl FakePlatform {
-    pub fn seeing(diagnosis: crate::diagnosis::Diagnosis) -> Self {
+    pub fn seeing(diagnosis: crate::model::diagnosis::Diagnosis) -> Self {
         Self {
             diagnosis: Mutex::new(diagnosis),
             regional: Mutex::default(),
@@ -432,11 +432,11 @@ impl FakePlatform {
 }
 
 #[async_trait]
-impl crate::ports::Platform for FakePlatform {
+impl crate::app::ports::Platform for FakePlatform {
     async fn diagnose(
         &self,
         region: &crate::config::RegionSettings,
-    ) -> Result<crate::diagnosis::Diagnosis> {
+    ) -> Result<crate::model::diagnosis::Diagnosis> {
         let regional = self.regional.lock().unwrap().get(&region.name).cloned();
         Ok(regional.unwrap_or_else(|| self.diagnosis.lock().unwrap().clone()))
     }
@@ -461,18 +461,18 @@ impl crate::ports::Platform for FakePlatform {
 }
 
 #[async_trait]
-impl crate::ports::Peers for FakePlatform {
+impl crate::app::ports::Peers for FakePlatform {
     async fn peers(
         &self,
         _region: &crate::config::RegionSettings,
-    ) -> Result<Vec<crate::recovery::PeerView>> {
+    ) -> Result<Vec<crate::model::peers::PeerView>> {
         Ok(self.peers.lock().unwrap().clone())
     }
 }
 
 /// The us-east-1 alarm going to ALARM.
-pub fn alarm_trigger() -> crate::trigger::Trigger {
-    use crate::trigger::{AlarmState, Target, Trigger, TriggerSource};
+pub fn alarm_trigger() -> crate::model::trigger::Trigger {
+    use crate::model::trigger::{AlarmState, Target, Trigger, TriggerSource};
     Trigger {
         source: TriggerSource::AlarmAction,
         target: Target::Alarm {
@@ -491,7 +491,7 @@ pub async fn confirmed_incident(
     detected_at: DateTime<Utc>,
     confirmed_at: DateTime<Utc>,
 ) -> Incident {
-    use crate::incident::{EntryKind, Journal};
+    use crate::model::incident::{EntryKind, Journal};
     let mut incident = Incident::detect(
         "us-east-1",
         &alarm_trigger(),
@@ -503,7 +503,11 @@ pub async fn confirmed_incident(
         Journal::new("confirm1").entry(&incident, detected_at, EntryKind::Detected, "detected");
     store.open(&incident, &first).await.unwrap();
     incident
-        .conclude(crate::verdict::Verdict::Confirmed, Vec::new(), confirmed_at)
+        .conclude(
+            crate::model::verdict::Verdict::Confirmed,
+            Vec::new(),
+            confirmed_at,
+        )
         .unwrap();
     store.update(&incident, &[]).await.unwrap()
 }

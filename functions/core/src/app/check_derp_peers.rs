@@ -4,11 +4,11 @@
 
 use serde::Serialize;
 
-use crate::confirm_outage::Deps;
+use crate::app::context::Deps;
+use crate::app::ports::Peers;
 use crate::error::Result;
-use crate::notice::{Notice, Severity};
-use crate::ports::Peers;
-use crate::recovery::{PeersVerdict, judge_peers};
+use crate::model::notice::{Notice, Severity};
+use crate::rules::peers::{PeersVerdict, judge_peers};
 
 /// The name under which the last reported state is kept.
 const WATCH: &str = "derp-peers";
@@ -160,7 +160,7 @@ mod tests {
     use crate::config::Settings;
     use crate::config::tests::sample_vars;
     use crate::fakes::{FakeClock, MemoryStore, RecordingNotifier, ScriptedHealth};
-    use crate::recovery::PeerView;
+    use crate::model::peers::PeerView;
 
     struct FakePeers(std::collections::HashMap<String, std::result::Result<Vec<PeerView>, String>>);
 

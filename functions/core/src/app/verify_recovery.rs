@@ -5,16 +5,18 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::commit::{Delivered, commit, deliver};
-use crate::confirm_outage::{Deps, read};
-use crate::diagnosis::{ClusterReach, Diagnosis};
+use crate::app::commit::{Delivered, commit, deliver};
+use crate::app::context::{Deps, read};
+use crate::app::ports::{Peers, Platform};
 use crate::error::{Error, Result};
-use crate::incident::{Closing, EntryKind, Incident, Journal, Phase};
-use crate::notice::{Notice, Severity};
-use crate::ports::{Peers, Platform};
-use crate::recovery::{Observation, Recovery, Rollout, evaluate, judge_peers, rollout};
-use crate::remedy::Cause;
-use crate::workflow::Timing;
+use crate::model::diagnosis::{ClusterReach, Diagnosis};
+use crate::model::incident::{Closing, EntryKind, Incident, Journal};
+use crate::model::notice::{Notice, Severity};
+use crate::model::phase::Phase;
+use crate::model::remedy::Cause;
+use crate::model::workflow::Timing;
+use crate::rules::peers::judge_peers;
+use crate::rules::recovery::{Observation, Recovery, Rollout, evaluate, rollout};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyRequest {
@@ -37,7 +39,7 @@ pub struct VerifyReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_to_recover_from_confirmation_s: Option<i64>,
     pub notified: bool,
-    #[serde(skip_serializing_if = "crate::commit::is_zero")]
+    #[serde(skip_serializing_if = "crate::app::commit::is_zero")]
     pub undelivered: usize,
 }
 
@@ -239,11 +241,11 @@ fn recovered_notice(incident: &Incident, warnings: &[String], now: DateTime<Utc>
     } else {
         Severity::Warning
     };
-    Notice::about(incident, severity, &title, body, now)
+    crate::notices::about(incident, severity, &title, body, now)
 }
 
 fn failed_notice(incident: &Incident, reasons: &[String], now: DateTime<Utc>) -> Notice {
-    Notice::escalation(
+    crate::notices::escalation(
         incident,
         Cause::NotRecoveredInTime,
         &format!("{} platform not recovered in time", incident.region),
@@ -257,14 +259,14 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::app::ports::{Clock, IncidentStore};
     use crate::config::Settings;
     use crate::config::tests::sample_vars;
-    use crate::diagnosis::{DeploymentView, PodView};
     use crate::fakes::{
         FakeClock, FakePlatform, MemoryStore, RecordingNotifier, ScriptedHealth, confirmed_incident,
     };
-    use crate::ports::{Clock, IncidentStore};
-    use crate::recovery::PeerView;
+    use crate::model::diagnosis::{DeploymentView, PodView};
+    use crate::model::peers::PeerView;
 
     fn recovered_cluster() -> Diagnosis {
         Diagnosis {

@@ -12,39 +12,21 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::commit::{commit, deliver, release_dangling};
+use crate::app::commit::{commit, deliver, release_dangling};
+use crate::app::confirm_outage::{confirm_outage, start_recovery};
+use crate::app::context::{Deps, read};
+use crate::app::escalate_incident::escalate;
+use crate::app::ports::{Alarms, Workflow};
 use crate::config::RegionSettings;
-use crate::confirm_outage::{Deps, confirm_outage, read, start_recovery};
 use crate::error::{Error, Result};
-use crate::escalate_incident::escalate;
-use crate::health::Health;
-use crate::incident::{EntryKind, Incident, Journal, Lane, Phase};
-use crate::notice::Notice;
-use crate::ports::{Alarms, Workflow};
-use crate::remedy::Cause;
-use crate::trigger::{AlarmState, Target, Trigger, TriggerSource};
-use crate::workflow::ExecutionStatus;
+use crate::model::health::Health;
+use crate::model::incident::{EntryKind, Incident, Journal, Lane};
+use crate::model::remedy::Cause;
+use crate::model::trigger::{AlarmState, Target, Trigger, TriggerSource};
+use crate::rules::repair::{IdleRepair, OpenRepair, RegionView, idle_repair, open_repair};
 
 /// The watch under which the reconciler's heartbeat is saved.
 pub const HEARTBEAT: &str = "reconciler";
-
-/// What the reconciler saw of a region.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RegionView {
-    pub region: String,
-    /// The state of the region's alarms (the worst one), if any exists.
-    pub alarm: Option<AlarmState>,
-    pub health: Health,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub incident_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub phase: Option<Phase>,
-    /// What was put right, one line each.
-    pub repairs: Vec<String>,
-    /// What could not be read or repaired (retried on the next run).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
 
 /// The function's answer, also saved as the heartbeat.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -53,114 +35,6 @@ pub struct ReconcileReport {
     pub reason: String,
     pub repairs: usize,
     pub regions: Vec<RegionView>,
-}
-
-/// What to do with an open incident, from its phase, its age and its
-/// execution: the decision, as plain data.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OpenRepair {
-    /// Someone is working on it.
-    Leave,
-    /// Its confirmation stopped: claim it and finish it.
-    TakeOver,
-    /// Confirmed, but no execution was ever started.
-    StartWorkflow,
-    /// Nothing will close it: escalate with what happened.
-    Escalate(String),
-}
-
-/// Decides for an open incident. `execution` is `None` when no execution of
-/// its name exists.
-pub fn open_repair(
-    incident: &Incident,
-    execution: Option<ExecutionStatus>,
-    now: DateTime<Utc>,
-    takeover_after: std::time::Duration,
-) -> OpenRepair {
-    let idle = incident.time_since_update(now) > takeover_after;
-    match (incident.phase, execution) {
-        (Phase::Confirming, _) if idle => OpenRepair::TakeOver,
-        (Phase::Confirming, _) => OpenRepair::Leave,
-        (_, Some(status)) if status.is_running() => OpenRepair::Leave,
-        (_, Some(status)) => OpenRepair::Escalate(format!(
-            "its recovery workflow ended {} without closing it",
-            status.as_str()
-        )),
-        (Phase::Confirmed, None) if idle => OpenRepair::StartWorkflow,
-        (Phase::Restoring, None) if idle => OpenRepair::Escalate(
-            "it is being restored, but no recovery workflow runs to verify and close it".into(),
-        ),
-        _ => OpenRepair::Leave,
-    }
-}
-
-/// What to do with a region that has no open incident.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IdleRepair {
-    Leave,
-    /// Still down: confirm again exactly as an alarm would.
-    Confirm(String),
-    /// Escalated and still down: tell a person again.
-    Remind,
-}
-
-/// A region is down when its own Route 53 reading says so and its alarm (if
-/// it has one) does not say OK; an alarm in ALARM with no fresh Route 53
-/// observation counts too (the confirmation then escalates as
-/// inconclusive). After a closed incident the region is left alone for the
-/// takeover time (its alarm catches up), or for the hold after an
-/// escalation, during which a person owns it and gets reminders.
-pub fn idle_repair(
-    alarm: Option<AlarmState>,
-    health: Health,
-    last_closed: Option<&Incident>,
-    now: DateTime<Utc>,
-    policy: &crate::config::ReconcilePolicy,
-    takeover_after: std::time::Duration,
-) -> IdleRepair {
-    let down = match (alarm, health) {
-        (Some(AlarmState::Ok), _) => false,
-        (_, Health::Unhealthy) => true,
-        (Some(AlarmState::Alarm), Health::Unknown) => true,
-        _ => false,
-    };
-    if !down {
-        return IdleRepair::Leave;
-    }
-    let why = format!(
-        "the region is still down (alarm {}, Route 53 {}) and no incident is open",
-        alarm.map_or("none", AlarmState::as_str),
-        health.as_str()
-    );
-    let Some(last) = last_closed else {
-        return IdleRepair::Confirm(why);
-    };
-    let since = |at: Option<DateTime<Utc>>| {
-        at.map_or(std::time::Duration::MAX, |at| {
-            now.signed_duration_since(at).to_std().unwrap_or_default()
-        })
-    };
-    let closed_since = since(last.closed_at);
-    // An escalated region is a person's; a dry run's report told them what
-    // would be done: both hold the region, the escalation with reminders.
-    if matches!(last.phase, Phase::Escalated | Phase::Reported) {
-        if closed_since < policy.hold {
-            let told = since(last.reminded_at.or(last.closed_at));
-            return if last.phase == Phase::Escalated && told >= policy.reminder_every {
-                IdleRepair::Remind
-            } else {
-                IdleRepair::Leave
-            };
-        }
-        return IdleRepair::Confirm(format!(
-            "{why}; the hold after its {} incident is over",
-            last.phase.as_str()
-        ));
-    }
-    if closed_since < takeover_after {
-        return IdleRepair::Leave;
-    }
-    IdleRepair::Confirm(why)
 }
 
 /// Reconciles every configured region. A region that cannot be read is
@@ -405,7 +279,7 @@ async fn remind(
         .map(|at| now.signed_duration_since(at).num_minutes())
         .unwrap_or_default();
     let cause = incident.escalation.unwrap_or(Cause::WorkflowFailed);
-    let notice = Notice::escalation(
+    let notice = crate::notices::escalation(
         &incident,
         cause,
         &format!(
@@ -437,6 +311,8 @@ mod tests {
     use super::*;
     use crate::config::ReconcilePolicy;
     use crate::fakes::alarm_trigger;
+    use crate::model::phase::Phase;
+    use crate::model::workflow::ExecutionStatus;
 
     fn at(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()
@@ -684,13 +560,13 @@ mod tests {
         }
     }
 
+    use crate::app::ports::{Clock, IncidentStore};
     use crate::config::Settings;
     use crate::config::tests::sample_vars;
     use crate::fakes::{
         FakeAlarms, FakeClock, MemoryStore, RecordingNotifier, RecordingWorkflow, ScriptedHealth,
         confirmed_incident,
     };
-    use crate::ports::{Clock, IncidentStore};
 
     struct World {
         settings: Settings,
@@ -906,10 +782,10 @@ mod tests {
         let first = Journal::new("dry1").entry(&rehearsal, now, EntryKind::Detected, "detected");
         world.store.open(&rehearsal, &first).await.unwrap();
         rehearsal
-            .conclude(crate::verdict::Verdict::Confirmed, Vec::new(), now)
+            .conclude(crate::model::verdict::Verdict::Confirmed, Vec::new(), now)
             .unwrap();
         rehearsal
-            .close(crate::incident::Closing::Reported, now)
+            .close(crate::model::incident::Closing::Reported, now)
             .unwrap();
         world.store.update(&rehearsal, &[]).await.unwrap();
 
@@ -995,7 +871,7 @@ mod tests {
         let mut incident = confirmed_incident(&world.store, now, now).await;
         incident
             .close(
-                crate::incident::Closing::Escalated(Cause::RestartBudgetSpent),
+                crate::model::incident::Closing::Escalated(Cause::RestartBudgetSpent),
                 now,
             )
             .unwrap();

@@ -3,11 +3,11 @@
 //! attempt to deliver. A notice SNS does not take stays in the incident's
 //! outbox for the next step or the reconciler: telling never gates progress.
 
-use crate::confirm_outage::Deps;
+use crate::app::context::Deps;
+use crate::app::ports::Lease;
 use crate::error::{Error, Result};
-use crate::incident::{EntryKind, Incident, Journal, Lane, TimelineEntry};
-use crate::notice::Notice;
-use crate::ports::Lease;
+use crate::model::incident::{EntryKind, Incident, Journal, Lane, TimelineEntry};
+use crate::model::notice::Notice;
 
 /// What a commit or a delivery left.
 #[derive(Debug, Clone, PartialEq)]

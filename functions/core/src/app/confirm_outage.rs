@@ -1,27 +1,22 @@
 //! Use case: is the outage a trigger reports real? Opens one incident per
 //! region, records what was seen, and tells people.
 
+use crate::app::context::{Deps, read};
 use serde::Serialize;
 
-use crate::commit::{Delivered, commit, deliver, release_dangling};
-use crate::config::{RegionSettings, Settings};
+use crate::app::commit::{Delivered, commit, deliver, release_dangling};
+use crate::app::ports::{Opened, Workflow};
+use crate::config::RegionSettings;
 use crate::error::{Error, Result};
-use crate::health::{Health, HealthReading, read_health};
-use crate::incident::{EntryKind, Incident, Journal, Lane, Phase};
-use crate::notice::verdict_notice;
-use crate::ports::{Clock, HealthChecks, IncidentStore, Notifier, Opened, Workflow};
-use crate::trigger::{AlarmState, Trigger, resolve};
-use crate::verdict::{Admission, Verdict, admit, judge, keep_sampling};
-use crate::workflow::{Timing, WorkflowInput};
-
-/// The ports and settings a use case borrows for one invocation.
-pub struct Deps<'a> {
-    pub settings: &'a Settings,
-    pub health: &'a dyn HealthChecks,
-    pub store: &'a dyn IncidentStore,
-    pub notifier: &'a dyn Notifier,
-    pub clock: &'a dyn Clock,
-}
+use crate::model::health::{Health, HealthReading};
+use crate::model::incident::{EntryKind, Incident, Journal, Lane};
+use crate::model::phase::Phase;
+use crate::model::trigger::{AlarmState, Trigger};
+use crate::model::verdict::Verdict;
+use crate::model::workflow::{Timing, WorkflowInput};
+use crate::notices::verdict::verdict_notice;
+use crate::rules::confirmation::{Admission, admit, judge, keep_sampling};
+use crate::rules::trigger::resolve;
 
 /// The function's answer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -37,7 +32,7 @@ pub struct Report {
     pub notified: bool,
     /// Notices left in the incident's outbox (SNS refused them); the next
     /// step or the reconciler delivers them.
-    #[serde(skip_serializing_if = "crate::commit::is_zero")]
+    #[serde(skip_serializing_if = "crate::app::commit::is_zero")]
     pub undelivered: usize,
     /// The recovery workflow this invocation started (or found running).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -318,16 +313,6 @@ async fn join(
     Ok(report(Verdict::Duplicate, &Delivered { incident, sent: 0 }))
 }
 
-pub(crate) async fn read(deps: &Deps<'_>, region: &RegionSettings) -> Result<HealthReading> {
-    let observations = deps.health.observe(&region.health_check_id).await?;
-    Ok(read_health(
-        &region.name,
-        &observations,
-        deps.clock.now(),
-        &deps.settings.confirmation,
-    ))
-}
-
 fn report(verdict: Verdict, delivered: &Delivered) -> Report {
     let incident = &delivered.incident;
     let summary = match verdict {
@@ -367,12 +352,14 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::app::ports::{Clock, IncidentStore};
+    use crate::config::Settings;
     use crate::config::tests::sample_vars;
     use crate::fakes::{
         FakeClock, MemoryStore, RecordingNotifier, RecordingWorkflow, ScriptedHealth,
     };
-    use crate::notice::Severity;
-    use crate::trigger::{Target, TriggerSource};
+    use crate::model::notice::Severity;
+    use crate::model::trigger::{Target, TriggerSource};
 
     struct World {
         settings: Settings,
@@ -423,7 +410,7 @@ mod tests {
             started.iter().map(|s| s.incident_id.clone()).collect()
         }
 
-        fn sent(&self) -> Vec<crate::notice::Notice> {
+        fn sent(&self) -> Vec<crate::model::notice::Notice> {
             self.notifier.sent.lock().unwrap().clone()
         }
 

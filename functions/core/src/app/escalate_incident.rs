@@ -4,12 +4,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::commit::{Delivered, commit, deliver};
-use crate::confirm_outage::Deps;
+use crate::app::commit::{Delivered, commit, deliver};
+use crate::app::context::Deps;
 use crate::error::Result;
-use crate::incident::{Closing, EntryKind, Incident, Journal, Phase, bounded};
-use crate::notice::Notice;
-use crate::remedy::Cause;
+use crate::model::incident::{Closing, EntryKind, Incident, Journal, bounded};
+use crate::model::notice::Notice;
+use crate::model::phase::Phase;
+use crate::model::remedy::Cause;
 
 /// What Step Functions' `Catch` hands over: the error name and its cause.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -53,7 +54,7 @@ pub struct EscalateReport {
     pub region: String,
     pub phase: Phase,
     pub notified: bool,
-    #[serde(skip_serializing_if = "crate::commit::is_zero")]
+    #[serde(skip_serializing_if = "crate::app::commit::is_zero")]
     pub undelivered: usize,
     pub summary: String,
 }
@@ -137,7 +138,7 @@ fn notice(
         Cause::WorkflowStopped => format!("{} recovery stopped without closing", incident.region),
         _ => format!("{} recovery stopped on an error", incident.region),
     };
-    Notice::escalation(
+    crate::notices::escalation(
         incident,
         cause,
         &headline,
@@ -149,12 +150,12 @@ fn notice(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::ports::{Clock, IncidentStore};
     use crate::config::tests::sample_settings;
     use crate::error::Error;
     use crate::fakes::{
         FakeClock, MemoryStore, RecordingNotifier, ScriptedHealth, confirmed_incident,
     };
-    use crate::ports::{Clock, IncidentStore};
 
     fn failure(error: &str, cause: &str) -> Failure {
         Failure {

@@ -5,16 +5,19 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::commit::{Delivered, commit, deliver};
-use crate::confirm_outage::{Deps, read};
-use crate::diagnosis::Diagnosis;
+use crate::app::commit::{Delivered, commit, deliver};
+use crate::app::context::{Deps, read};
+use crate::app::ports::Platform;
 use crate::error::{Error, Result};
-use crate::health::Health;
-use crate::incident::{Action, Closing, EntryKind, Incident, Journal, Lane, Phase, TimelineEntry};
-use crate::notice::{Notice, Severity};
-use crate::ports::Platform;
-use crate::remedy::{Gate, History, Remedy, choose, gate};
-use crate::workflow::Timing;
+use crate::model::diagnosis::Diagnosis;
+use crate::model::health::Health;
+use crate::model::incident::{Action, Closing, EntryKind, Incident, Journal, Lane, TimelineEntry};
+use crate::model::notice::{Notice, Severity};
+use crate::model::phase::Phase;
+use crate::model::remedy::Remedy;
+use crate::model::workflow::Timing;
+use crate::rules::guardrails::{Gate, History, gate};
+use crate::rules::remedy::choose;
 
 /// Which incident to restore: by id (from the workflow) or by region (a
 /// dry-run preview by hand).
@@ -36,7 +39,7 @@ pub struct RestoreReport {
     pub decision: Gate,
     pub dry_run: bool,
     pub notified: bool,
-    #[serde(skip_serializing_if = "crate::commit::is_zero")]
+    #[serde(skip_serializing_if = "crate::app::commit::is_zero")]
     pub undelivered: usize,
     pub diagnosis: Option<String>,
     /// The waits the workflow uses from here on: the input's, validated and
@@ -324,7 +327,7 @@ async fn apply(
     let diagnosis = incident
         .diagnosis
         .clone()
-        .unwrap_or_else(|| Diagnosis::unreached(crate::diagnosis::ClusterReach::Reachable));
+        .unwrap_or_else(|| Diagnosis::unreached(crate::model::diagnosis::ClusterReach::Reachable));
     let notice = notice(&incident, decision, &diagnosis, now);
     entries.push(journal.entry(&incident, now, EntryKind::Acted, describe(decision)));
     let delivered = commit(deps, incident, entries, Some(notice), journal).await?;
@@ -410,7 +413,7 @@ fn notice(
         incident.id,
         incident.detected_at.to_rfc3339()
     );
-    Notice::about(incident, severity, &title, body, now)
+    crate::notices::about(incident, severity, &title, body, now)
 }
 
 #[cfg(test)]
@@ -418,15 +421,15 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::app::ports::{Clock, IncidentStore};
     use crate::config::Settings;
     use crate::config::tests::sample_vars;
-    use crate::diagnosis::{ClusterReach, DeploymentView, PodView};
     use crate::fakes::{
         FakeClock, FakePlatform, MemoryStore, RecordingNotifier, ScriptedHealth, confirmed_incident,
     };
-    use crate::incident::TimelineEntry;
-    use crate::ports::{Clock, IncidentStore};
-    use crate::remedy::Cause;
+    use crate::model::diagnosis::{ClusterReach, DeploymentView, PodView};
+    use crate::model::incident::TimelineEntry;
+    use crate::model::remedy::Cause;
 
     fn pod(ready: bool, waiting: Option<&str>) -> PodView {
         PodView {
@@ -791,7 +794,7 @@ mod tests {
         world.store.open(&second, &entry).await.unwrap();
         second
             .conclude(
-                crate::verdict::Verdict::Confirmed,
+                crate::model::verdict::Verdict::Confirmed,
                 Vec::new(),
                 world.clock.now(),
             )
