@@ -27,7 +27,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{RngAlgorithm, TestCaseError, TestRunner};
 
 use crate::app::confirm_outage::confirm_outage;
-use crate::app::context::Deps;
+use crate::app::context::{Context, Records};
 use crate::app::escalate_incident::{EscalateRequest, Failure, escalate_incident};
 use crate::app::ports::Clock;
 use crate::app::reconcile::reconcile;
@@ -278,13 +278,15 @@ struct Fakes {
 }
 
 impl Fakes {
-    fn deps(&self) -> Deps<'_> {
-        Deps {
+    fn deps(&self) -> Context<'_> {
+        Context {
             settings: &self.settings,
             health: &self.health,
-            store: &self.store,
-            notifier: &self.notifier,
-            clock: &self.clock,
+            records: Records {
+                store: &self.store,
+                notifier: &self.notifier,
+                clock: &self.clock,
+            },
         }
     }
 }
@@ -666,7 +668,7 @@ impl World {
                     incident_id: id.to_owned(),
                     failure,
                 };
-                let result = escalate_incident(&deps, &request, &nonce).await;
+                let result = escalate_incident(&deps.records, &request, &nonce).await;
                 self.invoked("escalate-incident", &result);
                 // The Escalated state is a Fail state.
                 result.map(|_| Next::End(ExecutionStatus::Failed))

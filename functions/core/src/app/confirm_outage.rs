@@ -1,7 +1,7 @@
 //! Use case: is the outage a trigger reports real? Opens one incident per
 //! region, records what was seen, and tells people.
 
-use crate::app::context::{Deps, read};
+use crate::app::context::{Context, read};
 use serde::Serialize;
 
 use crate::app::commit::{Delivered, commit, deliver, release_dangling};
@@ -45,7 +45,7 @@ pub struct Report {
 /// `request` is the invocation's request id: unique to it, and the same on
 /// Lambda's retries of it.
 pub async fn confirm_outage(
-    deps: &Deps<'_>,
+    deps: &Context<'_>,
     workflow: &dyn Workflow,
     trigger: &Trigger,
     request: &str,
@@ -56,12 +56,12 @@ pub async fn confirm_outage(
     let mut journal = Journal::new(request);
     let holder = match trigger.state {
         AlarmState::Alarm => {
-            release_dangling(deps, &region.name, lane, &mut journal).await?;
-            deps.store.leaseholder(&region.name, lane).await?
+            release_dangling(&deps.records, &region.name, lane, &mut journal).await?;
+            deps.records.store.leaseholder(&region.name, lane).await?
         }
         AlarmState::Ok | AlarmState::InsufficientData => None,
     };
-    let now = deps.clock.now();
+    let now = deps.records.clock.now();
     let admission = admit(
         trigger.state,
         holder.as_ref(),
@@ -114,7 +114,7 @@ pub async fn confirm_outage(
 }
 
 async fn open(
-    deps: &Deps<'_>,
+    deps: &Context<'_>,
     workflow: &dyn Workflow,
     region: &RegionSettings,
     trigger: &Trigger,
@@ -122,14 +122,20 @@ async fn open(
     request: &str,
     journal: &mut Journal,
 ) -> Result<Report> {
-    let incident = Incident::detect(&region.name, trigger, dry_run, deps.clock.now(), request);
+    let incident = Incident::detect(
+        &region.name,
+        trigger,
+        dry_run,
+        deps.records.clock.now(),
+        request,
+    );
     let first = journal.entry(
         &incident,
         incident.detected_at,
         EntryKind::Detected,
         format!("detected by {}", trigger.describe()),
     );
-    match deps.store.open(&incident, &first).await? {
+    match deps.records.store.open(&incident, &first).await? {
         Opened::New => confirm(deps, workflow, region, incident, journal).await,
         Opened::Existing(holder) => join(deps, *holder, trigger, journal).await,
     }
@@ -139,7 +145,7 @@ async fn open(
 /// takeovers do not all sample: the one whose write lands confirms, the
 /// others join. `why` goes on the timeline.
 async fn take_over(
-    deps: &Deps<'_>,
+    deps: &Context<'_>,
     workflow: &dyn Workflow,
     region: &RegionSettings,
     mut incident: Incident,
@@ -147,13 +153,13 @@ async fn take_over(
     why: String,
     journal: &mut Journal,
 ) -> Result<Report> {
-    let now = deps.clock.now();
+    let now = deps.records.clock.now();
     let entry = journal.entry(&incident, now, EntryKind::TakenOver, why);
     incident.updated_at = now;
-    match deps.store.update(&incident, &[entry]).await {
+    match deps.records.store.update(&incident, &[entry]).await {
         Ok(claimed) => confirm(deps, workflow, region, claimed, journal).await,
         Err(Error::Conflict(_)) => {
-            let current = deps.store.named(&incident.id).await?;
+            let current = deps.records.store.named(&incident.id).await?;
             join(deps, current, trigger, journal).await
         }
         Err(other) => Err(other),
@@ -164,7 +170,7 @@ async fn take_over(
 /// unfinished is done again; a confirmed outage gets its notice and its
 /// workflow (a start is idempotent).
 async fn resume(
-    deps: &Deps<'_>,
+    deps: &Context<'_>,
     workflow: &dyn Workflow,
     region: &RegionSettings,
     incident: Incident,
@@ -179,9 +185,14 @@ async fn resume(
     if incident.phase == Phase::Confirming {
         return take_over(deps, workflow, region, incident, trigger, why, journal).await;
     }
-    let entry = journal.entry(&incident, deps.clock.now(), EntryKind::TakenOver, why);
-    deps.store.append(&entry).await?;
-    let delivered = deliver(deps, incident, journal).await;
+    let entry = journal.entry(
+        &incident,
+        deps.records.clock.now(),
+        EntryKind::TakenOver,
+        why,
+    );
+    deps.records.store.append(&entry).await?;
+    let delivered = deliver(&deps.records, incident, journal).await;
     let execution_arn = if delivered.incident.phase == Phase::Confirmed {
         Some(start_recovery(deps, workflow, &delivered.incident, journal).await?)
     } else {
@@ -195,7 +206,7 @@ async fn resume(
 }
 
 async fn confirm(
-    deps: &Deps<'_>,
+    deps: &Context<'_>,
     workflow: &dyn Workflow,
     region: &RegionSettings,
     mut incident: Incident,
@@ -206,7 +217,7 @@ async fn confirm(
     let mut target: Vec<HealthReading> = Vec::new();
     while keep_sampling(&target, policy.samples) {
         if !target.is_empty() {
-            deps.clock.sleep(policy.interval).await;
+            deps.records.clock.sleep(policy.interval).await;
         }
         let reading = read(deps, region).await?;
         entries.push(journal.entry(
@@ -237,7 +248,7 @@ async fn confirm(
     }
 
     let verdict = judge(&target, &others);
-    let now = deps.clock.now();
+    let now = deps.records.clock.now();
     incident.conclude(verdict, target.into_iter().chain(others).collect(), now)?;
     let notice = verdict_notice(&incident, deps.settings, now);
     entries.push(journal.entry(
@@ -250,7 +261,7 @@ async fn confirm(
             incident.phase.as_str()
         ),
     ));
-    let delivered = commit(deps, incident, entries, Some(notice), journal).await?;
+    let delivered = commit(&deps.records, incident, entries, Some(notice), journal).await?;
     let execution_arn = if delivered.incident.phase == Phase::Confirmed {
         Some(start_recovery(deps, workflow, &delivered.incident, journal).await?)
     } else {
@@ -266,7 +277,7 @@ async fn confirm(
 /// changes nothing). A start lost with a failed invocation is made by the
 /// invocation's retry or by the reconciler.
 pub(crate) async fn start_recovery(
-    deps: &Deps<'_>,
+    deps: &Context<'_>,
     workflow: &dyn Workflow,
     incident: &Incident,
     journal: &mut Journal,
@@ -287,29 +298,29 @@ pub(crate) async fn start_recovery(
     };
     let entry = journal.entry(
         incident,
-        deps.clock.now(),
+        deps.records.clock.now(),
         EntryKind::WorkflowStarted,
         message,
     );
-    deps.store.append(&entry).await?;
+    deps.records.store.append(&entry).await?;
     Ok(started.execution_arn)
 }
 
 /// Another trigger for an incident someone is working on: on the timeline,
 /// nothing more (the reconciler repairs an incident nobody works on).
 async fn join(
-    deps: &Deps<'_>,
+    deps: &Context<'_>,
     incident: Incident,
     trigger: &Trigger,
     journal: &mut Journal,
 ) -> Result<Report> {
     let entry = journal.entry(
         &incident,
-        deps.clock.now(),
+        deps.records.clock.now(),
         EntryKind::TriggerJoined,
         format!("{} joined the open incident", trigger.describe()),
     );
-    deps.store.append(&entry).await?;
+    deps.records.store.append(&entry).await?;
     Ok(report(Verdict::Duplicate, &Delivered { incident, sent: 0 }))
 }
 
@@ -352,6 +363,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::app::context::Records;
     use crate::app::ports::{Clock, IncidentStore};
     use crate::config::Settings;
     use crate::config::tests::sample_vars;
@@ -389,13 +401,15 @@ mod tests {
             }
         }
 
-        fn deps(&self) -> Deps<'_> {
-            Deps {
+        fn deps(&self) -> Context<'_> {
+            Context {
                 settings: &self.settings,
                 health: &self.health,
-                store: &self.store,
-                notifier: &self.notifier,
-                clock: &self.clock,
+                records: Records {
+                    store: &self.store,
+                    notifier: &self.notifier,
+                    clock: &self.clock,
+                },
             }
         }
 
@@ -734,7 +748,12 @@ mod tests {
         assert_eq!(stuck.outbox.len(), 1, "the notice is kept");
 
         *world.notifier.failing.lock().unwrap() = false;
-        let delivered = deliver(&world.deps(), stuck.clone(), &mut Journal::new("next")).await;
+        let delivered = deliver(
+            &world.deps().records,
+            stuck.clone(),
+            &mut Journal::new("next"),
+        )
+        .await;
         assert_eq!(delivered.sent, 1);
         assert_eq!(world.sent()[0].id, stuck.outbox[0].id);
         assert!(world.store.only_incident().outbox.is_empty());

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::app::commit::{commit, deliver, release_dangling};
 use crate::app::confirm_outage::{confirm_outage, start_recovery};
-use crate::app::context::{Deps, read};
+use crate::app::context::{Context, read};
 use crate::app::escalate_incident::escalate;
 use crate::app::ports::{Alarms, Workflow};
 use crate::config::RegionSettings;
@@ -41,7 +41,7 @@ pub struct ReconcileReport {
 /// reported and the others are still reconciled; the run then fails with
 /// that error so it shows in the function's errors (and is retried).
 pub async fn reconcile(
-    deps: &Deps<'_>,
+    deps: &Context<'_>,
     workflow: &dyn Workflow,
     alarms: &dyn Alarms,
     reason: &str,
@@ -81,14 +81,17 @@ pub async fn reconcile(
         first_error.get_or_insert(error.clone());
     }
     let report = ReconcileReport {
-        at: deps.clock.now(),
+        at: deps.records.clock.now(),
         reason: reason.to_owned(),
         repairs: regions.iter().map(|r| r.repairs.len()).sum(),
         regions,
     };
     let heartbeat =
         serde_json::to_string(&report).map_err(|e| Error::Internal(format!("heartbeat: {e}")))?;
-    deps.store.save_watch_state(HEARTBEAT, &heartbeat).await?;
+    deps.records
+        .store
+        .save_watch_state(HEARTBEAT, &heartbeat)
+        .await?;
     match first_error {
         Some(error) => Err(error),
         None => Ok(report),
@@ -111,7 +114,7 @@ fn worst(region: &RegionSettings, states: &[(String, AlarmState)]) -> Option<Ala
 }
 
 async fn one_region(
-    deps: &Deps<'_>,
+    deps: &Context<'_>,
     workflow: &dyn Workflow,
     region: &RegionSettings,
     view: &mut RegionView,
@@ -120,16 +123,16 @@ async fn one_region(
     // Its own entries get ids apart from those of the confirmations it
     // runs with `nonce` (which a retry of this run reuses to resume them).
     let mut journal = Journal::new(&format!("{nonce}-r"));
-    let now = deps.clock.now();
+    let now = deps.records.clock.now();
     let takeover = deps.settings.takeover_after;
     for lane in [Lane::Live, Lane::DryRun] {
-        if release_dangling(deps, &region.name, lane, &mut journal).await? {
+        if release_dangling(&deps.records, &region.name, lane, &mut journal).await? {
             view.repairs.push(format!(
                 "released the {} lease, which named a closed or expired incident",
                 lane.as_str()
             ));
         }
-        if let Some(open) = deps.store.leaseholder(&region.name, lane).await? {
+        if let Some(open) = deps.records.store.leaseholder(&region.name, lane).await? {
             if lane == Lane::of(deps.settings.dry_run) {
                 view.incident_id = Some(open.id.clone());
                 view.phase = Some(open.phase);
@@ -153,7 +156,7 @@ async fn one_region(
                         EntryKind::Repaired,
                         "reconciler: confirmed, but its recovery workflow was never started; starting it",
                     );
-                    deps.store.append(&entry).await?;
+                    deps.records.store.append(&entry).await?;
                     let arn = start_recovery(deps, workflow, &open, &mut journal).await?;
                     view.repairs.push(format!(
                         "started the recovery workflow of {}: {arn}",
@@ -162,7 +165,7 @@ async fn one_region(
                 }
                 OpenRepair::Escalate(why) => {
                     match escalate(
-                        deps,
+                        &deps.records,
                         open.clone(),
                         Cause::WorkflowStopped,
                         &format!("reconciler: {why}"),
@@ -182,7 +185,7 @@ async fn one_region(
     }
 
     let mut refused = None;
-    for stale in deps.store.undelivered(&region.name).await? {
+    for stale in deps.records.store.undelivered(&region.name).await? {
         let waiting = stale.outbox.first().map(|n| n.created_at);
         if waiting
             .is_some_and(|at| now.signed_duration_since(at).to_std().unwrap_or_default() < takeover)
@@ -191,7 +194,7 @@ async fn one_region(
             continue;
         }
         let (id, left) = (stale.id.clone(), stale.outbox.len());
-        let delivered = deliver(deps, stale, &mut journal).await;
+        let delivered = deliver(&deps.records, stale, &mut journal).await;
         if delivered.sent == 0 {
             // Still refused: the run fails (once the rest is done), so an SNS
             // outage shows in the function's errors, not as a repair a minute.
@@ -203,14 +206,14 @@ async fn one_region(
         }
         let entry = journal.entry(
             &delivered.incident,
-            deps.clock.now(),
+            deps.records.clock.now(),
             EntryKind::Repaired,
             format!(
                 "reconciler: delivered {} of {left} notice(s) SNS had not taken",
                 delivered.sent
             ),
         );
-        deps.store.append(&entry).await?;
+        deps.records.store.append(&entry).await?;
         view.repairs.push(format!(
             "delivered {} of {left} notice(s) of {id}",
             delivered.sent
@@ -221,10 +224,16 @@ async fn one_region(
     // A resync confirms as an alarm would: in the dry-run lane when the
     // deployment is a dry run, so that lane's incidents hold it back.
     let lane = Lane::of(deps.settings.dry_run);
-    if deps.store.leaseholder(&region.name, lane).await?.is_some() {
+    if deps
+        .records
+        .store
+        .leaseholder(&region.name, lane)
+        .await?
+        .is_some()
+    {
         return refused.map_or(Ok(()), Err);
     }
-    let last = deps.store.last_closed(&region.name, lane).await?;
+    let last = deps.records.store.last_closed(&region.name, lane).await?;
     match idle_repair(
         view.alarm,
         view.health,
@@ -266,32 +275,24 @@ fn resync(region: &RegionSettings, why: &str, dry_run: bool) -> Trigger {
 }
 
 async fn remind(
-    deps: &Deps<'_>,
+    deps: &Context<'_>,
     mut incident: Incident,
     view: &RegionView,
     journal: &mut Journal,
 ) -> Result<()> {
-    let now = deps.clock.now();
+    let now = deps.records.clock.now();
     incident.reminded_at = Some(now);
     incident.updated_at = now;
     let since = incident
         .closed_at
         .map(|at| now.signed_duration_since(at).num_minutes())
         .unwrap_or_default();
-    let cause = incident.escalation.unwrap_or(Cause::WorkflowFailed);
-    let notice = crate::notices::escalation(
+    let notice = crate::notices::escalation::reminder(
         &incident,
-        cause,
-        &format!(
-            "{} is still down, {since} min after its escalation",
-            incident.region
-        ),
-        &format!(
-            "What is seen now: alarm {}, Route 53 {}. The orchestrator does not restart an escalated region again until {} min after the escalation.",
-            view.alarm.map_or("none", AlarmState::as_str),
-            view.health.as_str(),
-            deps.settings.reconcile.hold.as_secs() / 60
-        ),
+        since,
+        view.alarm,
+        view.health,
+        deps.settings.reconcile.hold,
         now,
     );
     let entry = journal.entry(
@@ -300,7 +301,7 @@ async fn remind(
         EntryKind::Reminded,
         format!("reconciler: still down {since} min after the escalation; reminded"),
     );
-    commit(deps, incident, vec![entry], Some(notice), journal).await?;
+    commit(&deps.records, incident, vec![entry], Some(notice), journal).await?;
     Ok(())
 }
 
@@ -309,6 +310,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::app::context::Records;
     use crate::config::ReconcilePolicy;
     use crate::fakes::alarm_trigger;
     use crate::model::phase::Phase;
@@ -594,13 +596,15 @@ mod tests {
             }
         }
 
-        fn deps(&self) -> Deps<'_> {
-            Deps {
+        fn deps(&self) -> Context<'_> {
+            Context {
                 settings: &self.settings,
                 health: &self.health,
-                store: &self.store,
-                notifier: &self.notifier,
-                clock: &self.clock,
+                records: Records {
+                    store: &self.store,
+                    notifier: &self.notifier,
+                    clock: &self.clock,
+                },
             }
         }
 

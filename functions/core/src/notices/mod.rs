@@ -1,5 +1,9 @@
 //! Every word the orchestrator tells people, one module per step.
 
+pub mod escalation;
+pub mod peers;
+pub mod recovery;
+pub mod restore;
 pub mod verdict;
 
 use chrono::{DateTime, Utc};
