@@ -1,4 +1,10 @@
-//! In-memory ports for use-case tests.
+//! In-memory ports for use-case tests: this crate's own, and (with the
+//! `fakes` feature, a dev-dependency only) the handler tests of the function
+//! crates. Never part of a function binary.
+
+// A poisoned lock or an unparsable fixture here is a broken test: panicking
+// is the right answer, so the workspace's ban on unwrap does not apply.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Mutex;

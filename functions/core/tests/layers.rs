@@ -2,6 +2,8 @@
 //! of its own layer or of a lower one, and no modules import each other in a
 //! circle. The layers, lowest first, as `src/lib.rs` describes them.
 
+#![allow(clippy::unwrap_used)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};

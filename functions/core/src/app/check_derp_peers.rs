@@ -180,8 +180,8 @@ mod tests {
             settings: &settings,
             health: &health,
             records: Records {
-                store: store,
-                notifier: notifier,
+                store,
+                notifier,
                 clock: &clock,
             },
         };
