@@ -139,7 +139,7 @@ impl Settings {
             deadline: Duration::from_secs(u64::from(reader.number(
                 "VERIFY_DEADLINE_SECONDS",
                 900,
-                10..=14_400,
+                30..=14_400,
             ))),
             settle: Duration::from_secs(u64::from(reader.number(
                 "ROLLOUT_SETTLE_SECONDS",
@@ -479,7 +479,7 @@ pub(crate) mod tests {
             ),
             (
                 &[("VERIFY_DEADLINE_SECONDS", "5")],
-                &["VERIFY_DEADLINE_SECONDS must be a whole number from 10 to 14400"],
+                &["VERIFY_DEADLINE_SECONDS must be a whole number from 30 to 14400"],
             ),
             (
                 &[

@@ -13,8 +13,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::app::context::{Context, Records};
 use crate::app::ports::{Alarms, Clock, HealthChecks, IncidentStore, Lease, Notifier, Opened};
+use crate::config::Settings;
 use crate::error::{Error, Result};
+use crate::model::diagnosis::{ClusterReach, DeploymentView, Diagnosis, PodView};
 use crate::model::health::CheckerObservation;
 use crate::model::incident::{Incident, Lane, TimelineEntry};
 use crate::model::notice::Notice;
@@ -497,16 +500,19 @@ pub async fn confirmed_incident(
     detected_at: DateTime<Utc>,
     confirmed_at: DateTime<Utc>,
 ) -> Incident {
+    confirmed_incident_from(store, "confirm1", detected_at, confirmed_at).await
+}
+
+/// The same, opened by the request `nonce` (which ends the incident's id).
+pub async fn confirmed_incident_from(
+    store: &MemoryStore,
+    nonce: &str,
+    detected_at: DateTime<Utc>,
+    confirmed_at: DateTime<Utc>,
+) -> Incident {
     use crate::model::incident::{EntryKind, Journal};
-    let mut incident = Incident::detect(
-        "us-east-1",
-        &alarm_trigger(),
-        false,
-        detected_at,
-        "confirm1",
-    );
-    let first =
-        Journal::new("confirm1").entry(&incident, detected_at, EntryKind::Detected, "detected");
+    let mut incident = Incident::detect("us-east-1", &alarm_trigger(), false, detected_at, nonce);
+    let first = Journal::new(nonce).entry(&incident, detected_at, EntryKind::Detected, "detected");
     store.open(&incident, &first).await.unwrap();
     incident
         .conclude(
@@ -516,4 +522,160 @@ pub async fn confirmed_incident(
         )
         .unwrap();
     store.update(&incident, &[]).await.unwrap()
+}
+
+/// A reachable cluster whose deployment wants `replicas` and has `pods`.
+pub fn platform(replicas: u32, pods: Vec<PodView>) -> Diagnosis {
+    let ready = pods.iter().filter(|p| p.ready).count();
+    Diagnosis {
+        cluster: ClusterReach::Reachable,
+        deployment: Some(DeploymentView {
+            replicas,
+            ready: u32::try_from(ready).unwrap(),
+            available: u32::try_from(ready).unwrap(),
+            updated: replicas,
+            generation: 2,
+            observed_generation: 2,
+            paused: false,
+            progress_deadline_exceeded: false,
+        }),
+        pods,
+        nodes_ready: 3,
+        nodes_not_ready: 0,
+        ingress_load_balancers: Some(vec!["lb".into()]),
+    }
+}
+
+/// A platform pod: ready, or waiting for `reason`.
+pub fn pod(name: &str, ready: bool, reason: Option<&str>) -> PodView {
+    PodView {
+        name: name.into(),
+        phase: "Running".into(),
+        ready,
+        waiting_reason: reason.map(Into::into),
+        restarts: if ready { 0 } else { 6 },
+        unschedulable: false,
+    }
+}
+
+/// Three ready pods of three.
+pub fn healthy_platform() -> Diagnosis {
+    platform(
+        3,
+        (1..=3)
+            .map(|i| pod(&format!("loft-{i}"), true, None))
+            .collect(),
+    )
+}
+
+/// Three pods of three in CrashLoopBackOff: the runbook's rollout restart.
+pub fn crash_looping_platform() -> Diagnosis {
+    platform(
+        3,
+        (1..=3)
+            .map(|i| pod(&format!("loft-{i}"), false, Some("CrashLoopBackOff")))
+            .collect(),
+    )
+}
+
+/// When the repository's `events/` happen: their incident
+/// `us-east-1-20261122-101500-3f9a2c1b` was detected then.
+pub const EVENTS_TIME: &str = "2026-11-22T10:15:00Z";
+
+/// The settings the repository's `events/` are written for: us-east-1
+/// (cluster `platform-us-east-1`, check `hc-a`, alarm
+/// `platform-failover-us-east-1-platform-health`) and eu-west-1, every other
+/// setting at its default; `extra` adds or overrides variables.
+pub fn events_settings(extra: &[(&str, &str)]) -> Settings {
+    let mut vars: BTreeMap<String, String> = [
+        (
+            "REGIONS",
+            r#"[{"name":"us-east-1","cluster":"platform-us-east-1","health_check_id":"hc-a","alarm_names":["platform-failover-us-east-1-platform-health"]},
+               {"name":"eu-west-1","cluster":"platform-eu-west-1","health_check_id":"hc-b","alarm_names":["platform-failover-eu-west-1-platform-health"]}]"#,
+        ),
+        ("INCIDENT_TABLE", "incidents"),
+        ("NOTIFY_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:notices"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    vars.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    Settings::from_vars(vars).unwrap()
+}
+
+/// Every in-memory port at once, for a handler test: both regions' checks
+/// healthy, both platforms healthy, nothing stored, at [`EVENTS_TIME`].
+pub struct Fakes {
+    pub settings: Settings,
+    pub health: ScriptedHealth,
+    pub store: MemoryStore,
+    pub notifier: RecordingNotifier,
+    pub clock: FakeClock,
+    pub workflow: RecordingWorkflow,
+    pub alarms: FakeAlarms,
+    pub platform: FakePlatform,
+}
+
+impl Fakes {
+    pub fn new(settings: Settings) -> Self {
+        Self {
+            settings,
+            health: ScriptedHealth::default()
+                .script("hc-a", &[true])
+                .script("hc-b", &[true]),
+            store: MemoryStore::default(),
+            notifier: RecordingNotifier::default(),
+            clock: FakeClock::at(EVENTS_TIME),
+            workflow: RecordingWorkflow::default(),
+            alarms: FakeAlarms::default(),
+            platform: FakePlatform::seeing(healthy_platform()),
+        }
+    }
+
+    /// What a use case borrows; the checkers report as of the clock's now.
+    pub fn context(&self) -> Context<'_> {
+        *self.health.now.lock().unwrap() = Some(self.clock.now());
+        Context {
+            settings: &self.settings,
+            health: &self.health,
+            records: self.records(),
+        }
+    }
+
+    pub fn records(&self) -> Records<'_> {
+        Records {
+            store: &self.store,
+            notifier: &self.notifier,
+            clock: &self.clock,
+        }
+    }
+
+    /// The open, confirmed incident the repository's `events/` name.
+    pub async fn events_incident(&self) -> Incident {
+        let at = self.clock.now();
+        confirmed_incident_from(&self.store, "3f9a2c1b", at, at).await
+    }
+
+    /// The subjects of every notice published, in order.
+    pub fn subjects(&self) -> Vec<String> {
+        self.notifier
+            .sent
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|n| n.subject.clone())
+            .collect()
+    }
+}
+
+/// The payload of one of the repository's sample events (`events/<file>`),
+/// as Lambda hands it to a function.
+pub fn event_payload(file: &str) -> serde_json::Value {
+    let path = format!("{}/../../events/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
