@@ -9,6 +9,7 @@ use system::{Emulator, LocalCloud};
 const FUNCTION: &str = "check-derp-peers";
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn reports_an_offline_peer_by_name_and_an_unreachable_cluster_with_the_reason() {
     let cloud = LocalCloud::start().await;
     let env = cloud.provision("derp");
@@ -59,6 +60,7 @@ async fn reports_an_offline_peer_by_name_and_an_unreachable_cluster_with_the_rea
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn a_scheduled_check_notifies_a_change_once() {
     let cloud = LocalCloud::start().await;
     let env = cloud.provision("derpwatch");

@@ -15,6 +15,7 @@ fn alarm_name(env: &Environment, region: &str) -> String {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn every_alarm_shape_and_a_manual_event_confirm_a_real_outage() {
     let cloud = LocalCloud::start().await;
     for file in [
@@ -126,6 +127,7 @@ async fn every_alarm_shape_and_a_manual_event_confirm_a_real_outage() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn twenty_concurrent_duplicate_alarms_open_exactly_one_incident() {
     let cloud = LocalCloud::start().await;
     let env = cloud.provision("storm");
@@ -185,6 +187,7 @@ async fn twenty_concurrent_duplicate_alarms_open_exactly_one_incident() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn both_regions_down_escalates_without_an_incident_action() {
     let cloud = LocalCloud::start().await;
     let env = cloud.provision("bothdown");
@@ -239,6 +242,7 @@ async fn both_regions_down_escalates_without_an_incident_action() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn a_region_healthy_again_is_recorded_as_transient_without_action() {
     let cloud = LocalCloud::start().await;
     let env = cloud.provision("transient");
@@ -270,6 +274,7 @@ async fn a_region_healthy_again_is_recorded_as_transient_without_action() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn an_ok_event_does_nothing() {
     let cloud = LocalCloud::start().await;
     let env = cloud.provision("ok");
@@ -301,6 +306,7 @@ async fn an_ok_event_does_nothing() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn dry_run_records_and_reports_but_says_nothing_will_change() {
     let cloud = LocalCloud::start().await;
     let env = cloud.provision("dryrun");
@@ -327,6 +333,7 @@ async fn dry_run_records_and_reports_but_says_nothing_will_change() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn malformed_events_get_clear_errors_and_change_nothing() {
     let cloud = LocalCloud::start().await;
     let env = cloud.provision("malformed");
@@ -427,6 +434,7 @@ async fn malformed_events_get_clear_errors_and_change_nothing() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn an_sns_outage_holds_nothing_back_and_reconcile_delivers_the_notice_later() {
     let cloud = LocalCloud::start().await;
     let env = cloud.provision("snsdown");
@@ -524,6 +532,7 @@ async fn an_sns_outage_holds_nothing_back_and_reconcile_delivers_the_notice_late
 }
 
 #[test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 fn bad_configuration_fails_the_cold_start_naming_each_wrong_variable() {
     let binary = binary(FUNCTION);
     let regions =

@@ -98,21 +98,25 @@ fn recovered(summary: &Value, action: &str) {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn crashloop() {
     recovered(&drill("crashloop").await, "rollout_restart");
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn scaled_to_zero() {
     recovered(&drill("scaled-to-zero").await, "scale");
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn alarm_storm() {
     recovered(&drill("alarm-storm").await, "rollout_restart");
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn derp_peer_offline() {
     let summary = drill("derp-peer-offline").await;
     assert_eq!(summary["outcome"], "recovered", "{summary}");
@@ -120,6 +124,7 @@ async fn derp_peer_offline() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn transient() {
     let summary = drill("transient").await;
     assert_eq!(summary["outcome"], "dismissed", "{summary}");
@@ -128,6 +133,7 @@ async fn transient() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn both_regions_down() {
     let summary = drill("both-regions-down").await;
     assert_eq!(summary["outcome"], "escalated", "{summary}");
@@ -136,6 +142,7 @@ async fn both_regions_down() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn deployment_missing() {
     let summary = drill("deployment-missing").await;
     assert_eq!(summary["outcome"], "escalated", "{summary}");
@@ -143,6 +150,7 @@ async fn deployment_missing() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn restart_does_not_help() {
     let summary = drill("restart-does-not-help").await;
     assert_eq!(summary["outcome"], "escalated", "{summary}");
@@ -151,6 +159,7 @@ async fn restart_does_not_help() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn dry_run() {
     let summary = drill("dry-run").await;
     assert_eq!(summary["outcome"], "reported", "{summary}");
@@ -158,6 +167,7 @@ async fn dry_run() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn flapping() {
     let summary = drill("flapping").await;
     assert_eq!(summary["outcome"], "recovered", "{summary}");
@@ -176,6 +186,7 @@ async fn flapping() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn workflow_stopped() {
     let summary = drill("workflow-stopped").await;
     assert_eq!(summary["outcome"], "escalated", "{summary}");
@@ -193,6 +204,7 @@ async fn workflow_stopped() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn sns_outage() {
     let summary = drill("sns-outage").await;
     recovered(&summary, "rollout_restart");
@@ -207,6 +219,7 @@ async fn sns_outage() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn retry_after_throttle() {
     let summary = drill("retry-after-throttle").await;
     recovered(&summary, "rollout_restart");
@@ -219,6 +232,7 @@ async fn retry_after_throttle() {
 }
 
 #[test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 fn list_names_every_scenario_on_one_line() {
     let output = Command::new(root().join("scripts/drill"))
         .arg("--list")

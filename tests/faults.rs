@@ -135,6 +135,7 @@ async fn wait_past(since: Instant, seconds: u64) {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn f1_a_throttled_confirmation_is_taken_over_at_the_default_takeover_time() {
     let cloud = LocalCloud::start().await;
     let env = outage(&cloud, "f1-route53", "Failure").await;
@@ -196,6 +197,7 @@ async fn f1_a_throttled_confirmation_is_taken_over_at_the_default_takeover_time(
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn f1_a_lost_workflow_start_is_made_once_by_reconcile() {
     let cloud = LocalCloud::start().await;
     let env = outage(&cloud, "f1-sfn", "Failure").await;
@@ -233,6 +235,7 @@ async fn f1_a_lost_workflow_start_is_made_once_by_reconcile() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn f2_escalation_with_sns_down_still_frees_the_region_and_tells_people_later() {
     let cloud = LocalCloud::start().await;
     let env = outage(&cloud, "f2-sns", "Platform").await;
@@ -279,6 +282,7 @@ async fn f2_escalation_with_sns_down_still_frees_the_region_and_tells_people_lat
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn f3_sns_down_through_a_whole_recovery_delays_only_the_notices() {
     let cloud = LocalCloud::start().await;
     let env = outage(&cloud, "f3-sns", "Platform").await;
@@ -332,6 +336,7 @@ async fn f3_sns_down_through_a_whole_recovery_delays_only_the_notices() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn f4_no_record_blocks_a_region_even_once_its_incident_expired() {
     let cloud = LocalCloud::start().await;
     let env = outage(&cloud, "f4", "Success").await;
@@ -383,6 +388,7 @@ async fn f4_no_record_blocks_a_region_even_once_its_incident_expired() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn f7_a_flap_that_dismissed_the_outage_is_confirmed_again_by_reconcile() {
     let cloud = LocalCloud::start().await;
     // One healthy sample among failing ones: dismissed while the alarm stays in ALARM.
@@ -423,6 +429,7 @@ async fn f7_a_flap_that_dismissed_the_outage_is_confirmed_again_by_reconcile() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn f8_a_dry_run_never_holds_the_region_and_a_real_alarm_meanwhile_is_real() {
     let cloud = LocalCloud::start().await;
     let env = outage(&cloud, "f8", "Failure").await;
@@ -459,6 +466,7 @@ async fn f8_a_dry_run_never_holds_the_region_and_a_real_alarm_meanwhile_is_real(
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn f14_a_live_restore_by_region_is_refused_and_changes_nothing() {
     let cloud = LocalCloud::start().await;
     let env = outage(&cloud, "f14", "Failure").await;
@@ -482,6 +490,7 @@ async fn f14_a_live_restore_by_region_is_refused_and_changes_nothing() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn f16_a_malformed_timing_in_a_hand_started_execution_escalates() {
     let cloud = LocalCloud::start().await;
     let env = outage(&cloud, "f16", "Failure").await;

@@ -29,6 +29,7 @@ fn region(env: &Environment, name: &str) -> RegionSettings {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn derp_peers_are_read_with_the_omitted_online_field_meaning_offline() {
     let cloud = LocalCloud::start().await;
     let env = cloud.provision("peers");
@@ -76,6 +77,7 @@ async fn derp_peers_are_read_with_the_omitted_online_field_meaning_offline() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn peers_of_an_inactive_cluster_are_an_error_naming_it() {
     let cloud = LocalCloud::start().await;
     let env = cloud.provision("peersdown");

@@ -216,6 +216,7 @@ fn assert_recovered(recovery: &Recovery, remedy: &str, patched: &str) {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn a_crash_looping_region_is_restarted_and_closed_with_its_time_to_recover() {
     let r = recover(
         "wf-crashloop",
@@ -228,6 +229,7 @@ async fn a_crash_looping_region_is_restarted_and_closed_with_its_time_to_recover
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn a_region_scaled_to_zero_is_scaled_back_and_closed() {
     let r = recover(
         "wf-zero",
@@ -242,6 +244,7 @@ async fn a_region_scaled_to_zero_is_scaled_back_and_closed() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn pods_that_keep_crashing_spend_the_restart_budget_then_escalate() {
     let r = recover(
         "wf-budget",
@@ -296,6 +299,7 @@ async fn pods_that_keep_crashing_spend_the_restart_budget_then_escalate() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn a_step_that_fails_for_good_escalates_the_incident_and_says_why() {
     // The API server refuses the restart: not something a retry fixes.
     let r = recover(
@@ -333,6 +337,7 @@ async fn a_step_that_fails_for_good_escalates_the_incident_and_says_why() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn an_execution_stopped_mid_recovery_is_escalated_by_reconcile_and_the_region_freed() {
     let cloud = LocalCloud::start().await;
     let env = cloud.provision("wf-stopped");

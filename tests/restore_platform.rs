@@ -95,6 +95,7 @@ impl Outage {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn each_remedy_row_against_the_kubernetes_api() {
     struct Row {
         name: &'static str,
@@ -233,6 +234,7 @@ async fn each_remedy_row_against_the_kubernetes_api() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn dry_run_changes_nothing() {
     let outage = Outage::new("restoredry", json!({"pods": "crashloop"}), &[]).await;
     let answer = outage.restore(json!({"dry_run": true}));
@@ -250,6 +252,7 @@ async fn dry_run_changes_nothing() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn a_dry_run_deployment_records_and_reports_what_it_would_do() {
     let outage = Outage::new(
         "restoredrycfg",
@@ -269,6 +272,7 @@ async fn a_dry_run_deployment_records_and_reports_what_it_would_do() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn the_budget_stops_a_third_restart() {
     let outage = Outage::new(
         "budget",
@@ -299,6 +303,7 @@ async fn the_budget_stops_a_third_restart() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn a_retry_after_the_restart_was_applied_decides_nothing_new() {
     let outage = Outage::new(
         "replay",
@@ -328,6 +333,7 @@ async fn a_retry_after_the_restart_was_applied_decides_nothing_new() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn an_unapplied_decision_is_dropped_once_the_region_reads_healthy() {
     let outage = Outage::new("dropped", json!({"pods": "crashloop"}), &[]).await;
     outage
@@ -366,6 +372,7 @@ async fn an_unapplied_decision_is_dropped_once_the_region_reads_healthy() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn a_failing_patch_is_retried_with_backoff_and_a_retry_issues_no_second_restart() {
     let outage = Outage::new("retry", json!({"pods": "crashloop"}), &[]).await;
     outage
@@ -419,6 +426,7 @@ async fn a_failing_patch_is_retried_with_backoff_and_a_retry_issues_no_second_re
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn an_api_that_keeps_failing_is_escalated_after_retries() {
     let outage = Outage::new("apidown", json!({"pods": "crashloop"}), &[]).await;
     outage.kube().fault(json!({"status": 503, "count": 50}));
@@ -435,6 +443,7 @@ async fn an_api_that_keeps_failing_is_escalated_after_retries() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn a_refused_token_is_reported_as_an_auth_error() {
     // Signed with a key the cluster does not accept.
     let outage = Outage::new(
@@ -472,6 +481,7 @@ async fn a_refused_token_is_reported_as_an_auth_error() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn expired_and_malformed_tokens_are_refused_by_the_local_api() {
     use k8s_openapi::api::apps::v1::Deployment;
 
@@ -544,6 +554,7 @@ async fn expired_and_malformed_tokens_are_refused_by_the_local_api() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn an_api_that_times_out_is_retried_then_escalated() {
     let outage = Outage::new("apislow", json!({"pods": "crashloop"}), &[]).await;
     // Longer than the client's 10 s read timeout, three times: every attempt times out.

@@ -40,6 +40,7 @@ fn poll(emulator: &Emulator, event: &Value) -> Value {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn a_restored_region_is_verified_and_closed_with_its_time_to_recover() {
     let cloud = LocalCloud::start().await;
     let env = cloud.provision("verify");
@@ -91,6 +92,7 @@ async fn a_restored_region_is_verified_and_closed_with_its_time_to_recover() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn a_failed_rollout_goes_back_to_restore_until_the_deadline_then_escalates() {
     // (pods after the restart, the workflow's deadline, outcome, what it names)
     let cases = [
@@ -142,6 +144,7 @@ async fn a_failed_rollout_goes_back_to_restore_until_the_deadline_then_escalates
 }
 
 #[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn a_poll_retried_after_the_recovered_write_delivers_the_notice_it_lost() {
     let cloud = LocalCloud::start().await;
     let env = cloud.provision("verify-retry");

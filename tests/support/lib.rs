@@ -6,6 +6,8 @@
 //! A harness failure is a test failure, so it panics with what went wrong.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+pub mod template;
+
 use std::collections::{BTreeMap, HashMap};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;

@@ -1,31 +1,38 @@
 //! `check-derp-peers`: are the DERP relay peers online in every region?
-//! By hand it reports; on its schedule it tells people when that changes.
+//! By hand it reports; on its schedule it also tells people when the
+//! answer changes.
 
-use failover_aws::{AwsPorts, answer, cold_start, failure, peers_event};
-use failover_core::check_derp_peers::check_derp_peers;
-use failover_core::confirm_outage::Deps;
-use failover_core::ports::Peers;
+use failover_aws::{AwsPorts, answer, cold_start, failure, in_span, peers_event};
+use failover_core::app::check_derp_peers::check_derp_peers;
+use failover_core::app::context::Records;
+use failover_core::app::ports::Peers;
+use failover_core::config::Settings;
 use failover_kube::{EksClusters, KubePlatform};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::Value;
 
 async fn handler(
-    deps: &Deps<'_>,
+    settings: &Settings,
+    records: &Records<'_>,
     peers: &dyn Peers,
     event: LambdaEvent<Value>,
 ) -> Result<Value, Diagnostic> {
-    let scheduled = peers_event::decode(&event.payload).map_err(failure)?;
-    let report = check_derp_peers(deps, peers, scheduled)
-        .await
-        .map_err(failure)?;
-    tracing::info!(
-        verdict = report.verdict,
-        scheduled,
-        notified = report.notified,
-        "{}",
-        report.summary
-    );
-    answer(&report)
+    let (payload, context) = event.into_parts();
+    in_span(&context.request_id, async {
+        let scheduled = peers_event::decode(&payload).map_err(failure)?;
+        let report = check_derp_peers(settings, records, peers, scheduled)
+            .await
+            .map_err(failure)?;
+        tracing::info!(
+            verdict = report.verdict,
+            scheduled,
+            notified = report.notified,
+            "{}",
+            report.summary
+        );
+        answer(&report)
+    })
+    .await
 }
 
 #[tokio::main]
@@ -33,6 +40,79 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let (settings, config) = cold_start().await?;
     let ports = AwsPorts::new(&config, &settings);
     let peers = KubePlatform::new(EksClusters::new(config), settings.platform.clone());
-    let deps = ports.deps(&settings);
-    lambda_runtime::run(service_fn(|event| handler(&deps, &peers, event))).await
+    let records = ports.records();
+    lambda_runtime::run(service_fn(|event| {
+        handler(&settings, &records, &peers, event)
+    }))
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use failover_core::fakes::{Fakes, event_payload, events_settings};
+    use failover_core::model::peers::PeerView;
+
+    fn event(payload: Value) -> LambdaEvent<Value> {
+        LambdaEvent::new(payload, lambda_runtime::Context::default())
+    }
+
+    fn peer(name: &str, online: bool) -> PeerView {
+        serde_json::from_value(serde_json::json!({
+            "name": name, "online": online, "last_seen": null
+        }))
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_sample_manual_event_reports_and_tells_no_one() {
+        let fakes = Fakes::new(events_settings(&[]));
+        *fakes.platform.peers.lock().unwrap() = vec![peer("derp-a", true), peer("derp-b", false)];
+        let answer = handler(
+            &fakes.settings,
+            &fakes.records(),
+            &fakes.platform,
+            event(event_payload("check-derp-peers-manual.json")),
+        )
+        .await
+        .unwrap();
+        assert_eq!(answer["verdict"], "degraded", "{answer}");
+        assert!(answer.get("changed").is_none(), "{answer}");
+        assert!(fakes.subjects().is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_sample_scheduled_event_tells_people_when_the_answer_changes() {
+        let fakes = Fakes::new(events_settings(&[]));
+        *fakes.platform.peers.lock().unwrap() = vec![peer("derp-b", false)];
+        let answer = handler(
+            &fakes.settings,
+            &fakes.records(),
+            &fakes.platform,
+            event(event_payload("check-derp-peers-scheduled.json")),
+        )
+        .await
+        .unwrap();
+        assert_eq!(answer["changed"], true, "{answer}");
+        assert_eq!(answer["notified"], true, "{answer}");
+        let subjects = fakes.subjects();
+        assert!(subjects.iter().any(|s| s.contains("DERP relay degraded")), "{subjects:?}");
+    }
+
+    #[tokio::test]
+    async fn an_event_of_another_shape_is_refused() {
+        let fakes = Fakes::new(events_settings(&[]));
+        let error = handler(
+            &fakes.settings,
+            &fakes.records(),
+            &fakes.platform,
+            event(serde_json::json!({"detail-type": "Something Else", "source": "aws.s3"})),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(error.error_type, "InvalidEvent", "{}", error.error_message);
+        assert!(fakes.subjects().is_empty());
+    }
 }

@@ -7,7 +7,6 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::remedy::Guardrails;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
@@ -77,6 +76,20 @@ pub struct ConfirmationPolicy {
     pub max_observation_age: Duration,
 }
 
+/// The most verification polls one execution may make: each adds about
+/// 9 events to its history, which Step Functions ends at 25,000.
+pub const MAX_POLLS: u64 = 2000;
+
+/// Limits on what the orchestrator may do on its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Guardrails {
+    pub restarts_per_incident: u32,
+    pub restarts_per_window: u32,
+    pub window: Duration,
+    /// Minimum time between two actions on one region.
+    pub cooldown: Duration,
+}
+
 impl Settings {
     /// Reads the settings from the process environment.
     pub fn from_env() -> Result<Self> {
@@ -126,7 +139,7 @@ impl Settings {
             deadline: Duration::from_secs(u64::from(reader.number(
                 "VERIFY_DEADLINE_SECONDS",
                 900,
-                10..=14_400,
+                30..=14_400,
             ))),
             settle: Duration::from_secs(u64::from(reader.number(
                 "ROLLOUT_SETTLE_SECONDS",
@@ -135,14 +148,14 @@ impl Settings {
             ))),
         };
         let polls = verification.deadline.as_secs() / verification.poll_seconds.max(1);
-        if polls > crate::workflow::MAX_POLLS {
+        if polls > crate::config::MAX_POLLS {
             // Each poll adds about 9 events to the execution's history, which
             // Step Functions ends (uncatchably) at 25,000.
             reader.problem(
                 "VERIFY_DEADLINE_SECONDS",
                 &format!(
                     "/ VERIFY_POLL_SECONDS allows {polls} polls; at most {} fit in one execution's history",
-                    crate::workflow::MAX_POLLS
+                    crate::config::MAX_POLLS
                 ),
             );
         }
@@ -466,7 +479,7 @@ pub(crate) mod tests {
             ),
             (
                 &[("VERIFY_DEADLINE_SECONDS", "5")],
-                &["VERIFY_DEADLINE_SECONDS must be a whole number from 10 to 14400"],
+                &["VERIFY_DEADLINE_SECONDS must be a whole number from 30 to 14400"],
             ),
             (
                 &[

@@ -1,4 +1,10 @@
-//! In-memory ports for use-case tests.
+//! In-memory ports for use-case tests: this crate's own, and (with the
+//! `fakes` feature, a dev-dependency only) the handler tests of the function
+//! crates. Never part of a function binary.
+
+// A poisoned lock or an unparsable fixture here is a broken test: panicking
+// is the right answer, so the workspace's ban on unwrap does not apply.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Mutex;
@@ -7,13 +13,16 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::app::context::{Context, Records};
+use crate::app::ports::{Alarms, Clock, HealthChecks, IncidentStore, Lease, Notifier, Opened};
+use crate::config::Settings;
 use crate::error::{Error, Result};
-use crate::health::CheckerObservation;
-use crate::incident::{Incident, Lane, TimelineEntry};
-use crate::notice::Notice;
-use crate::ports::{Alarms, Clock, HealthChecks, IncidentStore, Lease, Notifier, Opened};
-use crate::trigger::AlarmState;
-use crate::workflow::ExecutionStatus;
+use crate::model::diagnosis::{ClusterReach, DeploymentView, Diagnosis, PodView};
+use crate::model::health::CheckerObservation;
+use crate::model::incident::{Incident, Lane, TimelineEntry};
+use crate::model::notice::Notice;
+use crate::model::trigger::AlarmState;
+use crate::model::workflow::ExecutionStatus;
 
 pub struct FakeClock(Mutex<DateTime<Utc>>);
 
@@ -330,7 +339,7 @@ impl Notifier for RecordingNotifier {
 /// an execution runs until a test ends it.
 #[derive(Default)]
 pub struct RecordingWorkflow {
-    pub started: Mutex<Vec<crate::workflow::WorkflowInput>>,
+    pub started: Mutex<Vec<crate::model::workflow::WorkflowInput>>,
     pub statuses: Mutex<BTreeMap<String, ExecutionStatus>>,
     /// Starts fail while set.
     pub failing: Mutex<bool>,
@@ -346,11 +355,11 @@ impl RecordingWorkflow {
 }
 
 #[async_trait]
-impl crate::ports::Workflow for RecordingWorkflow {
+impl crate::app::ports::Workflow for RecordingWorkflow {
     async fn start(
         &self,
-        input: &crate::workflow::WorkflowInput,
-    ) -> Result<crate::workflow::Started> {
+        input: &crate::model::workflow::WorkflowInput,
+    ) -> Result<crate::model::workflow::Started> {
         if *self.failing.lock().unwrap() {
             return Err(Error::unavailable("Step Functions", "throttled"));
         }
@@ -360,7 +369,7 @@ impl crate::ports::Workflow for RecordingWorkflow {
             started.push(input.clone());
             self.end(&input.incident_id, ExecutionStatus::Running);
         }
-        Ok(crate::workflow::Started {
+        Ok(crate::model::workflow::Started {
             execution_arn: format!(
                 "arn:aws:states:us-east-1:123456789012:execution:recovery:{}",
                 input.incident_id
@@ -397,10 +406,10 @@ impl Alarms for FakeAlarms {
 /// The regions' platforms as a test sets them; records what was done to them.
 pub struct FakePlatform {
     /// What every region without a diagnosis of its own looks like.
-    pub diagnosis: Mutex<crate::diagnosis::Diagnosis>,
+    pub diagnosis: Mutex<crate::model::diagnosis::Diagnosis>,
     /// Per region, what it looks like instead.
-    pub regional: Mutex<BTreeMap<String, crate::diagnosis::Diagnosis>>,
-    pub peers: Mutex<Vec<crate::recovery::PeerView>>,
+    pub regional: Mutex<BTreeMap<String, crate::model::diagnosis::Diagnosis>>,
+    pub peers: Mutex<Vec<crate::model::peers::PeerView>>,
     /// (region, replicas) of every scale.
     pub scaled: Mutex<Vec<(String, u32)>>,
     /// (region, stamp) of every rollout restart.
@@ -408,7 +417,7 @@ pub struct FakePlatform {
 }
 
 impl FakePlatform {
-    pub fn seeing(diagnosis: crate::diagnosis::Diagnosis) -> Self {
+    pub fn seeing(diagnosis: crate::model::diagnosis::Diagnosis) -> Self {
         Self {
             diagnosis: Mutex::new(diagnosis),
             regional: Mutex::default(),
@@ -432,11 +441,11 @@ impl FakePlatform {
 }
 
 #[async_trait]
-impl crate::ports::Platform for FakePlatform {
+impl crate::app::ports::Platform for FakePlatform {
     async fn diagnose(
         &self,
         region: &crate::config::RegionSettings,
-    ) -> Result<crate::diagnosis::Diagnosis> {
+    ) -> Result<crate::model::diagnosis::Diagnosis> {
         let regional = self.regional.lock().unwrap().get(&region.name).cloned();
         Ok(regional.unwrap_or_else(|| self.diagnosis.lock().unwrap().clone()))
     }
@@ -461,18 +470,18 @@ impl crate::ports::Platform for FakePlatform {
 }
 
 #[async_trait]
-impl crate::ports::Peers for FakePlatform {
+impl crate::app::ports::Peers for FakePlatform {
     async fn peers(
         &self,
         _region: &crate::config::RegionSettings,
-    ) -> Result<Vec<crate::recovery::PeerView>> {
+    ) -> Result<Vec<crate::model::peers::PeerView>> {
         Ok(self.peers.lock().unwrap().clone())
     }
 }
 
 /// The us-east-1 alarm going to ALARM.
-pub fn alarm_trigger() -> crate::trigger::Trigger {
-    use crate::trigger::{AlarmState, Target, Trigger, TriggerSource};
+pub fn alarm_trigger() -> crate::model::trigger::Trigger {
+    use crate::model::trigger::{AlarmState, Target, Trigger, TriggerSource};
     Trigger {
         source: TriggerSource::AlarmAction,
         target: Target::Alarm {
@@ -491,19 +500,182 @@ pub async fn confirmed_incident(
     detected_at: DateTime<Utc>,
     confirmed_at: DateTime<Utc>,
 ) -> Incident {
-    use crate::incident::{EntryKind, Journal};
-    let mut incident = Incident::detect(
-        "us-east-1",
-        &alarm_trigger(),
-        false,
-        detected_at,
-        "confirm1",
-    );
-    let first =
-        Journal::new("confirm1").entry(&incident, detected_at, EntryKind::Detected, "detected");
+    confirmed_incident_from(store, "confirm1", detected_at, confirmed_at).await
+}
+
+/// The same, opened by the request `nonce` (which ends the incident's id).
+pub async fn confirmed_incident_from(
+    store: &MemoryStore,
+    nonce: &str,
+    detected_at: DateTime<Utc>,
+    confirmed_at: DateTime<Utc>,
+) -> Incident {
+    use crate::model::incident::{EntryKind, Journal};
+    let mut incident = Incident::detect("us-east-1", &alarm_trigger(), false, detected_at, nonce);
+    let first = Journal::new(nonce).entry(&incident, detected_at, EntryKind::Detected, "detected");
     store.open(&incident, &first).await.unwrap();
     incident
-        .conclude(crate::verdict::Verdict::Confirmed, Vec::new(), confirmed_at)
+        .conclude(
+            crate::model::verdict::Verdict::Confirmed,
+            Vec::new(),
+            confirmed_at,
+        )
         .unwrap();
     store.update(&incident, &[]).await.unwrap()
+}
+
+/// A reachable cluster whose deployment wants `replicas` and has `pods`.
+pub fn platform(replicas: u32, pods: Vec<PodView>) -> Diagnosis {
+    let ready = pods.iter().filter(|p| p.ready).count();
+    Diagnosis {
+        cluster: ClusterReach::Reachable,
+        deployment: Some(DeploymentView {
+            replicas,
+            ready: u32::try_from(ready).unwrap(),
+            available: u32::try_from(ready).unwrap(),
+            updated: replicas,
+            generation: 2,
+            observed_generation: 2,
+            paused: false,
+            progress_deadline_exceeded: false,
+        }),
+        pods,
+        nodes_ready: 3,
+        nodes_not_ready: 0,
+        ingress_load_balancers: Some(vec!["lb".into()]),
+    }
+}
+
+/// A platform pod: ready, or waiting for `reason`.
+pub fn pod(name: &str, ready: bool, reason: Option<&str>) -> PodView {
+    PodView {
+        name: name.into(),
+        phase: "Running".into(),
+        ready,
+        waiting_reason: reason.map(Into::into),
+        restarts: if ready { 0 } else { 6 },
+        unschedulable: false,
+    }
+}
+
+/// Three ready pods of three.
+pub fn healthy_platform() -> Diagnosis {
+    platform(
+        3,
+        (1..=3)
+            .map(|i| pod(&format!("loft-{i}"), true, None))
+            .collect(),
+    )
+}
+
+/// Three pods of three in CrashLoopBackOff: the runbook's rollout restart.
+pub fn crash_looping_platform() -> Diagnosis {
+    platform(
+        3,
+        (1..=3)
+            .map(|i| pod(&format!("loft-{i}"), false, Some("CrashLoopBackOff")))
+            .collect(),
+    )
+}
+
+/// When the repository's `events/` happen: their incident
+/// `us-east-1-20261122-101500-3f9a2c1b` was detected then.
+pub const EVENTS_TIME: &str = "2026-11-22T10:15:00Z";
+
+/// The settings the repository's `events/` are written for: us-east-1
+/// (cluster `platform-us-east-1`, check `hc-a`, alarm
+/// `platform-failover-us-east-1-platform-health`) and eu-west-1, every other
+/// setting at its default; `extra` adds or overrides variables.
+pub fn events_settings(extra: &[(&str, &str)]) -> Settings {
+    let mut vars: BTreeMap<String, String> = [
+        (
+            "REGIONS",
+            r#"[{"name":"us-east-1","cluster":"platform-us-east-1","health_check_id":"hc-a","alarm_names":["platform-failover-us-east-1-platform-health"]},
+               {"name":"eu-west-1","cluster":"platform-eu-west-1","health_check_id":"hc-b","alarm_names":["platform-failover-eu-west-1-platform-health"]}]"#,
+        ),
+        ("INCIDENT_TABLE", "incidents"),
+        ("NOTIFY_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:notices"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    vars.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    Settings::from_vars(vars).unwrap()
+}
+
+/// Every in-memory port at once, for a handler test: both regions' checks
+/// healthy, both platforms healthy, nothing stored, at [`EVENTS_TIME`].
+pub struct Fakes {
+    pub settings: Settings,
+    pub health: ScriptedHealth,
+    pub store: MemoryStore,
+    pub notifier: RecordingNotifier,
+    pub clock: FakeClock,
+    pub workflow: RecordingWorkflow,
+    pub alarms: FakeAlarms,
+    pub platform: FakePlatform,
+}
+
+impl Fakes {
+    pub fn new(settings: Settings) -> Self {
+        Self {
+            settings,
+            health: ScriptedHealth::default()
+                .script("hc-a", &[true])
+                .script("hc-b", &[true]),
+            store: MemoryStore::default(),
+            notifier: RecordingNotifier::default(),
+            clock: FakeClock::at(EVENTS_TIME),
+            workflow: RecordingWorkflow::default(),
+            alarms: FakeAlarms::default(),
+            platform: FakePlatform::seeing(healthy_platform()),
+        }
+    }
+
+    /// What a use case borrows; the checkers report as of the clock's now.
+    pub fn context(&self) -> Context<'_> {
+        *self.health.now.lock().unwrap() = Some(self.clock.now());
+        Context {
+            settings: &self.settings,
+            health: &self.health,
+            records: self.records(),
+        }
+    }
+
+    pub fn records(&self) -> Records<'_> {
+        Records {
+            store: &self.store,
+            notifier: &self.notifier,
+            clock: &self.clock,
+        }
+    }
+
+    /// The open, confirmed incident the repository's `events/` name.
+    pub async fn events_incident(&self) -> Incident {
+        let at = self.clock.now();
+        confirmed_incident_from(&self.store, "3f9a2c1b", at, at).await
+    }
+
+    /// The subjects of every notice published, in order.
+    pub fn subjects(&self) -> Vec<String> {
+        self.notifier
+            .sent
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|n| n.subject.clone())
+            .collect()
+    }
+}
+
+/// The payload of one of the repository's sample events (`events/<file>`),
+/// as Lambda hands it to a function.
+pub fn event_payload(file: &str) -> serde_json::Value {
+    let path = format!("{}/../../events/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }

@@ -1,32 +1,26 @@
-//! Pure decisions of the failover orchestrator.
+//! The failover orchestrator's core: what an incident is, how the runbook
+//! decides, what people are told, and the use cases that tie them together.
 //!
-//! Nothing here performs I/O or knows an AWS or Kubernetes type: the model,
-//! the configuration rules, the verdicts and the notices are plain functions
-//! over plain data, and the use cases talk to the world only through the
-//! small traits in [`ports`].
+//! Nothing here performs I/O or knows an AWS or Kubernetes type. The layers
+//! depend one way, each only on those above it in this list (a test,
+//! `tests/layers.rs`, fails on any other edge and on any import cycle):
+//!
+//! - [`error`]: the one error type and its retry policy;
+//! - [`config`]: the settings and policies, read once at a cold start;
+//! - [`model`]: the data: incident, notice, verdict, diagnosis, peers, health;
+//! - [`rules`]: the pure decisions of the runbook over that data;
+//! - [`notices`]: every word people are told;
+//! - [`app`]: the ports, the commit step and the use cases, one per function.
 
-pub mod check_derp_peers;
-mod commit;
+pub mod app;
 pub mod config;
-pub mod confirm_outage;
-pub mod diagnosis;
 pub mod error;
-pub mod escalate_incident;
-pub mod health;
-pub mod incident;
-pub mod notice;
-pub mod ports;
-pub mod reconcile;
-pub mod recovery;
-pub mod remedy;
-pub mod restore_platform;
-pub mod trigger;
-pub mod verdict;
-pub mod verify_recovery;
-pub mod workflow;
+pub mod model;
+pub mod notices;
+pub mod rules;
 
-#[cfg(test)]
-mod fakes;
+#[cfg(any(test, feature = "fakes"))]
+pub mod fakes;
 #[cfg(test)]
 mod lifecycle_props;
 

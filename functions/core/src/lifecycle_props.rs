@@ -26,25 +26,28 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::test_runner::{RngAlgorithm, TestCaseError, TestRunner};
 
+use crate::app::confirm_outage::confirm_outage;
+use crate::app::context::{Context, Records};
+use crate::app::escalate_incident::{EscalateRequest, Failure, escalate_incident};
+use crate::app::ports::Clock;
+use crate::app::reconcile::reconcile;
+use crate::app::restore_platform::{RestoreRequest, restore_platform};
+use crate::app::verify_recovery::{VerifyRequest, verify_recovery};
 use crate::config::Settings;
 use crate::config::tests::sample_vars;
-use crate::confirm_outage::{Deps, confirm_outage};
-use crate::diagnosis::{ClusterReach, DeploymentView, Diagnosis, PodView};
 use crate::error::{Error, RetryPolicy};
-use crate::escalate_incident::{EscalateRequest, Failure, escalate_incident};
 use crate::fakes::{
     FakeAlarms, FakeClock, FakePlatform, MemoryStore, RecordingNotifier, RecordingWorkflow,
     ScriptedHealth, WriteFault,
 };
-use crate::incident::{Incident, Lane, Phase};
-use crate::ports::Clock;
-use crate::reconcile::reconcile;
-use crate::recovery::Recovery;
-use crate::remedy::{Gate, Remedy};
-use crate::restore_platform::{RestoreRequest, restore_platform};
-use crate::trigger::{AlarmState, Target, Trigger, TriggerSource};
-use crate::verify_recovery::{VerifyRequest, verify_recovery};
-use crate::workflow::{ExecutionStatus, Timing};
+use crate::model::diagnosis::{ClusterReach, DeploymentView, Diagnosis, PodView};
+use crate::model::incident::{Incident, Lane};
+use crate::model::phase::Phase;
+use crate::model::remedy::Remedy;
+use crate::model::trigger::{AlarmState, Target, Trigger, TriggerSource};
+use crate::model::workflow::{ExecutionStatus, Timing};
+use crate::rules::guardrails::Gate;
+use crate::rules::recovery::Recovery;
 
 struct Region {
     name: &'static str,
@@ -275,13 +278,15 @@ struct Fakes {
 }
 
 impl Fakes {
-    fn deps(&self) -> Deps<'_> {
-        Deps {
+    fn deps(&self) -> Context<'_> {
+        Context {
             settings: &self.settings,
             health: &self.health,
-            store: &self.store,
-            notifier: &self.notifier,
-            clock: &self.clock,
+            records: Records {
+                store: &self.store,
+                notifier: &self.notifier,
+                clock: &self.clock,
+            },
         }
     }
 }
@@ -663,7 +668,7 @@ impl World {
                     incident_id: id.to_owned(),
                     failure,
                 };
-                let result = escalate_incident(&deps, &request, &nonce).await;
+                let result = escalate_incident(&deps.records, &request, &nonce).await;
                 self.invoked("escalate-incident", &result);
                 // The Escalated state is a Fail state.
                 result.map(|_| Next::End(ExecutionStatus::Failed))

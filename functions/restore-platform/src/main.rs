@@ -1,27 +1,32 @@
-//! `restore-platform`: looks at the failed region's platform, decides what
-//! would help (the runbook's rules and the guardrails), does it, records it in
-//! the incident and tells people.
+//! `restore-platform`: diagnoses the failed region's platform and applies
+//! the runbook's remedy (scale back up or rollout restart) within the
+//! guardrails, or escalates.
 
-use failover_aws::{AwsPorts, answer, cold_start, failure, restore_event};
-use failover_core::confirm_outage::Deps;
-use failover_core::ports::Platform;
-use failover_core::restore_platform::restore_platform;
+use failover_aws::{AwsPorts, answer, cold_start, failure, in_span, record, restore_event};
+use failover_core::app::context::Context;
+use failover_core::app::ports::Platform;
+use failover_core::app::restore_platform::restore_platform;
 use failover_kube::{EksClusters, KubePlatform};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::Value;
 
 async fn handler(
-    deps: &Deps<'_>,
+    deps: &Context<'_>,
     platform: &dyn Platform,
     event: LambdaEvent<Value>,
 ) -> Result<Value, Diagnostic> {
     let (payload, context) = event.into_parts();
-    let request = restore_event::decode(&payload).map_err(failure)?;
-    let report = restore_platform(deps, platform, &request, &context.request_id)
-        .await
-        .map_err(failure)?;
-    tracing::info!(incident_id = %report.incident_id, region = %report.region, phase = report.phase.as_str(), "{}", report.summary);
-    answer(&report)
+    in_span(&context.request_id, async {
+        let request = restore_event::decode(&payload).map_err(failure)?;
+        record(request.region.as_deref(), request.incident_id.as_deref());
+        let report = restore_platform(deps, platform, &request, &context.request_id)
+            .await
+            .map_err(failure)?;
+        record(Some(&report.region), Some(&report.incident_id));
+        tracing::info!(phase = report.phase.as_str(), "{}", report.summary);
+        answer(&report)
+    })
+    .await
 }
 
 #[tokio::main]
@@ -29,6 +34,77 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let (settings, config) = cold_start().await?;
     let ports = AwsPorts::new(&config, &settings);
     let platform = KubePlatform::new(EksClusters::new(config), settings.platform.clone());
-    let deps = ports.deps(&settings);
+    let deps = ports.context(&settings);
     lambda_runtime::run(service_fn(|event| handler(&deps, &platform, event))).await
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use failover_core::fakes::{Fakes, crash_looping_platform, event_payload, events_settings};
+
+    fn event(payload: Value) -> LambdaEvent<Value> {
+        let mut context = lambda_runtime::Context::default();
+        context.request_id = "restore-request".into();
+        LambdaEvent::new(payload, context)
+    }
+
+    /// The events' incident open, us-east-1 still failing its check, its pods crash-looping.
+    async fn crash_loop() -> Fakes {
+        let fakes = Fakes::new(events_settings(&[]));
+        fakes.health.set("hc-a", &[false]);
+        *fakes.platform.diagnosis.lock().unwrap() = crash_looping_platform();
+        fakes.events_incident().await;
+        fakes
+    }
+
+    #[tokio::test]
+    async fn the_sample_incident_event_restarts_a_crash_looping_platform() {
+        let fakes = crash_loop().await;
+        let answer = handler(
+            &fakes.context(),
+            &fakes.platform,
+            event(event_payload("restore-platform-incident.json")),
+        )
+        .await
+        .unwrap();
+        assert_eq!(answer["incident_id"], "us-east-1-20261122-101500-3f9a2c1b", "{answer}");
+        assert_eq!(answer["decision"]["decision"], "act", "{answer}");
+        assert_eq!(answer["phase"], "restoring", "{answer}");
+        let (scaled, restarted) = fakes.platform.changes();
+        assert!(scaled.is_empty());
+        assert_eq!(restarted.len(), 1, "one rollout restart");
+    }
+
+    #[tokio::test]
+    async fn the_sample_dry_run_event_decides_and_changes_nothing() {
+        let fakes = crash_loop().await;
+        let answer = handler(
+            &fakes.context(),
+            &fakes.platform,
+            event(event_payload("restore-platform-dry-run.json")),
+        )
+        .await
+        .unwrap();
+        assert_eq!(answer["dry_run"], true, "{answer}");
+        assert_eq!(answer["decision"]["decision"], "report", "{answer}");
+        assert_eq!(fakes.platform.changes(), (vec![], vec![]));
+    }
+
+    #[tokio::test]
+    async fn an_unknown_incident_is_refused_and_nothing_is_changed() {
+        let fakes = crash_loop().await;
+        let error = handler(
+            &fakes.context(),
+            &fakes.platform,
+            event(serde_json::json!({"incident_id": "us-east-1-20991231-000000-missing"})),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(error.error_type, "InvalidEvent", "{}", error.error_message);
+        assert!(error.error_message.contains("missing"), "{}", error.error_message);
+        assert_eq!(fakes.platform.changes(), (vec![], vec![]));
+    }
 }

@@ -4,11 +4,11 @@
 
 use serde::Serialize;
 
-use crate::confirm_outage::Deps;
+use crate::app::context::Records;
+use crate::app::ports::Peers;
+use crate::config::Settings;
 use crate::error::Result;
-use crate::notice::{Notice, Severity};
-use crate::ports::Peers;
-use crate::recovery::{PeersVerdict, judge_peers};
+use crate::rules::peers::{PeersVerdict, judge_peers};
 
 /// The name under which the last reported state is kept.
 const WATCH: &str = "derp-peers";
@@ -33,12 +33,13 @@ pub struct PeersReport {
 }
 
 pub async fn check_derp_peers(
-    deps: &Deps<'_>,
+    settings: &Settings,
+    records: &Records<'_>,
     peers: &dyn Peers,
     scheduled: bool,
 ) -> Result<PeersReport> {
     let mut regions = Vec::new();
-    for region in &deps.settings.regions {
+    for region in &settings.regions {
         let verdict = match peers.peers(region).await {
             Ok(list) => judge_peers(Ok(&list)),
             Err(error) => judge_peers(Err(&error.to_string())),
@@ -67,7 +68,7 @@ pub async fn check_derp_peers(
 
     let state = fingerprint(&report);
     // Nothing was reported yet: all online is the quiet starting point.
-    let previous = deps
+    let previous = records
         .store
         .watch_state(WATCH)
         .await?
@@ -76,10 +77,17 @@ pub async fn check_derp_peers(
     report.changed = Some(changed);
     if changed {
         // Published before the state is saved: if saving fails, the next run tells again.
-        deps.notifier
-            .publish(&notice(&report, &state, deps.clock.now()))
+        records
+            .notifier
+            .publish(&crate::notices::peers::changed(
+                report.verdict,
+                &affected(&report),
+                &report.summary,
+                format!("{WATCH}/{}/{state}", records.clock.now().timestamp()),
+                records.clock.now(),
+            ))
             .await?;
-        deps.store.save_watch_state(WATCH, &state).await?;
+        records.store.save_watch_state(WATCH, &state).await?;
         report.notified = true;
     }
     Ok(report)
@@ -94,6 +102,16 @@ fn worst(regions: &[RegionPeers]) -> &'static str {
     } else {
         "all_online"
     }
+}
+
+/// The regions whose peers are not all online.
+fn affected(report: &PeersReport) -> Vec<&str> {
+    report
+        .regions
+        .iter()
+        .filter(|r| !matches!(r.verdict, PeersVerdict::AllOnline { .. }))
+        .map(|r| r.region.as_str())
+        .collect()
 }
 
 /// What makes two answers the same: the verdict and who is offline or unreadable.
@@ -111,56 +129,14 @@ fn fingerprint(report: &PeersReport) -> String {
     parts.join(" ")
 }
 
-fn notice(report: &PeersReport, state: &str, now: chrono::DateTime<chrono::Utc>) -> Notice {
-    let affected: Vec<&str> = report
-        .regions
-        .iter()
-        .filter(|r| !matches!(r.verdict, PeersVerdict::AllOnline { .. }))
-        .map(|r| r.region.as_str())
-        .collect();
-    let region = if affected.is_empty() {
-        "all".to_owned()
-    } else {
-        affected.join(",")
-    };
-    let (severity, title, next) = match report.verdict {
-        "all_online" => (
-            Severity::Info,
-            "DERP relay peers all online again".to_owned(),
-            "Nothing to do.",
-        ),
-        "degraded" => (
-            Severity::Warning,
-            format!("DERP relay degraded in {region}"),
-            "Cross-region connectivity through the relay is reduced. Check the offline peers' pods and network (runbook step 5: kubectl get networkpeers.storage.loft.sh -A).",
-        ),
-        _ => (
-            Severity::Warning,
-            format!("DERP peers unreadable in {region}"),
-            "The peers of that cluster could not be read: check the cluster and the function's access to it.",
-        ),
-    };
-    let body = format!(
-        "{title}\n\nWhat was seen: {}.\n\nWhat to do: {next}\n",
-        report.summary
-    );
-    Notice::standalone(
-        format!("{WATCH}/{}/{state}", now.timestamp()),
-        &region,
-        severity,
-        &title,
-        body,
-        now,
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::context::Context;
     use crate::config::Settings;
     use crate::config::tests::sample_vars;
     use crate::fakes::{FakeClock, MemoryStore, RecordingNotifier, ScriptedHealth};
-    use crate::recovery::PeerView;
+    use crate::model::peers::PeerView;
 
     struct FakePeers(std::collections::HashMap<String, std::result::Result<Vec<PeerView>, String>>);
 
@@ -200,14 +176,18 @@ mod tests {
             ScriptedHealth::default(),
             FakeClock::at("2026-11-22T10:00:00Z"),
         );
-        let deps = Deps {
+        let deps = Context {
             settings: &settings,
             health: &health,
-            store,
-            notifier,
-            clock: &clock,
+            records: Records {
+                store,
+                notifier,
+                clock: &clock,
+            },
         };
-        check_derp_peers(&deps, peers, scheduled).await.unwrap()
+        check_derp_peers(deps.settings, &deps.records, peers, scheduled)
+            .await
+            .unwrap()
     }
 
     #[tokio::test]

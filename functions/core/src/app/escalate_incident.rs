@@ -4,12 +4,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::commit::{Delivered, commit, deliver};
-use crate::confirm_outage::Deps;
+use crate::app::commit::{Delivered, commit, deliver};
+use crate::app::context::Records;
 use crate::error::Result;
-use crate::incident::{Closing, EntryKind, Incident, Journal, Phase, bounded};
-use crate::notice::Notice;
-use crate::remedy::Cause;
+use crate::model::incident::{Closing, EntryKind, Incident, Journal, bounded};
+use crate::model::phase::Phase;
+use crate::model::remedy::Cause;
 
 /// What Step Functions' `Catch` hands over: the error name and its cause.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -53,23 +53,23 @@ pub struct EscalateReport {
     pub region: String,
     pub phase: Phase,
     pub notified: bool,
-    #[serde(skip_serializing_if = "crate::commit::is_zero")]
+    #[serde(skip_serializing_if = "crate::app::commit::is_zero")]
     pub undelivered: usize,
     pub summary: String,
 }
 
 pub async fn escalate_incident(
-    deps: &Deps<'_>,
+    records: &Records<'_>,
     request: &EscalateRequest,
     nonce: &str,
 ) -> Result<EscalateReport> {
     let mut journal = Journal::new(nonce);
-    let incident = deps.store.named(&request.incident_id).await?;
+    let incident = records.store.named(&request.incident_id).await?;
     let reason = request.failure.describe();
     if !incident.phase.is_open() {
         // Closed by the step that failed after its write (or by a retry of
         // this one): the record stands; what it still owes is delivered.
-        let delivered = deliver(deps, incident, &mut journal).await;
+        let delivered = deliver(records, incident, &mut journal).await;
         let incident = &delivered.incident;
         return Ok(EscalateReport {
             incident_id: incident.id.clone(),
@@ -85,7 +85,7 @@ pub async fn escalate_incident(
         });
     }
     let delivered = escalate(
-        deps,
+        records,
         incident,
         Cause::WorkflowFailed,
         &format!("the recovery workflow stopped: {reason}"),
@@ -108,53 +108,30 @@ pub async fn escalate_incident(
 /// timeline and a critical notice saying `what` happened, what was done so
 /// far and what to do. The lease is released in the same write.
 pub(crate) async fn escalate(
-    deps: &Deps<'_>,
+    records: &Records<'_>,
     mut incident: Incident,
     cause: Cause,
     entry: &str,
     what: &str,
     journal: &mut Journal,
 ) -> Result<Delivered> {
-    let now = deps.clock.now();
+    let now = records.clock.now();
     incident.close(Closing::Escalated(cause), now)?;
-    let notice = notice(&incident, cause, what, now);
+    let notice = crate::notices::escalation::stopped(&incident, cause, what, now);
     let entry = journal.entry(&incident, now, EntryKind::Escalated, entry);
-    commit(deps, incident, vec![entry], Some(notice), journal).await
-}
-
-fn notice(
-    incident: &Incident,
-    cause: Cause,
-    what: &str,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Notice {
-    let done = if incident.applied().next().is_some() {
-        "a remedy was applied (see the incident's actions)"
-    } else {
-        "nothing was changed in the region"
-    };
-    let headline = match cause {
-        Cause::WorkflowStopped => format!("{} recovery stopped without closing", incident.region),
-        _ => format!("{} recovery stopped on an error", incident.region),
-    };
-    Notice::escalation(
-        incident,
-        cause,
-        &headline,
-        &format!("{what}\n\nWhat was done so far: {done}."),
-        now,
-    )
+    commit(records, incident, vec![entry], Some(notice), journal).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::context::Context;
+    use crate::app::ports::{Clock, IncidentStore};
     use crate::config::tests::sample_settings;
     use crate::error::Error;
     use crate::fakes::{
         FakeClock, MemoryStore, RecordingNotifier, ScriptedHealth, confirmed_incident,
     };
-    use crate::ports::{Clock, IncidentStore};
 
     fn failure(error: &str, cause: &str) -> Failure {
         Failure {
@@ -205,14 +182,16 @@ mod tests {
         }
 
         async fn escalate(&self, request: &EscalateRequest, nonce: &str) -> Result<EscalateReport> {
-            let deps = Deps {
+            let deps = Context {
                 settings: &self.settings,
                 health: &self.health,
-                store: &self.store,
-                notifier: &self.notifier,
-                clock: &self.clock,
+                records: Records {
+                    store: &self.store,
+                    notifier: &self.notifier,
+                    clock: &self.clock,
+                },
             };
-            escalate_incident(&deps, request, nonce).await
+            escalate_incident(&deps.records, request, nonce).await
         }
     }
 

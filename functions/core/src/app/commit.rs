@@ -3,11 +3,11 @@
 //! attempt to deliver. A notice SNS does not take stays in the incident's
 //! outbox for the next step or the reconciler: telling never gates progress.
 
-use crate::confirm_outage::Deps;
+use crate::app::context::Records;
+use crate::app::ports::Lease;
 use crate::error::{Error, Result};
-use crate::incident::{EntryKind, Incident, Journal, Lane, TimelineEntry};
-use crate::notice::Notice;
-use crate::ports::Lease;
+use crate::model::incident::{EntryKind, Incident, Journal, Lane, TimelineEntry};
+use crate::model::notice::Notice;
 
 /// What a commit or a delivery left.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,15 +36,15 @@ pub(crate) fn is_zero(n: &usize) -> bool {
 /// Stores the transition, then tries once to deliver the outbox (oldest
 /// notice first). Only the write can fail the step.
 pub(crate) async fn commit(
-    deps: &Deps<'_>,
+    records: &Records<'_>,
     mut incident: Incident,
     entries: Vec<TimelineEntry>,
     notice: Option<Notice>,
     journal: &mut Journal,
 ) -> Result<Delivered> {
     incident.outbox.extend(notice);
-    let stored = deps.store.update(&incident, &entries).await?;
-    Ok(deliver(deps, stored, journal).await)
+    let stored = records.store.update(&incident, &entries).await?;
+    Ok(deliver(records, stored, journal).await)
 }
 
 /// Publishes the outbox in order until SNS refuses one, then removes what
@@ -52,13 +52,13 @@ pub(crate) async fn commit(
 /// not delivered, or not yet removed, stays and is delivered again later
 /// with the same `notice_id` (at least once).
 pub(crate) async fn deliver(
-    deps: &Deps<'_>,
+    records: &Records<'_>,
     incident: Incident,
     journal: &mut Journal,
 ) -> Delivered {
     let mut published = Vec::new();
     for notice in &incident.outbox {
-        if deps.notifier.publish(notice).await.is_err() {
+        if records.notifier.publish(notice).await.is_err() {
             break;
         }
         published.push(notice.clone());
@@ -79,7 +79,7 @@ pub(crate) async fn deliver(
                 sent,
             };
         }
-        let now = deps.clock.now();
+        let now = records.clock.now();
         if !cleared.phase.is_open() {
             // A change after closing: never the closing write again.
             cleared.updated_at = now.max(latest.updated_at + chrono::Duration::milliseconds(1));
@@ -96,14 +96,14 @@ pub(crate) async fn deliver(
                 )
             })
             .collect();
-        match deps.store.update(&cleared, &entries).await {
+        match records.store.update(&cleared, &entries).await {
             Ok(stored) => {
                 return Delivered {
                     incident: stored,
                     sent,
                 };
             }
-            Err(Error::Conflict(_)) => match deps.store.get(&latest.id).await {
+            Err(Error::Conflict(_)) => match records.store.get(&latest.id).await {
                 Ok(Some(current)) => latest = current,
                 _ => break,
             },
@@ -119,7 +119,7 @@ pub(crate) async fn deliver(
 /// Releases a lease that names a closed or vanished incident, on that
 /// incident's timeline when it is still there. True if it released one.
 pub(crate) async fn release_dangling(
-    deps: &Deps<'_>,
+    records: &Records<'_>,
     region: &str,
     lane: Lane,
     journal: &mut Journal,
@@ -127,15 +127,15 @@ pub(crate) async fn release_dangling(
     let Lease::Dangling {
         incident_id,
         incident,
-    } = deps.store.lease(region, lane).await?
+    } = records.store.lease(region, lane).await?
     else {
         return Ok(false);
     };
-    let released = deps.store.release(region, lane, &incident_id).await?;
+    let released = records.store.release(region, lane, &incident_id).await?;
     if let (true, Some(incident)) = (released, incident) {
         let entry = journal.entry(
             &incident,
-            deps.clock.now(),
+            records.clock.now(),
             EntryKind::Repaired,
             format!(
                 "released the {} lease of {region}: the incident was already {}",
@@ -143,7 +143,7 @@ pub(crate) async fn release_dangling(
                 incident.phase.as_str()
             ),
         );
-        deps.store.append(&entry).await?;
+        records.store.append(&entry).await?;
     }
     Ok(released)
 }

@@ -2,19 +2,20 @@
 //! Looks, decides with the runbook's rules and the guardrails, records the
 //! decision before acting, acts, and tells people.
 
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::commit::{Delivered, commit, deliver};
-use crate::confirm_outage::{Deps, read};
-use crate::diagnosis::Diagnosis;
+use crate::app::commit::{Delivered, commit, deliver};
+use crate::app::context::{Context, read};
+use crate::app::ports::Platform;
 use crate::error::{Error, Result};
-use crate::health::Health;
-use crate::incident::{Action, Closing, EntryKind, Incident, Journal, Lane, Phase, TimelineEntry};
-use crate::notice::{Notice, Severity};
-use crate::ports::Platform;
-use crate::remedy::{Gate, History, Remedy, choose, gate};
-use crate::workflow::Timing;
+use crate::model::diagnosis::Diagnosis;
+use crate::model::health::Health;
+use crate::model::incident::{Action, Closing, EntryKind, Incident, Journal, Lane, TimelineEntry};
+use crate::model::phase::Phase;
+use crate::model::remedy::Remedy;
+use crate::model::workflow::Timing;
+use crate::rules::guardrails::{Gate, History, gate};
+use crate::rules::remedy::choose;
 
 /// Which incident to restore: by id (from the workflow) or by region (a
 /// dry-run preview by hand).
@@ -36,7 +37,7 @@ pub struct RestoreReport {
     pub decision: Gate,
     pub dry_run: bool,
     pub notified: bool,
-    #[serde(skip_serializing_if = "crate::commit::is_zero")]
+    #[serde(skip_serializing_if = "crate::app::commit::is_zero")]
     pub undelivered: usize,
     pub diagnosis: Option<String>,
     /// The waits the workflow uses from here on: the input's, validated and
@@ -46,7 +47,7 @@ pub struct RestoreReport {
 }
 
 pub async fn restore_platform(
-    deps: &Deps<'_>,
+    deps: &Context<'_>,
     platform: &dyn Platform,
     request: &RestoreRequest,
     nonce: &str,
@@ -76,7 +77,7 @@ pub async fn restore_platform(
         && let Some(last) = incident.applied().last().cloned()
         && incident.verified_at.is_none_or(|v| v < last.at)
     {
-        let delivered = deliver(deps, incident, &mut journal).await;
+        let delivered = deliver(&deps.records, incident, &mut journal).await;
         let decision = Gate::Act {
             remedy: last.remedy,
         };
@@ -86,13 +87,13 @@ pub async fn restore_platform(
             answer.incident_id,
             answer.region,
             last.at.to_rfc3339(),
-            describe(decision)
+            crate::notices::restore::describe(decision)
         );
         return Ok(answer);
     }
 
     let reading = read(deps, region).await?;
-    let now = deps.clock.now();
+    let now = deps.records.clock.now();
     let mut entries = vec![journal.entry(
         &incident,
         reading.at,
@@ -137,7 +138,7 @@ pub async fn restore_platform(
             format!(
                 "dropped the unapplied decision of {} ({}): {}",
                 action.at.to_rfc3339(),
-                describe(Gate::Act {
+                crate::notices::restore::describe(Gate::Act {
                     remedy: action.remedy
                 }),
                 if healthy {
@@ -156,7 +157,11 @@ pub async fn restore_platform(
         now - chrono::Duration::from_std(rails.window).unwrap_or(chrono::Duration::hours(1));
     // The region's actions across incidents: the budget and the cooldown are
     // per region, so a new incident right after a restart waits too.
-    let region_actions = deps.store.actions_since(&region.name, window_start).await?;
+    let region_actions = deps
+        .records
+        .store
+        .actions_since(&region.name, window_start)
+        .await?;
     let acted = || incident.actions.iter().filter(|a| a.may_have_acted());
     // The store lists the action dropped just now only once it is written.
     let unwritten = dropped_now.filter(|at| *at >= window_start);
@@ -192,13 +197,18 @@ pub async fn restore_platform(
                 "{} in {}: preview, nothing recorded: {}",
                 incident.id,
                 incident.region,
-                describe(decision)
+                crate::notices::restore::describe(decision)
             ),
         });
     }
 
     entries.push(journal.entry(&incident, now, EntryKind::Diagnosed, diagnosis.summary()));
-    entries.push(journal.entry(&incident, now, EntryKind::Decided, describe(decision)));
+    entries.push(journal.entry(
+        &incident,
+        now,
+        EntryKind::Decided,
+        crate::notices::restore::describe(decision),
+    ));
     incident.diagnosis = Some(diagnosis.clone());
     incident.updated_at = now;
     let notice = match decision {
@@ -206,7 +216,7 @@ pub async fn restore_platform(
             incident.actions.push(Action::decided(now, remedy, false));
             // Recorded before it is applied: a crash in between leaves it
             // for the next invocation, never a second decision.
-            let stored = deps.store.update(&incident, &entries).await?;
+            let stored = deps.records.store.update(&incident, &entries).await?;
             let index = stored.actions.len() - 1;
             return apply(
                 deps,
@@ -223,21 +233,25 @@ pub async fn restore_platform(
             incident.actions.push(Action::decided(now, remedy, true));
             // Nothing more will happen: close it so the region's lease is free.
             incident.close(Closing::Reported, now)?;
-            Some(notice(&incident, decision, &diagnosis, now))
+            Some(crate::notices::restore::decided(
+                &incident, decision, &diagnosis, now,
+            ))
         }
         Gate::Escalate { cause } => {
             incident.close(Closing::Escalated(cause), now)?;
-            Some(notice(&incident, decision, &diagnosis, now))
+            Some(crate::notices::restore::decided(
+                &incident, decision, &diagnosis, now,
+            ))
         }
         Gate::Wait { .. } | Gate::Skip => None,
     };
-    let delivered = commit(deps, incident, entries, notice, &mut journal).await?;
+    let delivered = commit(&deps.records, incident, entries, notice, &mut journal).await?;
     Ok(report(&delivered, decision, timing))
 }
 
-async fn locate(deps: &Deps<'_>, request: &RestoreRequest) -> Result<Incident> {
+async fn locate(deps: &Context<'_>, request: &RestoreRequest) -> Result<Incident> {
     let incident = match (&request.incident_id, &request.region) {
-        (Some(id), _) => deps.store.named(id).await?,
+        (Some(id), _) => deps.records.store.named(id).await?,
         (None, Some(region)) => {
             if deps.settings.region(region).is_none() {
                 return Err(Error::InvalidEvent(format!(
@@ -253,10 +267,10 @@ async fn locate(deps: &Deps<'_>, request: &RestoreRequest) -> Result<Incident> {
                      Preview the decision with {{\"region\": \"{region}\", \"dry_run\": true}}; a missing workflow is started by reconcile"
                 )));
             }
-            let live = deps.store.leaseholder(region, Lane::Live).await?;
+            let live = deps.records.store.leaseholder(region, Lane::Live).await?;
             let found = match live {
                 Some(incident) => Some(incident),
-                None => deps.store.leaseholder(region, Lane::DryRun).await?,
+                None => deps.records.store.leaseholder(region, Lane::DryRun).await?,
             };
             found.ok_or_else(|| {
                 Error::InvalidEvent(format!(
@@ -291,7 +305,7 @@ async fn locate(deps: &Deps<'_>, request: &RestoreRequest) -> Result<Incident> {
 /// Applies a recorded action, then marks it applied with its notice
 /// (`entries` are stored with that write).
 async fn apply(
-    deps: &Deps<'_>,
+    deps: &Context<'_>,
     platform: &dyn Platform,
     mut incident: Incident,
     index: usize,
@@ -315,7 +329,7 @@ async fn apply(
             )));
         }
     }
-    let now = deps.clock.now();
+    let now = deps.records.clock.now();
     incident.actions[index].applied = true;
     incident.restoring(now)?;
     let decision = Gate::Act {
@@ -324,10 +338,15 @@ async fn apply(
     let diagnosis = incident
         .diagnosis
         .clone()
-        .unwrap_or_else(|| Diagnosis::unreached(crate::diagnosis::ClusterReach::Reachable));
-    let notice = notice(&incident, decision, &diagnosis, now);
-    entries.push(journal.entry(&incident, now, EntryKind::Acted, describe(decision)));
-    let delivered = commit(deps, incident, entries, Some(notice), journal).await?;
+        .unwrap_or_else(|| Diagnosis::unreached(crate::model::diagnosis::ClusterReach::Reachable));
+    let notice = crate::notices::restore::decided(&incident, decision, &diagnosis, now);
+    entries.push(journal.entry(
+        &incident,
+        now,
+        EntryKind::Acted,
+        crate::notices::restore::describe(decision),
+    ));
+    let delivered = commit(&deps.records, incident, entries, Some(notice), journal).await?;
     Ok(report(&delivered, decision, timing))
 }
 
@@ -343,7 +362,12 @@ fn report(delivered: &Delivered, decision: Gate, timing: Timing) -> RestoreRepor
         undelivered: delivered.undelivered(),
         diagnosis: stored.diagnosis.as_ref().map(Diagnosis::summary),
         timing,
-        summary: format!("{} in {}: {}", stored.id, stored.region, describe(decision)),
+        summary: format!(
+            "{} in {}: {}",
+            stored.id,
+            stored.region,
+            crate::notices::restore::describe(decision)
+        ),
     }
 }
 
@@ -351,82 +375,22 @@ fn count<T>(items: impl Iterator<Item = T>) -> u32 {
     u32::try_from(items.count()).unwrap_or(u32::MAX)
 }
 
-fn describe(decision: Gate) -> String {
-    match decision {
-        Gate::Act {
-            remedy: Remedy::Scale { replicas },
-        } => format!("scaled the deployment to {replicas} replicas"),
-        Gate::Act {
-            remedy: Remedy::RolloutRestart,
-        } => "restarted the deployment (rollout restart)".into(),
-        Gate::Report {
-            remedy: Remedy::Scale { replicas },
-        } => format!("dry run: would scale the deployment to {replicas} replicas"),
-        Gate::Report { remedy: _ } => {
-            "dry run: would restart the deployment (rollout restart)".into()
-        }
-        Gate::Wait { seconds } => {
-            format!("waiting: the last action was too recent, next decision in {seconds} s")
-        }
-        Gate::Skip => "no action: the region's health check is healthy again".into(),
-        Gate::Escalate { cause }
-        | Gate::Act {
-            remedy: Remedy::Escalate { cause },
-        } => format!("escalated ({cause:?}): {}", cause.next_step()),
-    }
-}
-
-fn notice(
-    incident: &Incident,
-    decision: Gate,
-    diagnosis: &Diagnosis,
-    now: DateTime<Utc>,
-) -> Notice {
-    let region = incident.region.as_str();
-    let (severity, title, next) = match decision {
-        Gate::Act { remedy } => (
-            Severity::Warning,
-            match remedy {
-                Remedy::Scale { replicas } => format!("{region} platform scaled to {replicas} replicas"),
-                _ => format!("{region} platform restarted"),
-            },
-            "The orchestrator now waits for the rollout and verifies the region's health. Nothing is needed from you unless an escalation follows.".to_owned(),
-        ),
-        Gate::Report { .. } => (Severity::Info, format!("[DRY RUN] {region} platform restore decided, nothing changed"), "Nothing was changed: dry-run mode.".to_owned()),
-        Gate::Escalate { cause } => (
-            Severity::Critical,
-            format!(
-                "{}ESCALATION: {region} platform needs a person",
-                if incident.dry_run { "[DRY RUN] " } else { "" }
-            ),
-            cause.next_step().to_owned(),
-        ),
-        Gate::Wait { .. } | Gate::Skip => (Severity::Info, format!("{region} platform: no action"), "Nothing to do.".to_owned()),
-    };
-    let body = format!(
-        "{title}\n\nWhat happened: {}.\nWhat the cluster looks like: {}.\n\nWhat happens next: {next}\n\nIncident: {}\nRegion: {region}\nDetected: {}\n",
-        describe(decision),
-        diagnosis.summary(),
-        incident.id,
-        incident.detected_at.to_rfc3339()
-    );
-    Notice::about(incident, severity, &title, body, now)
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::app::context::Records;
+    use crate::app::ports::{Clock, IncidentStore};
     use crate::config::Settings;
     use crate::config::tests::sample_vars;
-    use crate::diagnosis::{ClusterReach, DeploymentView, PodView};
     use crate::fakes::{
         FakeClock, FakePlatform, MemoryStore, RecordingNotifier, ScriptedHealth, confirmed_incident,
     };
-    use crate::incident::TimelineEntry;
-    use crate::ports::{Clock, IncidentStore};
-    use crate::remedy::Cause;
+    use crate::model::diagnosis::{ClusterReach, DeploymentView, PodView};
+    use crate::model::incident::TimelineEntry;
+    use crate::model::notice::Severity;
+    use crate::model::remedy::Cause;
 
     fn pod(ready: bool, waiting: Option<&str>) -> PodView {
         PodView {
@@ -497,12 +461,14 @@ mod tests {
 
         async fn restore(&self, request: &RestoreRequest, nonce: &str) -> Result<RestoreReport> {
             *self.health.now.lock().unwrap() = Some(self.clock.now());
-            let deps = Deps {
+            let deps = Context {
                 settings: &self.settings,
                 health: &self.health,
-                store: &self.store,
-                notifier: &self.notifier,
-                clock: &self.clock,
+                records: Records {
+                    store: &self.store,
+                    notifier: &self.notifier,
+                    clock: &self.clock,
+                },
             };
             restore_platform(&deps, &self.platform, request, nonce).await
         }
@@ -791,7 +757,7 @@ mod tests {
         world.store.open(&second, &entry).await.unwrap();
         second
             .conclude(
-                crate::verdict::Verdict::Confirmed,
+                crate::model::verdict::Verdict::Confirmed,
                 Vec::new(),
                 world.clock.now(),
             )

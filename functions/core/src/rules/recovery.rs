@@ -3,8 +3,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::diagnosis::DeploymentView;
-use crate::health::Health;
+use crate::model::diagnosis::DeploymentView;
+use crate::model::health::Health;
+use crate::rules::peers::PeersVerdict;
 
 /// Where a rollout stands (`kubectl rollout status`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,78 +53,6 @@ pub fn health_settled(readings: &[Health], needed: u32) -> bool {
         && readings[readings.len() - needed..]
             .iter()
             .all(|h| *h == Health::Healthy)
-}
-
-/// One DERP relay peer (`networkpeers.storage.loft.sh`, cluster scoped).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PeerView {
-    pub name: String,
-    /// `status.online`; the field is omitted when false.
-    pub online: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_seen: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub home_derp_region: Option<i64>,
-}
-
-/// The DERP peers of one region.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "verdict")]
-pub enum PeersVerdict {
-    AllOnline {
-        peers: u32,
-    },
-    Degraded {
-        peers: u32,
-        offline: Vec<PeerView>,
-    },
-    /// The cluster's peers could not be read.
-    Unreachable {
-        why: String,
-    },
-}
-
-pub fn judge_peers(peers: Result<&[PeerView], &str>) -> PeersVerdict {
-    match peers {
-        Err(why) => PeersVerdict::Unreachable {
-            why: why.to_owned(),
-        },
-        Ok(peers) => {
-            let offline: Vec<PeerView> = peers.iter().filter(|p| !p.online).cloned().collect();
-            let count = u32::try_from(peers.len()).unwrap_or(u32::MAX);
-            if offline.is_empty() {
-                PeersVerdict::AllOnline { peers: count }
-            } else {
-                PeersVerdict::Degraded {
-                    peers: count,
-                    offline,
-                }
-            }
-        }
-    }
-}
-
-impl PeersVerdict {
-    pub fn describe(&self) -> String {
-        match self {
-            Self::AllOnline { peers } => format!("all {peers} DERP peers online"),
-            Self::Degraded { peers, offline } => {
-                let names: Vec<String> = offline
-                    .iter()
-                    .map(|p| match p.last_seen {
-                        Some(at) => format!("{} (offline, last seen {})", p.name, at.to_rfc3339()),
-                        None => format!("{} (offline, never seen)", p.name),
-                    })
-                    .collect();
-                format!(
-                    "{} of {peers} DERP peers offline: {}",
-                    offline.len(),
-                    names.join(", ")
-                )
-            }
-            Self::Unreachable { why } => format!("DERP peers unreadable: {why}"),
-        }
-    }
 }
 
 /// What one verification poll saw.
@@ -218,6 +147,8 @@ pub fn evaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::peers::PeerView;
+    use crate::rules::peers::judge_peers;
     use Health::{Healthy as H, Unhealthy as U, Unknown as X};
 
     fn deployment(

@@ -5,11 +5,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::MAX_POLLS;
 use crate::config::VerificationPolicy;
-
-/// The most verification polls one execution may make: each adds about
-/// 9 events to its history, which Step Functions ends at 25,000.
-pub const MAX_POLLS: u64 = 2000;
 
 /// The workflow's waits, in seconds. The execution input carries them so a
 /// drill can shorten them; the functions never wait longer than their own

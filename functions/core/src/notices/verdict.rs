@@ -1,153 +1,16 @@
-//! What people are told: one notice per transition, readable on a phone.
+//! The words of a confirmation: what confirm-outage tells people about
+//! each verdict.
 
+use crate::model::notice::Notice;
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
-use crate::health::{Health, HealthReading};
-use crate::incident::{Incident, Phase};
-use crate::verdict::Verdict;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    Info,
-    Warning,
-    Critical,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Info => "info",
-            Self::Warning => "warning",
-            Self::Critical => "critical",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Notice {
-    /// Unique per transition (of an incident, or of a watched state).
-    pub id: String,
-    pub created_at: DateTime<Utc>,
-    /// The incident it is about, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub incident_id: Option<String>,
-    /// The region it is about (`all` for every region).
-    pub region: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phase: Option<Phase>,
-    pub severity: Severity,
-    pub subject: String,
-    pub body: String,
-}
-
-impl Notice {
-    /// The notice of an incident's next transition; `title` becomes the
-    /// subject behind the severity.
-    pub(crate) fn about(
-        incident: &Incident,
-        severity: Severity,
-        title: &str,
-        body: String,
-        now: DateTime<Utc>,
-    ) -> Self {
-        Self {
-            incident_id: Some(incident.id.clone()),
-            phase: Some(incident.phase),
-            ..Self::standalone(
-                format!("{}/v{}", incident.id, incident.version + 1),
-                &incident.region,
-                severity,
-                title,
-                body,
-                now,
-            )
-        }
-    }
-
-    /// The critical notice that hands an incident to a person: `ESCALATION:
-    /// <headline>`, what is wrong, and the runbook step the cause calls for.
-    pub(crate) fn escalation(
-        incident: &Incident,
-        cause: crate::remedy::Cause,
-        headline: &str,
-        what: &str,
-        now: DateTime<Utc>,
-    ) -> Self {
-        let title = format!("ESCALATION: {headline}");
-        let body = format!(
-            "{title}\n\n{what}\n\nWhat to do: {}\n\nIncident: {}\nDetected: {}\n",
-            cause.next_step(),
-            incident.id,
-            incident.detected_at.to_rfc3339()
-        );
-        Self::about(incident, Severity::Critical, &title, body, now)
-    }
-
-    /// A notice about no incident (a watched state that changed).
-    pub(crate) fn standalone(
-        id: String,
-        region: &str,
-        severity: Severity,
-        title: &str,
-        body: String,
-        now: DateTime<Utc>,
-    ) -> Self {
-        Self {
-            id,
-            created_at: now,
-            incident_id: None,
-            region: region.to_owned(),
-            phase: None,
-            severity,
-            subject: subject(format!(
-                "[{}] {title}",
-                severity.as_str().to_ascii_uppercase()
-            )),
-            body,
-        }
-    }
-
-    /// Message attributes for SNS subscription filter policies: region,
-    /// severity, and the incident's id and phase when it is about one; and
-    /// `notice_id`, stable across redeliveries, so a subscriber can drop a
-    /// duplicate (delivery is at least once).
-    pub fn attributes(&self) -> Vec<(&'static str, &str)> {
-        let mut attributes = vec![
-            ("notice_id", self.id.as_str()),
-            ("region", self.region.as_str()),
-        ];
-        if let Some(phase) = self.phase {
-            attributes.push(("phase", phase.as_str()));
-        }
-        attributes.push(("severity", self.severity.as_str()));
-        if let Some(id) = &self.incident_id {
-            attributes.push(("incident_id", id.as_str()));
-        }
-        attributes
-    }
-}
-
-/// SNS subjects are at most 100 printable ASCII characters.
-const SUBJECT_LIMIT: usize = 100;
-
-fn subject(text: String) -> String {
-    let clean: String = text
-        .chars()
-        .map(|c| {
-            if c.is_ascii_graphic() || c == ' ' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    clean.chars().take(SUBJECT_LIMIT).collect()
-}
+use crate::model::health::{Health, HealthReading};
+use crate::model::incident::Incident;
+use crate::model::notice::Severity;
+use crate::model::verdict::Verdict;
 
 /// The notice for an incident that has just received its confirmation verdict.
 pub fn verdict_notice(incident: &Incident, settings: &Settings, now: DateTime<Utc>) -> Notice {
@@ -256,7 +119,7 @@ pub fn verdict_notice(incident: &Incident, settings: &Settings, now: DateTime<Ut
     } else {
         title
     };
-    Notice::about(incident, severity, &title, body, now)
+    crate::notices::about(incident, severity, &title, body, now)
 }
 
 fn list_or(regions: &[&str], fallback: &str) -> String {
@@ -278,7 +141,8 @@ fn cluster<'s>(settings: &'s Settings, region: &str) -> &'s str {
 mod tests {
     use super::*;
     use crate::config::tests::sample_settings;
-    use crate::trigger::{AlarmState, Target, Trigger, TriggerSource};
+    use crate::model::notice::SUBJECT_LIMIT;
+    use crate::model::trigger::{AlarmState, Target, Trigger, TriggerSource};
 
     fn concluded(verdict: Verdict, dry_run: bool) -> Incident {
         let now: DateTime<Utc> = "2026-11-22T10:00:00Z".parse().unwrap();
@@ -378,13 +242,5 @@ mod tests {
                 ]
             );
         }
-    }
-
-    #[test]
-    fn subjects_are_ascii_and_short() {
-        let long = subject(format!("{}\nnext line é", "x".repeat(200)));
-        assert_eq!(long.len(), SUBJECT_LIMIT);
-        let odd = subject("a\nb é".into());
-        assert_eq!(odd, "a-b -");
     }
 }

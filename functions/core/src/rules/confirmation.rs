@@ -3,41 +3,12 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
-use crate::health::{Health, HealthReading};
-use crate::incident::{Incident, Phase};
-use crate::trigger::AlarmState;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    /// Unhealthy on every sample while another region is healthy: restore it.
-    Confirmed,
-    /// Healthy again before confirmation: record, do nothing.
-    Transient,
-    /// No region is healthy: the cause is likely shared; a person must act.
-    AllRegionsDown,
-    /// Route 53 gave no fresh observation: nothing can be concluded; a person must look.
-    Inconclusive,
-    /// An OK or INSUFFICIENT_DATA alarm: never starts a recovery.
-    NotAlarm,
-    /// An incident for the region is already open: the trigger joins it.
-    Duplicate,
-}
-
-impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Confirmed => "confirmed",
-            Self::Transient => "transient",
-            Self::AllRegionsDown => "all_regions_down",
-            Self::Inconclusive => "inconclusive",
-            Self::NotAlarm => "not_alarm",
-            Self::Duplicate => "duplicate",
-        }
-    }
-}
+use crate::model::health::{Health, HealthReading};
+use crate::model::incident::Incident;
+use crate::model::phase::Phase;
+use crate::model::trigger::AlarmState;
+use crate::model::verdict::Verdict;
 
 /// Whether another sample of the failed region is worth taking: only while
 /// every sample so far was unhealthy and fewer than `wanted` were taken.
@@ -106,7 +77,7 @@ pub fn admit(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trigger::{Target, Trigger, TriggerSource};
+    use crate::model::trigger::{Target, Trigger, TriggerSource};
 
     fn reading(region: &str, health: Health) -> HealthReading {
         HealthReading {

@@ -1,27 +1,22 @@
 //! Use case: is the outage a trigger reports real? Opens one incident per
 //! region, records what was seen, and tells people.
 
+use crate::app::context::{Context, read};
 use serde::Serialize;
 
-use crate::commit::{Delivered, commit, deliver, release_dangling};
-use crate::config::{RegionSettings, Settings};
+use crate::app::commit::{Delivered, commit, deliver, release_dangling};
+use crate::app::ports::{Opened, Workflow};
+use crate::config::RegionSettings;
 use crate::error::{Error, Result};
-use crate::health::{Health, HealthReading, read_health};
-use crate::incident::{EntryKind, Incident, Journal, Lane, Phase};
-use crate::notice::verdict_notice;
-use crate::ports::{Clock, HealthChecks, IncidentStore, Notifier, Opened, Workflow};
-use crate::trigger::{AlarmState, Trigger, resolve};
-use crate::verdict::{Admission, Verdict, admit, judge, keep_sampling};
-use crate::workflow::{Timing, WorkflowInput};
-
-/// The ports and settings a use case borrows for one invocation.
-pub struct Deps<'a> {
-    pub settings: &'a Settings,
-    pub health: &'a dyn HealthChecks,
-    pub store: &'a dyn IncidentStore,
-    pub notifier: &'a dyn Notifier,
-    pub clock: &'a dyn Clock,
-}
+use crate::model::health::{Health, HealthReading};
+use crate::model::incident::{EntryKind, Incident, Journal, Lane};
+use crate::model::phase::Phase;
+use crate::model::trigger::{AlarmState, Trigger};
+use crate::model::verdict::Verdict;
+use crate::model::workflow::{Timing, WorkflowInput};
+use crate::notices::verdict::verdict_notice;
+use crate::rules::confirmation::{Admission, admit, judge, keep_sampling};
+use crate::rules::trigger::resolve;
 
 /// The function's answer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -37,7 +32,7 @@ pub struct Report {
     pub notified: bool,
     /// Notices left in the incident's outbox (SNS refused them); the next
     /// step or the reconciler delivers them.
-    #[serde(skip_serializing_if = "crate::commit::is_zero")]
+    #[serde(skip_serializing_if = "crate::app::commit::is_zero")]
     pub undelivered: usize,
     /// The recovery workflow this invocation started (or found running).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -50,7 +45,7 @@ pub struct Report {
 /// `request` is the invocation's request id: unique to it, and the same on
 /// Lambda's retries of it.
 pub async fn confirm_outage(
-    deps: &Deps<'_>,
+    deps: &Context<'_>,
     workflow: &dyn Workflow,
     trigger: &Trigger,
     request: &str,
@@ -61,12 +56,12 @@ pub async fn confirm_outage(
     let mut journal = Journal::new(request);
     let holder = match trigger.state {
         AlarmState::Alarm => {
-            release_dangling(deps, &region.name, lane, &mut journal).await?;
-            deps.store.leaseholder(&region.name, lane).await?
+            release_dangling(&deps.records, &region.name, lane, &mut journal).await?;
+            deps.records.store.leaseholder(&region.name, lane).await?
         }
         AlarmState::Ok | AlarmState::InsufficientData => None,
     };
-    let now = deps.clock.now();
+    let now = deps.records.clock.now();
     let admission = admit(
         trigger.state,
         holder.as_ref(),
@@ -119,7 +114,7 @@ pub async fn confirm_outage(
 }
 
 async fn open(
-    deps: &Deps<'_>,
+    deps: &Context<'_>,
     workflow: &dyn Workflow,
     region: &RegionSettings,
     trigger: &Trigger,
@@ -127,14 +122,20 @@ async fn open(
     request: &str,
     journal: &mut Journal,
 ) -> Result<Report> {
-    let incident = Incident::detect(&region.name, trigger, dry_run, deps.clock.now(), request);
+    let incident = Incident::detect(
+        &region.name,
+        trigger,
+        dry_run,
+        deps.records.clock.now(),
+        request,
+    );
     let first = journal.entry(
         &incident,
         incident.detected_at,
         EntryKind::Detected,
         format!("detected by {}", trigger.describe()),
     );
-    match deps.store.open(&incident, &first).await? {
+    match deps.records.store.open(&incident, &first).await? {
         Opened::New => confirm(deps, workflow, region, incident, journal).await,
         Opened::Existing(holder) => join(deps, *holder, trigger, journal).await,
     }
@@ -144,7 +145,7 @@ async fn open(
 /// takeovers do not all sample: the one whose write lands confirms, the
 /// others join. `why` goes on the timeline.
 async fn take_over(
-    deps: &Deps<'_>,
+    deps: &Context<'_>,
     workflow: &dyn Workflow,
     region: &RegionSettings,
     mut incident: Incident,
@@ -152,13 +153,13 @@ async fn take_over(
     why: String,
     journal: &mut Journal,
 ) -> Result<Report> {
-    let now = deps.clock.now();
+    let now = deps.records.clock.now();
     let entry = journal.entry(&incident, now, EntryKind::TakenOver, why);
     incident.updated_at = now;
-    match deps.store.update(&incident, &[entry]).await {
+    match deps.records.store.update(&incident, &[entry]).await {
         Ok(claimed) => confirm(deps, workflow, region, claimed, journal).await,
         Err(Error::Conflict(_)) => {
-            let current = deps.store.named(&incident.id).await?;
+            let current = deps.records.store.named(&incident.id).await?;
             join(deps, current, trigger, journal).await
         }
         Err(other) => Err(other),
@@ -169,7 +170,7 @@ async fn take_over(
 /// unfinished is done again; a confirmed outage gets its notice and its
 /// workflow (a start is idempotent).
 async fn resume(
-    deps: &Deps<'_>,
+    deps: &Context<'_>,
     workflow: &dyn Workflow,
     region: &RegionSettings,
     incident: Incident,
@@ -184,9 +185,14 @@ async fn resume(
     if incident.phase == Phase::Confirming {
         return take_over(deps, workflow, region, incident, trigger, why, journal).await;
     }
-    let entry = journal.entry(&incident, deps.clock.now(), EntryKind::TakenOver, why);
-    deps.store.append(&entry).await?;
-    let delivered = deliver(deps, incident, journal).await;
+    let entry = journal.entry(
+        &incident,
+        deps.records.clock.now(),
+        EntryKind::TakenOver,
+        why,
+    );
+    deps.records.store.append(&entry).await?;
+    let delivered = deliver(&deps.records, incident, journal).await;
     let execution_arn = if delivered.incident.phase == Phase::Confirmed {
         Some(start_recovery(deps, workflow, &delivered.incident, journal).await?)
     } else {
@@ -200,7 +206,7 @@ async fn resume(
 }
 
 async fn confirm(
-    deps: &Deps<'_>,
+    deps: &Context<'_>,
     workflow: &dyn Workflow,
     region: &RegionSettings,
     mut incident: Incident,
@@ -211,7 +217,7 @@ async fn confirm(
     let mut target: Vec<HealthReading> = Vec::new();
     while keep_sampling(&target, policy.samples) {
         if !target.is_empty() {
-            deps.clock.sleep(policy.interval).await;
+            deps.records.clock.sleep(policy.interval).await;
         }
         let reading = read(deps, region).await?;
         entries.push(journal.entry(
@@ -242,7 +248,7 @@ async fn confirm(
     }
 
     let verdict = judge(&target, &others);
-    let now = deps.clock.now();
+    let now = deps.records.clock.now();
     incident.conclude(verdict, target.into_iter().chain(others).collect(), now)?;
     let notice = verdict_notice(&incident, deps.settings, now);
     entries.push(journal.entry(
@@ -255,7 +261,7 @@ async fn confirm(
             incident.phase.as_str()
         ),
     ));
-    let delivered = commit(deps, incident, entries, Some(notice), journal).await?;
+    let delivered = commit(&deps.records, incident, entries, Some(notice), journal).await?;
     let execution_arn = if delivered.incident.phase == Phase::Confirmed {
         Some(start_recovery(deps, workflow, &delivered.incident, journal).await?)
     } else {
@@ -271,7 +277,7 @@ async fn confirm(
 /// changes nothing). A start lost with a failed invocation is made by the
 /// invocation's retry or by the reconciler.
 pub(crate) async fn start_recovery(
-    deps: &Deps<'_>,
+    deps: &Context<'_>,
     workflow: &dyn Workflow,
     incident: &Incident,
     journal: &mut Journal,
@@ -292,40 +298,30 @@ pub(crate) async fn start_recovery(
     };
     let entry = journal.entry(
         incident,
-        deps.clock.now(),
+        deps.records.clock.now(),
         EntryKind::WorkflowStarted,
         message,
     );
-    deps.store.append(&entry).await?;
+    deps.records.store.append(&entry).await?;
     Ok(started.execution_arn)
 }
 
 /// Another trigger for an incident someone is working on: on the timeline,
 /// nothing more (the reconciler repairs an incident nobody works on).
 async fn join(
-    deps: &Deps<'_>,
+    deps: &Context<'_>,
     incident: Incident,
     trigger: &Trigger,
     journal: &mut Journal,
 ) -> Result<Report> {
     let entry = journal.entry(
         &incident,
-        deps.clock.now(),
+        deps.records.clock.now(),
         EntryKind::TriggerJoined,
         format!("{} joined the open incident", trigger.describe()),
     );
-    deps.store.append(&entry).await?;
+    deps.records.store.append(&entry).await?;
     Ok(report(Verdict::Duplicate, &Delivered { incident, sent: 0 }))
-}
-
-pub(crate) async fn read(deps: &Deps<'_>, region: &RegionSettings) -> Result<HealthReading> {
-    let observations = deps.health.observe(&region.health_check_id).await?;
-    Ok(read_health(
-        &region.name,
-        &observations,
-        deps.clock.now(),
-        &deps.settings.confirmation,
-    ))
 }
 
 fn report(verdict: Verdict, delivered: &Delivered) -> Report {
@@ -367,12 +363,15 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::app::context::Records;
+    use crate::app::ports::{Clock, IncidentStore};
+    use crate::config::Settings;
     use crate::config::tests::sample_vars;
     use crate::fakes::{
         FakeClock, MemoryStore, RecordingNotifier, RecordingWorkflow, ScriptedHealth,
     };
-    use crate::notice::Severity;
-    use crate::trigger::{Target, TriggerSource};
+    use crate::model::notice::Severity;
+    use crate::model::trigger::{Target, TriggerSource};
 
     struct World {
         settings: Settings,
@@ -402,13 +401,15 @@ mod tests {
             }
         }
 
-        fn deps(&self) -> Deps<'_> {
-            Deps {
+        fn deps(&self) -> Context<'_> {
+            Context {
                 settings: &self.settings,
                 health: &self.health,
-                store: &self.store,
-                notifier: &self.notifier,
-                clock: &self.clock,
+                records: Records {
+                    store: &self.store,
+                    notifier: &self.notifier,
+                    clock: &self.clock,
+                },
             }
         }
 
@@ -423,7 +424,7 @@ mod tests {
             started.iter().map(|s| s.incident_id.clone()).collect()
         }
 
-        fn sent(&self) -> Vec<crate::notice::Notice> {
+        fn sent(&self) -> Vec<crate::model::notice::Notice> {
             self.notifier.sent.lock().unwrap().clone()
         }
 
@@ -747,7 +748,12 @@ mod tests {
         assert_eq!(stuck.outbox.len(), 1, "the notice is kept");
 
         *world.notifier.failing.lock().unwrap() = false;
-        let delivered = deliver(&world.deps(), stuck.clone(), &mut Journal::new("next")).await;
+        let delivered = deliver(
+            &world.deps().records,
+            stuck.clone(),
+            &mut Journal::new("next"),
+        )
+        .await;
         assert_eq!(delivered.sent, 1);
         assert_eq!(world.sent()[0].id, stuck.outbox[0].id);
         assert!(world.store.only_incident().outbox.is_empty());

@@ -2,19 +2,19 @@
 //! The workflow calls it until it answers recovered or failed; on recovery
 //! it closes the incident with its time to recover and tells people.
 
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::commit::{Delivered, commit, deliver};
-use crate::confirm_outage::{Deps, read};
-use crate::diagnosis::{ClusterReach, Diagnosis};
+use crate::app::commit::{Delivered, commit, deliver};
+use crate::app::context::{Context, read};
+use crate::app::ports::{Peers, Platform};
 use crate::error::{Error, Result};
-use crate::incident::{Closing, EntryKind, Incident, Journal, Phase};
-use crate::notice::{Notice, Severity};
-use crate::ports::{Peers, Platform};
-use crate::recovery::{Observation, Recovery, Rollout, evaluate, judge_peers, rollout};
-use crate::remedy::Cause;
-use crate::workflow::Timing;
+use crate::model::diagnosis::{ClusterReach, Diagnosis};
+use crate::model::incident::{Closing, EntryKind, Journal};
+use crate::model::phase::Phase;
+use crate::model::remedy::Cause;
+use crate::model::workflow::Timing;
+use crate::rules::peers::judge_peers;
+use crate::rules::recovery::{Observation, Recovery, Rollout, evaluate, rollout};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyRequest {
@@ -37,25 +37,25 @@ pub struct VerifyReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_to_recover_from_confirmation_s: Option<i64>,
     pub notified: bool,
-    #[serde(skip_serializing_if = "crate::commit::is_zero")]
+    #[serde(skip_serializing_if = "crate::app::commit::is_zero")]
     pub undelivered: usize,
 }
 
 pub async fn verify_recovery(
-    deps: &Deps<'_>,
+    deps: &Context<'_>,
     platform: &dyn Platform,
     peers: &dyn Peers,
     request: &VerifyRequest,
     nonce: &str,
 ) -> Result<VerifyReport> {
     let mut journal = Journal::new(nonce);
-    let mut incident = deps.store.named(&request.incident_id).await?;
+    let mut incident = deps.records.store.named(&request.incident_id).await?;
     match incident.phase {
         Phase::Confirmed | Phase::Restoring => {}
         // Asked again after it closed (a retried poll): the same answer, and
         // the recovered notice if the first attempt could not deliver it.
         Phase::Recovered => {
-            let delivered = deliver(deps, incident, &mut journal).await;
+            let delivered = deliver(&deps.records, incident, &mut journal).await;
             return Ok(report(
                 &delivered,
                 Recovery::Recovered {
@@ -102,7 +102,7 @@ pub async fn verify_recovery(
         regions_not_ready,
         peers: peer_verdicts,
     };
-    let now = deps.clock.now();
+    let now = deps.records.clock.now();
     let started = incident
         .acted_at
         .or(incident.confirmed_at)
@@ -124,22 +124,24 @@ pub async fn verify_recovery(
         &incident,
         now,
         EntryKind::Verified,
-        describe(&outcome, &reading.describe()),
+        crate::notices::recovery::describe(&outcome, &reading.describe()),
     );
     incident.updated_at = now;
     incident.verified_at = Some(now);
     let notice = match &outcome {
         Recovery::Recovered { warnings } => {
             incident.close(Closing::Recovered, now)?;
-            Some(recovered_notice(&incident, warnings, now))
+            Some(crate::notices::recovery::recovered(
+                &incident, warnings, now,
+            ))
         }
         Recovery::Failed { reasons } => {
             incident.close(Closing::Escalated(Cause::NotRecoveredInTime), now)?;
-            Some(failed_notice(&incident, reasons, now))
+            Some(crate::notices::recovery::failed(&incident, reasons, now))
         }
         Recovery::KeepWaiting { .. } | Recovery::RestoreAgain { .. } => None,
     };
-    let delivered = commit(deps, incident, vec![entry], notice, &mut journal).await?;
+    let delivered = commit(&deps.records, incident, vec![entry], notice, &mut journal).await?;
     Ok(report(&delivered, outcome))
 }
 
@@ -161,10 +163,6 @@ fn pods_ready(diagnosis: &Diagnosis, wanted: u32) -> bool {
     diagnosis.cluster == ClusterReach::Reachable && ready >= wanted as usize
 }
 
-fn seconds(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Option<i64> {
-    Some(to?.signed_duration_since(from?).num_seconds())
-}
-
 fn report(delivered: &Delivered, outcome: Recovery) -> VerifyReport {
     let incident = &delivered.incident;
     VerifyReport {
@@ -172,84 +170,17 @@ fn report(delivered: &Delivered, outcome: Recovery) -> VerifyReport {
         region: incident.region.clone(),
         phase: incident.phase,
         outcome,
-        time_to_recover_s: seconds(Some(incident.detected_at), incident.recovered_at),
-        time_to_recover_from_confirmation_s: seconds(incident.confirmed_at, incident.recovered_at),
+        time_to_recover_s: crate::notices::recovery::seconds_between(
+            Some(incident.detected_at),
+            incident.recovered_at,
+        ),
+        time_to_recover_from_confirmation_s: crate::notices::recovery::seconds_between(
+            incident.confirmed_at,
+            incident.recovered_at,
+        ),
         notified: delivered.notified(),
         undelivered: delivered.undelivered(),
     }
-}
-
-fn describe(outcome: &Recovery, health: &str) -> String {
-    match outcome {
-        Recovery::Recovered { warnings } if warnings.is_empty() => format!("recovered ({health})"),
-        Recovery::Recovered { warnings } => {
-            format!("recovered with warnings: {}", warnings.join("; "))
-        }
-        Recovery::KeepWaiting { pending, .. } => format!("not yet: {}", pending.join("; ")),
-        Recovery::RestoreAgain { reasons } => {
-            format!(
-                "the remedy did not take: {}; deciding again",
-                reasons.join("; ")
-            )
-        }
-        Recovery::Failed { reasons } => format!("not recovered: {}", reasons.join("; ")),
-    }
-}
-
-fn minutes_seconds(total: Option<i64>) -> String {
-    total.map_or_else(
-        || "unknown".into(),
-        |s| format!("{}m{:02}s", s / 60, s % 60),
-    )
-}
-
-fn recovered_notice(incident: &Incident, warnings: &[String], now: DateTime<Utc>) -> Notice {
-    let from_detection = seconds(Some(incident.detected_at), Some(now));
-    let from_confirmation = seconds(incident.confirmed_at, Some(now));
-    let actions: Vec<String> = incident
-        .actions
-        .iter()
-        .filter(|a| a.applied)
-        .map(|a| format!("{:?} at {}", a.remedy, a.at.to_rfc3339()))
-        .collect();
-    let title = format!(
-        "{} platform recovered in {}",
-        incident.region,
-        minutes_seconds(from_detection)
-    );
-    let warning = if warnings.is_empty() {
-        String::new()
-    } else {
-        format!("\nWarnings: {}\n", warnings.join("; "))
-    };
-    let body = format!(
-        "{title}\n\nWhat happened: the rollout completed, the Route 53 health check is healthy again and the platform pods are ready in every region.\n{warning}\nTime to recover: {} from detection, {} from confirmation.\nActions: {}\n\nWhat happens next: nothing; the incident is closed.\n\nIncident: {}\nDetected: {}\n",
-        minutes_seconds(from_detection),
-        minutes_seconds(from_confirmation),
-        if actions.is_empty() {
-            "none".to_owned()
-        } else {
-            actions.join(", ")
-        },
-        incident.id,
-        incident.detected_at.to_rfc3339(),
-    );
-    let severity = if warnings.is_empty() {
-        Severity::Info
-    } else {
-        Severity::Warning
-    };
-    Notice::about(incident, severity, &title, body, now)
-}
-
-fn failed_notice(incident: &Incident, reasons: &[String], now: DateTime<Utc>) -> Notice {
-    Notice::escalation(
-        incident,
-        Cause::NotRecoveredInTime,
-        &format!("{} platform not recovered in time", incident.region),
-        &format!("What is still wrong: {}.", reasons.join("; ")),
-        now,
-    )
 }
 
 #[cfg(test)]
@@ -257,14 +188,16 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::app::context::Records;
+    use crate::app::ports::{Clock, IncidentStore};
     use crate::config::Settings;
     use crate::config::tests::sample_vars;
-    use crate::diagnosis::{DeploymentView, PodView};
     use crate::fakes::{
         FakeClock, FakePlatform, MemoryStore, RecordingNotifier, ScriptedHealth, confirmed_incident,
     };
-    use crate::ports::{Clock, IncidentStore};
-    use crate::recovery::PeerView;
+    use crate::model::diagnosis::{DeploymentView, PodView};
+    use crate::model::notice::Severity;
+    use crate::model::peers::PeerView;
 
     fn recovered_cluster() -> Diagnosis {
         Diagnosis {
@@ -341,12 +274,14 @@ mod tests {
             self.clock.advance(Duration::from_secs(15));
             *self.health.now.lock().unwrap() = Some(self.clock.now());
             let timing = *self.timing.lock().unwrap();
-            let deps = Deps {
+            let deps = Context {
                 settings: &self.settings,
                 health: &self.health,
-                store: &self.store,
-                notifier: &self.notifier,
-                clock: &self.clock,
+                records: Records {
+                    store: &self.store,
+                    notifier: &self.notifier,
+                    clock: &self.clock,
+                },
             };
             verify_recovery(
                 &deps,
@@ -530,12 +465,14 @@ mod tests {
             incident_id: "nope".into(),
             timing: None,
         };
-        let deps = Deps {
+        let deps = Context {
             settings: &world.settings,
             health: &world.health,
-            store: &world.store,
-            notifier: &world.notifier,
-            clock: &world.clock,
+            records: Records {
+                store: &world.store,
+                notifier: &world.notifier,
+                clock: &world.clock,
+            },
         };
         let error = verify_recovery(&deps, &world.platform, &world.platform, &request, "v")
             .await

@@ -57,6 +57,7 @@ const IMAGE_REASONS: &[&str] = &[
     "InvalidImageName",
     "ErrImageNeverPull",
 ];
+
 const CONFIG_REASONS: &[&str] = &["CreateContainerConfigError", "CreateContainerError"];
 
 impl PodView {

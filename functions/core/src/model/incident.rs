@@ -9,51 +9,14 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::diagnosis::Diagnosis;
 use crate::error::{Error, Result};
-use crate::health::HealthReading;
-use crate::notice::Notice;
-use crate::remedy::{Cause, Remedy};
-use crate::trigger::{Trigger, TriggerSource};
-use crate::verdict::Verdict;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Phase {
-    /// Detected; the outage is being confirmed.
-    Confirming,
-    /// The outage is real; restoring may start.
-    Confirmed,
-    /// A remedy was applied; the rollout and the region's health are being verified.
-    Restoring,
-    /// Verified healthy again: closed with its time to recover.
-    Recovered,
-    /// The region was healthy again: nothing to do.
-    Dismissed,
-    /// Dry run: the remedy was reported, nothing was changed.
-    Reported,
-    /// A person must act; the orchestrator does nothing more.
-    Escalated,
-}
-
-impl Phase {
-    /// An open incident holds its region's lease.
-    pub fn is_open(self) -> bool {
-        matches!(self, Self::Confirming | Self::Confirmed | Self::Restoring)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Confirming => "confirming",
-            Self::Confirmed => "confirmed",
-            Self::Restoring => "restoring",
-            Self::Recovered => "recovered",
-            Self::Dismissed => "dismissed",
-            Self::Reported => "reported",
-            Self::Escalated => "escalated",
-        }
-    }
-}
+use crate::model::diagnosis::Diagnosis;
+use crate::model::health::HealthReading;
+use crate::model::notice::Notice;
+use crate::model::phase::Phase;
+use crate::model::remedy::{Cause, Remedy};
+use crate::model::trigger::{Trigger, TriggerSource};
+use crate::model::verdict::Verdict;
 
 /// How an incident ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,7 +111,7 @@ pub struct Incident {
     pub reminded_at: Option<DateTime<Utc>>,
     /// The failed region's health at each verification poll, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub recovery_health: Vec<crate::health::Health>,
+    pub recovery_health: Vec<crate::model::health::Health>,
     /// Why a person must act, once escalated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalation: Option<Cause>,

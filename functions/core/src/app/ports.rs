@@ -7,14 +7,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::config::RegionSettings;
-use crate::diagnosis::Diagnosis;
 use crate::error::Result;
-use crate::health::CheckerObservation;
-use crate::incident::{Incident, Lane, TimelineEntry};
-use crate::notice::Notice;
-use crate::recovery::PeerView;
-use crate::trigger::AlarmState;
-use crate::workflow::{ExecutionStatus, Started, WorkflowInput};
+use crate::model::diagnosis::Diagnosis;
+use crate::model::health::CheckerObservation;
+use crate::model::incident::{Incident, Lane, TimelineEntry};
+use crate::model::notice::Notice;
+use crate::model::peers::PeerView;
+use crate::model::trigger::AlarmState;
+use crate::model::workflow::{ExecutionStatus, Started, WorkflowInput};
 
 #[async_trait]
 pub trait HealthChecks: Send + Sync {
@@ -80,7 +80,7 @@ pub trait IncidentStore: Send + Sync {
     /// copy, returned, has the next version. The write that closes an
     /// incident ([`Incident::is_closing`]) releases the region's lease in
     /// the same write, whatever its outbox holds. Every action that may
-    /// have changed the platform ([`crate::incident::Action::may_have_acted`])
+    /// have changed the platform ([`crate::model::incident::Action::may_have_acted`])
     /// is kept for [`Self::actions_since`].
     async fn update(&self, incident: &Incident, entries: &[TimelineEntry]) -> Result<Incident>;
 

@@ -1,103 +1,7 @@
 //! Which remedy could help, and may it be applied now? (runbook step 3)
 
-use std::time::Duration;
-
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-
-use crate::diagnosis::{ClusterReach, Diagnosis};
-
-/// Why a person must act: a restart cannot help.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Cause {
-    ClusterNotActive,
-    ApiUnreachable,
-    DeploymentMissing,
-    DeploymentPaused,
-    NoReadyNode,
-    ImageCannotBePulled,
-    ContainerConfigError,
-    PodsUnschedulable,
-    /// The platform looks healthy yet Route 53 still says it is not.
-    PodsHealthyButCheckFailing,
-    RestartBudgetSpent,
-    /// Verification reached its deadline with the region still not back.
-    NotRecoveredInTime,
-    /// A step of the recovery workflow failed past its retries.
-    WorkflowFailed,
-    /// The recovery workflow ended (stopped, timed out, failed outside its
-    /// catch) or never ran, and left the incident open.
-    WorkflowStopped,
-    /// Every region's health check failed at once: the cause is likely shared.
-    AllRegionsDown,
-    /// Route 53 gave no fresh observation of the region.
-    HealthInconclusive,
-}
-
-impl Cause {
-    /// The runbook step a person takes next.
-    pub fn next_step(self) -> &'static str {
-        match self {
-            Self::ClusterNotActive | Self::ApiUnreachable => {
-                "Restore the EKS cluster (or create a replacement), then redeploy the platform with the region's values file (runbook step 3)."
-            }
-            Self::DeploymentMissing => {
-                "Re-apply the region's values file with `vcluster platform start --upgrade` or `helm upgrade loft vcluster-platform --install`, then scale to the wanted replicas (runbook step 3)."
-            }
-            Self::DeploymentPaused => {
-                "The deployment is paused on purpose or by mistake: resume it with `kubectl rollout resume deployment/loft` once it is safe."
-            }
-            Self::NoReadyNode => {
-                "No node is Ready: check `kubectl get nodes` and the node group in the EKS console (runbook step 2, node failures)."
-            }
-            Self::ImageCannotBePulled => {
-                "The platform image cannot be pulled: fix the image reference or registry access in the values file and re-apply it."
-            }
-            Self::ContainerConfigError => {
-                "A container cannot be configured (missing Secret or ConfigMap): restore it, then restart the deployment."
-            }
-            Self::PodsUnschedulable => {
-                "Pods cannot be scheduled: check node capacity, taints and the node group size."
-            }
-            Self::PodsHealthyButCheckFailing => {
-                "Pods are ready, so a restart would not help: check the ALB target group health, the ingress, and VPC peering, routes and the database security group (runbook step 2, ALB and network partition)."
-            }
-            Self::NotRecoveredInTime => {
-                "The region did not recover in time after the remedy: check the rollout (`kubectl rollout status deployment/loft`), the pod logs, and the Route 53 health check (runbook steps 4 and 5)."
-            }
-            Self::WorkflowFailed => {
-                "The recovery workflow stopped on an error its retries did not get past: open its execution (named after the incident) in the Step Functions console, fix what the failed step reports, then continue the runbook by hand."
-            }
-            Self::WorkflowStopped => {
-                "The recovery workflow ended without closing the incident (stopped by a person, timed out, or failed where it could not catch the error): check the region's platform and the execution named after the incident in the Step Functions console, then continue the runbook by hand."
-            }
-            Self::AllRegionsDown => {
-                "Every region failed at once, so the cause is likely shared: check the database, the network between regions, and the Route 53 checkers before restarting anything."
-            }
-            Self::HealthInconclusive => {
-                "Route 53 gave no fresh observation of the region: check the health check in the Route 53 console and the region's endpoint by hand."
-            }
-            Self::RestartBudgetSpent => {
-                "Restarts did not bring the platform back: read the pod logs (`kubectl logs -l app=loft --tail=50`), look for database connectivity or resource exhaustion, and fix the cause."
-            }
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "remedy")]
-pub enum Remedy {
-    /// Scale the deployment to the wanted replicas through the `scale` subresource.
-    Scale {
-        replicas: u32,
-    },
-    /// `kubectl rollout restart`: a new `restartedAt` annotation on the pod template.
-    RolloutRestart,
-    Escalate {
-        cause: Cause,
-    },
-}
+use crate::model::diagnosis::{ClusterReach, Diagnosis};
+use crate::model::remedy::{Cause, Remedy};
 
 /// The runbook, as a decision over what was seen.
 pub fn choose(diagnosis: &Diagnosis, wanted_replicas: u32) -> Remedy {
@@ -139,99 +43,16 @@ pub fn choose(diagnosis: &Diagnosis, wanted_replicas: u32) -> Remedy {
     Remedy::RolloutRestart
 }
 
-/// Limits on what the orchestrator may do on its own.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Guardrails {
-    pub restarts_per_incident: u32,
-    pub restarts_per_window: u32,
-    pub window: Duration,
-    /// Minimum time between two actions on one region.
-    pub cooldown: Duration,
-}
-
-/// What was already done, from the incident and the region's recent incidents.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct History {
-    pub actions_this_incident: u32,
-    /// Actions in this region within the guardrail window, this incident's included.
-    pub actions_in_window: u32,
-    pub last_action_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "decision")]
-pub enum Gate {
-    /// Apply the remedy.
-    Act {
-        remedy: Remedy,
-    },
-    /// Dry run: report the remedy, change nothing.
-    Report {
-        remedy: Remedy,
-    },
-    /// Too soon after the last action: try again later.
-    Wait {
-        seconds: u64,
-    },
-    /// The latest health reading says the region is healthy: never act.
-    Skip,
-    Escalate {
-        cause: Cause,
-    },
-}
-
-pub fn gate(
-    remedy: Remedy,
-    history: &History,
-    guardrails: &Guardrails,
-    region_healthy: bool,
-    dry_run: bool,
-    now: DateTime<Utc>,
-) -> Gate {
-    if region_healthy {
-        return Gate::Skip;
-    }
-    let cooling = history.last_action_at.and_then(|last| {
-        let since = now.signed_duration_since(last).to_std().unwrap_or_default();
-        (since < guardrails.cooldown).then(|| (guardrails.cooldown - since).as_secs().max(1))
-    });
-    let acting = match (remedy, cooling) {
-        // Right after an action, ready pods with a failing check mean Route 53
-        // has not caught up yet (it needs about 30 s), not a network fault.
-        (
-            Remedy::Escalate {
-                cause: Cause::PodsHealthyButCheckFailing,
-            },
-            Some(seconds),
-        ) => return Gate::Wait { seconds },
-        (Remedy::Escalate { cause }, _) => return Gate::Escalate { cause },
-        (acting, _) => acting,
-    };
-    if dry_run {
-        return Gate::Report { remedy: acting };
-    }
-    if history.actions_this_incident >= guardrails.restarts_per_incident
-        || history.actions_in_window >= guardrails.restarts_per_window
-    {
-        return Gate::Escalate {
-            cause: Cause::RestartBudgetSpent,
-        };
-    }
-    if let Some(last) = history.last_action_at {
-        let since = now.signed_duration_since(last).to_std().unwrap_or_default();
-        if since < guardrails.cooldown {
-            return Gate::Wait {
-                seconds: (guardrails.cooldown - since).as_secs().max(1),
-            };
-        }
-    }
-    Gate::Act { remedy: acting }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnosis::{DeploymentView, PodView};
+    use crate::config::Guardrails;
+    use crate::model::diagnosis::{DeploymentView, PodView};
+    use crate::rules::guardrails::Gate;
+    use crate::rules::guardrails::History;
+    use crate::rules::guardrails::gate;
+    use chrono::{DateTime, Utc};
+    use std::time::Duration;
 
     fn pod(ready: bool, waiting: Option<&str>, unschedulable: bool) -> PodView {
         PodView {

@@ -12,39 +12,21 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::commit::{commit, deliver, release_dangling};
+use crate::app::commit::{commit, deliver, release_dangling};
+use crate::app::confirm_outage::{confirm_outage, start_recovery};
+use crate::app::context::{Context, read};
+use crate::app::escalate_incident::escalate;
+use crate::app::ports::{Alarms, Workflow};
 use crate::config::RegionSettings;
-use crate::confirm_outage::{Deps, confirm_outage, read, start_recovery};
 use crate::error::{Error, Result};
-use crate::escalate_incident::escalate;
-use crate::health::Health;
-use crate::incident::{EntryKind, Incident, Journal, Lane, Phase};
-use crate::notice::Notice;
-use crate::ports::{Alarms, Workflow};
-use crate::remedy::Cause;
-use crate::trigger::{AlarmState, Target, Trigger, TriggerSource};
-use crate::workflow::ExecutionStatus;
+use crate::model::health::Health;
+use crate::model::incident::{EntryKind, Incident, Journal, Lane};
+use crate::model::remedy::Cause;
+use crate::model::trigger::{AlarmState, Target, Trigger, TriggerSource};
+use crate::rules::repair::{IdleRepair, OpenRepair, RegionView, idle_repair, open_repair};
 
 /// The watch under which the reconciler's heartbeat is saved.
 pub const HEARTBEAT: &str = "reconciler";
-
-/// What the reconciler saw of a region.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RegionView {
-    pub region: String,
-    /// The state of the region's alarms (the worst one), if any exists.
-    pub alarm: Option<AlarmState>,
-    pub health: Health,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub incident_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub phase: Option<Phase>,
-    /// What was put right, one line each.
-    pub repairs: Vec<String>,
-    /// What could not be read or repaired (retried on the next run).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
 
 /// The function's answer, also saved as the heartbeat.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -55,119 +37,11 @@ pub struct ReconcileReport {
     pub regions: Vec<RegionView>,
 }
 
-/// What to do with an open incident, from its phase, its age and its
-/// execution: the decision, as plain data.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OpenRepair {
-    /// Someone is working on it.
-    Leave,
-    /// Its confirmation stopped: claim it and finish it.
-    TakeOver,
-    /// Confirmed, but no execution was ever started.
-    StartWorkflow,
-    /// Nothing will close it: escalate with what happened.
-    Escalate(String),
-}
-
-/// Decides for an open incident. `execution` is `None` when no execution of
-/// its name exists.
-pub fn open_repair(
-    incident: &Incident,
-    execution: Option<ExecutionStatus>,
-    now: DateTime<Utc>,
-    takeover_after: std::time::Duration,
-) -> OpenRepair {
-    let idle = incident.time_since_update(now) > takeover_after;
-    match (incident.phase, execution) {
-        (Phase::Confirming, _) if idle => OpenRepair::TakeOver,
-        (Phase::Confirming, _) => OpenRepair::Leave,
-        (_, Some(status)) if status.is_running() => OpenRepair::Leave,
-        (_, Some(status)) => OpenRepair::Escalate(format!(
-            "its recovery workflow ended {} without closing it",
-            status.as_str()
-        )),
-        (Phase::Confirmed, None) if idle => OpenRepair::StartWorkflow,
-        (Phase::Restoring, None) if idle => OpenRepair::Escalate(
-            "it is being restored, but no recovery workflow runs to verify and close it".into(),
-        ),
-        _ => OpenRepair::Leave,
-    }
-}
-
-/// What to do with a region that has no open incident.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IdleRepair {
-    Leave,
-    /// Still down: confirm again exactly as an alarm would.
-    Confirm(String),
-    /// Escalated and still down: tell a person again.
-    Remind,
-}
-
-/// A region is down when its own Route 53 reading says so and its alarm (if
-/// it has one) does not say OK; an alarm in ALARM with no fresh Route 53
-/// observation counts too (the confirmation then escalates as
-/// inconclusive). After a closed incident the region is left alone for the
-/// takeover time (its alarm catches up), or for the hold after an
-/// escalation, during which a person owns it and gets reminders.
-pub fn idle_repair(
-    alarm: Option<AlarmState>,
-    health: Health,
-    last_closed: Option<&Incident>,
-    now: DateTime<Utc>,
-    policy: &crate::config::ReconcilePolicy,
-    takeover_after: std::time::Duration,
-) -> IdleRepair {
-    let down = match (alarm, health) {
-        (Some(AlarmState::Ok), _) => false,
-        (_, Health::Unhealthy) => true,
-        (Some(AlarmState::Alarm), Health::Unknown) => true,
-        _ => false,
-    };
-    if !down {
-        return IdleRepair::Leave;
-    }
-    let why = format!(
-        "the region is still down (alarm {}, Route 53 {}) and no incident is open",
-        alarm.map_or("none", AlarmState::as_str),
-        health.as_str()
-    );
-    let Some(last) = last_closed else {
-        return IdleRepair::Confirm(why);
-    };
-    let since = |at: Option<DateTime<Utc>>| {
-        at.map_or(std::time::Duration::MAX, |at| {
-            now.signed_duration_since(at).to_std().unwrap_or_default()
-        })
-    };
-    let closed_since = since(last.closed_at);
-    // An escalated region is a person's; a dry run's report told them what
-    // would be done: both hold the region, the escalation with reminders.
-    if matches!(last.phase, Phase::Escalated | Phase::Reported) {
-        if closed_since < policy.hold {
-            let told = since(last.reminded_at.or(last.closed_at));
-            return if last.phase == Phase::Escalated && told >= policy.reminder_every {
-                IdleRepair::Remind
-            } else {
-                IdleRepair::Leave
-            };
-        }
-        return IdleRepair::Confirm(format!(
-            "{why}; the hold after its {} incident is over",
-            last.phase.as_str()
-        ));
-    }
-    if closed_since < takeover_after {
-        return IdleRepair::Leave;
-    }
-    IdleRepair::Confirm(why)
-}
-
 /// Reconciles every configured region. A region that cannot be read is
 /// reported and the others are still reconciled; the run then fails with
 /// that error so it shows in the function's errors (and is retried).
 pub async fn reconcile(
-    deps: &Deps<'_>,
+    deps: &Context<'_>,
     workflow: &dyn Workflow,
     alarms: &dyn Alarms,
     reason: &str,
@@ -207,14 +81,17 @@ pub async fn reconcile(
         first_error.get_or_insert(error.clone());
     }
     let report = ReconcileReport {
-        at: deps.clock.now(),
+        at: deps.records.clock.now(),
         reason: reason.to_owned(),
         repairs: regions.iter().map(|r| r.repairs.len()).sum(),
         regions,
     };
     let heartbeat =
         serde_json::to_string(&report).map_err(|e| Error::Internal(format!("heartbeat: {e}")))?;
-    deps.store.save_watch_state(HEARTBEAT, &heartbeat).await?;
+    deps.records
+        .store
+        .save_watch_state(HEARTBEAT, &heartbeat)
+        .await?;
     match first_error {
         Some(error) => Err(error),
         None => Ok(report),
@@ -237,7 +114,7 @@ fn worst(region: &RegionSettings, states: &[(String, AlarmState)]) -> Option<Ala
 }
 
 async fn one_region(
-    deps: &Deps<'_>,
+    deps: &Context<'_>,
     workflow: &dyn Workflow,
     region: &RegionSettings,
     view: &mut RegionView,
@@ -246,16 +123,16 @@ async fn one_region(
     // Its own entries get ids apart from those of the confirmations it
     // runs with `nonce` (which a retry of this run reuses to resume them).
     let mut journal = Journal::new(&format!("{nonce}-r"));
-    let now = deps.clock.now();
+    let now = deps.records.clock.now();
     let takeover = deps.settings.takeover_after;
     for lane in [Lane::Live, Lane::DryRun] {
-        if release_dangling(deps, &region.name, lane, &mut journal).await? {
+        if release_dangling(&deps.records, &region.name, lane, &mut journal).await? {
             view.repairs.push(format!(
                 "released the {} lease, which named a closed or expired incident",
                 lane.as_str()
             ));
         }
-        if let Some(open) = deps.store.leaseholder(&region.name, lane).await? {
+        if let Some(open) = deps.records.store.leaseholder(&region.name, lane).await? {
             if lane == Lane::of(deps.settings.dry_run) {
                 view.incident_id = Some(open.id.clone());
                 view.phase = Some(open.phase);
@@ -279,7 +156,7 @@ async fn one_region(
                         EntryKind::Repaired,
                         "reconciler: confirmed, but its recovery workflow was never started; starting it",
                     );
-                    deps.store.append(&entry).await?;
+                    deps.records.store.append(&entry).await?;
                     let arn = start_recovery(deps, workflow, &open, &mut journal).await?;
                     view.repairs.push(format!(
                         "started the recovery workflow of {}: {arn}",
@@ -288,7 +165,7 @@ async fn one_region(
                 }
                 OpenRepair::Escalate(why) => {
                     match escalate(
-                        deps,
+                        &deps.records,
                         open.clone(),
                         Cause::WorkflowStopped,
                         &format!("reconciler: {why}"),
@@ -308,7 +185,7 @@ async fn one_region(
     }
 
     let mut refused = None;
-    for stale in deps.store.undelivered(&region.name).await? {
+    for stale in deps.records.store.undelivered(&region.name).await? {
         let waiting = stale.outbox.first().map(|n| n.created_at);
         if waiting
             .is_some_and(|at| now.signed_duration_since(at).to_std().unwrap_or_default() < takeover)
@@ -317,7 +194,7 @@ async fn one_region(
             continue;
         }
         let (id, left) = (stale.id.clone(), stale.outbox.len());
-        let delivered = deliver(deps, stale, &mut journal).await;
+        let delivered = deliver(&deps.records, stale, &mut journal).await;
         if delivered.sent == 0 {
             // Still refused: the run fails (once the rest is done), so an SNS
             // outage shows in the function's errors, not as a repair a minute.
@@ -329,14 +206,14 @@ async fn one_region(
         }
         let entry = journal.entry(
             &delivered.incident,
-            deps.clock.now(),
+            deps.records.clock.now(),
             EntryKind::Repaired,
             format!(
                 "reconciler: delivered {} of {left} notice(s) SNS had not taken",
                 delivered.sent
             ),
         );
-        deps.store.append(&entry).await?;
+        deps.records.store.append(&entry).await?;
         view.repairs.push(format!(
             "delivered {} of {left} notice(s) of {id}",
             delivered.sent
@@ -347,10 +224,16 @@ async fn one_region(
     // A resync confirms as an alarm would: in the dry-run lane when the
     // deployment is a dry run, so that lane's incidents hold it back.
     let lane = Lane::of(deps.settings.dry_run);
-    if deps.store.leaseholder(&region.name, lane).await?.is_some() {
+    if deps
+        .records
+        .store
+        .leaseholder(&region.name, lane)
+        .await?
+        .is_some()
+    {
         return refused.map_or(Ok(()), Err);
     }
-    let last = deps.store.last_closed(&region.name, lane).await?;
+    let last = deps.records.store.last_closed(&region.name, lane).await?;
     match idle_repair(
         view.alarm,
         view.health,
@@ -392,32 +275,24 @@ fn resync(region: &RegionSettings, why: &str, dry_run: bool) -> Trigger {
 }
 
 async fn remind(
-    deps: &Deps<'_>,
+    deps: &Context<'_>,
     mut incident: Incident,
     view: &RegionView,
     journal: &mut Journal,
 ) -> Result<()> {
-    let now = deps.clock.now();
+    let now = deps.records.clock.now();
     incident.reminded_at = Some(now);
     incident.updated_at = now;
     let since = incident
         .closed_at
         .map(|at| now.signed_duration_since(at).num_minutes())
         .unwrap_or_default();
-    let cause = incident.escalation.unwrap_or(Cause::WorkflowFailed);
-    let notice = Notice::escalation(
+    let notice = crate::notices::escalation::reminder(
         &incident,
-        cause,
-        &format!(
-            "{} is still down, {since} min after its escalation",
-            incident.region
-        ),
-        &format!(
-            "What is seen now: alarm {}, Route 53 {}. The orchestrator does not restart an escalated region again until {} min after the escalation.",
-            view.alarm.map_or("none", AlarmState::as_str),
-            view.health.as_str(),
-            deps.settings.reconcile.hold.as_secs() / 60
-        ),
+        since,
+        view.alarm,
+        view.health,
+        deps.settings.reconcile.hold,
         now,
     );
     let entry = journal.entry(
@@ -426,7 +301,7 @@ async fn remind(
         EntryKind::Reminded,
         format!("reconciler: still down {since} min after the escalation; reminded"),
     );
-    commit(deps, incident, vec![entry], Some(notice), journal).await?;
+    commit(&deps.records, incident, vec![entry], Some(notice), journal).await?;
     Ok(())
 }
 
@@ -435,8 +310,11 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::app::context::Records;
     use crate::config::ReconcilePolicy;
     use crate::fakes::alarm_trigger;
+    use crate::model::phase::Phase;
+    use crate::model::workflow::ExecutionStatus;
 
     fn at(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()
@@ -684,13 +562,13 @@ mod tests {
         }
     }
 
+    use crate::app::ports::{Clock, IncidentStore};
     use crate::config::Settings;
     use crate::config::tests::sample_vars;
     use crate::fakes::{
         FakeAlarms, FakeClock, MemoryStore, RecordingNotifier, RecordingWorkflow, ScriptedHealth,
         confirmed_incident,
     };
-    use crate::ports::{Clock, IncidentStore};
 
     struct World {
         settings: Settings,
@@ -718,13 +596,15 @@ mod tests {
             }
         }
 
-        fn deps(&self) -> Deps<'_> {
-            Deps {
+        fn deps(&self) -> Context<'_> {
+            Context {
                 settings: &self.settings,
                 health: &self.health,
-                store: &self.store,
-                notifier: &self.notifier,
-                clock: &self.clock,
+                records: Records {
+                    store: &self.store,
+                    notifier: &self.notifier,
+                    clock: &self.clock,
+                },
             }
         }
 
@@ -906,10 +786,10 @@ mod tests {
         let first = Journal::new("dry1").entry(&rehearsal, now, EntryKind::Detected, "detected");
         world.store.open(&rehearsal, &first).await.unwrap();
         rehearsal
-            .conclude(crate::verdict::Verdict::Confirmed, Vec::new(), now)
+            .conclude(crate::model::verdict::Verdict::Confirmed, Vec::new(), now)
             .unwrap();
         rehearsal
-            .close(crate::incident::Closing::Reported, now)
+            .close(crate::model::incident::Closing::Reported, now)
             .unwrap();
         world.store.update(&rehearsal, &[]).await.unwrap();
 
@@ -995,7 +875,7 @@ mod tests {
         let mut incident = confirmed_incident(&world.store, now, now).await;
         incident
             .close(
-                crate::incident::Closing::Escalated(Cause::RestartBudgetSpent),
+                crate::model::incident::Closing::Escalated(Cause::RestartBudgetSpent),
                 now,
             )
             .unwrap();

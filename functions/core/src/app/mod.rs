@@ -1,0 +1,12 @@
+//! The use cases, one per function, over the ports they borrow; and the one
+//! commit step they all write through.
+
+pub mod check_derp_peers;
+pub(crate) mod commit;
+pub mod confirm_outage;
+pub mod context;
+pub mod escalate_incident;
+pub mod ports;
+pub mod reconcile;
+pub mod restore_platform;
+pub mod verify_recovery;

@@ -1,0 +1,11 @@
+//! The runbook's decisions: pure functions over the model and the policies,
+//! each tested as a table.
+
+pub mod confirmation;
+pub mod guardrails;
+pub mod health;
+pub mod peers;
+pub mod recovery;
+pub mod remedy;
+pub mod repair;
+pub mod trigger;
