@@ -21,7 +21,7 @@ const QUICK: &[(&str, &str)] = &[("CONFIRM_SAMPLES", "2"), ("CONFIRM_INTERVAL_SE
 const TAKEOVER: (&str, &str) = ("TAKEOVER_AFTER_SECONDS", "30");
 /// A whole recovery's short waits, with the shortest takeover time.
 fn fast(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
-    [system::FAST_RECOVERY, &[TAKEOVER], extra].concat()
+    [system::short_waits().as_slice(), &[TAKEOVER], extra].concat()
 }
 
 /// A provisioned environment whose us-east-1 is down: its health check

@@ -2,8 +2,8 @@
 //! the functions reach a cluster: EKS DescribeCluster, an EKS token, TLS
 //! verified against the cluster CA.
 
+use failover_core::app::ports::Peers;
 use failover_core::config::{PlatformSettings, RegionSettings};
-use failover_core::ports::Peers;
 use failover_kube::{EksClusters, KubePlatform};
 use serde_json::json;
 use system::{Environment, LocalCloud};

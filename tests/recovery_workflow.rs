@@ -13,8 +13,6 @@ use system::{
     Delivered, Emulator, Environment, Execution, Item, LocalCloud, alarm_event, of_kind, text,
 };
 
-use system::FAST_RECOVERY as FAST;
-
 struct Recovery {
     env: Environment,
     execution: Execution,
@@ -51,7 +49,7 @@ impl Recovery {
 async fn recover(label: &str, scenario: Value, faults: &[Value], notices: usize) -> Recovery {
     let cloud = LocalCloud::start().await;
     let env = cloud.provision(label);
-    let emulator = Emulator::start(&env, FAST, 2).serving_workflow();
+    let emulator = Emulator::start(&env, &system::short_waits(), 2).serving_workflow();
     let failed = env.region("us-east-1");
     failed.kube().scenario(scenario);
     for fault in faults {
@@ -342,7 +340,11 @@ async fn an_execution_stopped_mid_recovery_is_escalated_by_reconcile_and_the_reg
     let cloud = LocalCloud::start().await;
     let env = cloud.provision("wf-stopped");
     // A long settle wait, so the execution is surely waiting when it is stopped.
-    let slow_settle = [FAST, &[("ROLLOUT_SETTLE_SECONDS", "60")]].concat();
+    let slow_settle = [
+        system::short_waits().as_slice(),
+        &[("ROLLOUT_SETTLE_SECONDS", "60")],
+    ]
+    .concat();
     let emulator = Emulator::start(&env, &slow_settle, 2).serving_workflow();
     let failed = env.region("us-east-1");
     failed

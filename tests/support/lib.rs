@@ -22,17 +22,17 @@ use serde_json::{Value, json};
 
 pub type Item = HashMap<String, AttributeValue>;
 
-/// Short waits of a whole recovery (seconds, not minutes), for the tests
-/// that run the workflow end to end.
-pub const FAST_RECOVERY: &[(&str, &str)] = &[
-    ("CONFIRM_SAMPLES", "2"),
-    ("CONFIRM_INTERVAL_SECONDS", "1"),
-    ("ROLLOUT_SETTLE_SECONDS", "1"),
-    ("VERIFY_POLL_SECONDS", "1"),
-    ("RECOVERY_HEALTHY_READINGS", "2"),
-    ("VERIFY_DEADLINE_SECONDS", "60"),
-    ("ACTION_COOLDOWN_SECONDS", "1"),
-];
+/// The short-wait profile (`scripts/localcloud/short-waits.env`, shared
+/// with the local cloud and the drill): every wait of a whole recovery in
+/// seconds, not minutes, for the tests that run the workflow end to end.
+pub fn short_waits() -> Vec<(&'static str, &'static str)> {
+    include_str!("../../scripts/localcloud/short-waits.env")
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .filter_map(|line| line.split_once('='))
+        .collect()
+}
 
 /// The project root (where `Cargo.toml` and `scripts/` are).
 pub fn root() -> PathBuf {

@@ -9,8 +9,7 @@ use serde_yaml::Value as Yaml;
 /// The repository's template.
 pub fn load() -> Value {
     let path = crate::root().join("template.yaml");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     parse(&text)
 }
 

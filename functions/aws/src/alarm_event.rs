@@ -7,8 +7,8 @@ use aws_lambda_events::event::cloudwatch_alarms::{
 };
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sns::{CloudWatchAlarmPayload, SnsEvent};
-use failover_core::incident::REASON_LIMIT;
-use failover_core::trigger::{AlarmState, Target, Trigger, TriggerSource};
+use failover_core::model::incident::REASON_LIMIT;
+use failover_core::model::trigger::{AlarmState, Target, Trigger, TriggerSource};
 use failover_core::{Error, Result};
 use serde::Deserialize;
 use serde_json::Value;

@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use failover_core::ports::Clock;
+use failover_core::app::ports::Clock;
 
 /// Wall-clock time and tokio sleeps.
 #[derive(Debug, Default, Clone, Copy)]

@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 use aws_sdk_cloudwatch::types::StateValue;
-use failover_core::ports::Alarms;
-use failover_core::trigger::AlarmState;
+use failover_core::app::ports::Alarms;
+use failover_core::model::trigger::AlarmState;
 use failover_core::{Error, Result};
 
 use crate::sdk_error::classify;

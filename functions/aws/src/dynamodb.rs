@@ -12,8 +12,8 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
-use failover_core::incident::{Incident, Lane, TimelineEntry};
-use failover_core::ports::{IncidentStore, Lease, Opened};
+use failover_core::app::ports::{IncidentStore, Lease, Opened};
+use failover_core::model::incident::{Incident, Lane, TimelineEntry};
 use failover_core::{Error, Result};
 
 use crate::sdk_error::{Class, classified, classify};
@@ -559,8 +559,8 @@ mod contract_tests {
         TransactWriteItemsInput, TransactWriteItemsOutput,
     };
     use aws_smithy_mocks::{MockResponse, Rule, mock};
-    use failover_core::incident::{Action, EntryKind};
-    use failover_core::remedy::Remedy;
+    use failover_core::model::incident::{Action, EntryKind};
+    use failover_core::model::remedy::Remedy;
 
     use super::*;
     use crate::sdk_mock::{

@@ -1,7 +1,7 @@
 //! Decodes the event that reaches `escalate-incident`: the incident and the
 //! failure the workflow caught.
 
-use failover_core::escalate_incident::{EscalateRequest, Failure};
+use failover_core::app::escalate_incident::{EscalateRequest, Failure};
 use failover_core::{Error, Result};
 use serde::Deserialize;
 use serde_json::Value;

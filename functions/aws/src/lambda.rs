@@ -5,6 +5,7 @@ use failover_core::config::Settings;
 use lambda_runtime::Diagnostic;
 use serde::Serialize;
 use serde_json::Value;
+use tracing::Instrument;
 
 /// JSON logs when Lambda's `AWS_LAMBDA_LOG_FORMAT=JSON`, level from
 /// `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG`.
@@ -40,4 +41,31 @@ pub fn answer<T: Serialize>(report: &T) -> Result<Value, Diagnostic> {
             "the answer does not serialize: {e}"
         )))
     })
+}
+
+/// Runs one invocation inside a span carrying its request id, so every line
+/// it logs (the failure too) can be found together; [`record`] adds the
+/// region and incident once they are known.
+pub async fn in_span<F>(request_id: &str, invocation: F) -> Result<Value, Diagnostic>
+where
+    F: Future<Output = Result<Value, Diagnostic>>,
+{
+    let span = tracing::info_span!(
+        "invocation",
+        request_id,
+        region = tracing::field::Empty,
+        incident_id = tracing::field::Empty,
+    );
+    invocation.instrument(span).await
+}
+
+/// Records what the current invocation is about on its span.
+pub fn record(region: Option<&str>, incident_id: Option<&str>) {
+    let span = tracing::Span::current();
+    if let Some(region) = region {
+        span.record("region", region);
+    }
+    if let Some(incident_id) = incident_id {
+        span.record("incident_id", incident_id);
+    }
 }

@@ -22,13 +22,13 @@ pub mod verify_event;
 pub use clock::SystemClock;
 pub use cloudwatch::CloudWatchAlarms;
 pub use dynamodb::DynamoIncidentStore;
-pub use lambda::{answer, cold_start, failure, init_tracing};
+pub use lambda::{answer, cold_start, failure, in_span, init_tracing, record};
 pub use route53::Route53HealthChecks;
 pub use sns::SnsNotifier;
 pub use stepfunctions::StepFunctionsWorkflow;
 
+use failover_core::app::context::{Context, Records};
 use failover_core::config::Settings;
-use failover_core::confirm_outage::Deps;
 
 /// The AWS configuration of the Lambda environment. `AWS_ENDPOINT_URL` and
 /// `AWS_ENDPOINT_URL_<SERVICE>` redirect the clients (the local cloud uses
@@ -73,10 +73,18 @@ impl AwsPorts {
         }
     }
 
-    pub fn deps<'a>(&'a self, settings: &'a Settings) -> Deps<'a> {
-        Deps {
+    /// What a step that reads the regions' health borrows.
+    pub fn context<'a>(&'a self, settings: &'a Settings) -> Context<'a> {
+        Context {
             settings,
             health: &self.health,
+            records: self.records(),
+        }
+    }
+
+    /// What every step writes through.
+    pub fn records(&self) -> Records<'_> {
+        Records {
             store: &self.store,
             notifier: &self.notifier,
             clock: &self.clock,

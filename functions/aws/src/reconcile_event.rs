@@ -47,11 +47,11 @@ pub fn decode(event: &Value) -> Result<String> {
                 ))
             })?;
             let reason = manual.reason.unwrap_or_default();
-            if reason.chars().count() > failover_core::incident::REASON_LIMIT {
+            if reason.chars().count() > failover_core::model::incident::REASON_LIMIT {
                 return Err(Error::InvalidEvent(format!(
                     "reconcile event: reason is {} characters, at most {}",
                     reason.chars().count(),
-                    failover_core::incident::REASON_LIMIT
+                    failover_core::model::incident::REASON_LIMIT
                 )));
             }
             Ok(if reason.trim().is_empty() {

@@ -1,8 +1,8 @@
 //! Decodes the events that reach `restore-platform`: from the workflow (an
 //! incident id) or by hand (a region), with an optional dry run.
 
-use failover_core::restore_platform::RestoreRequest;
-use failover_core::workflow::Timing;
+use failover_core::app::restore_platform::RestoreRequest;
+use failover_core::model::workflow::Timing;
 use failover_core::{Error, Result};
 use serde::Deserialize;
 use serde_json::Value;

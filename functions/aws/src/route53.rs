@@ -1,8 +1,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use failover_core::Result;
-use failover_core::health::CheckerObservation;
-use failover_core::ports::HealthChecks;
+use failover_core::app::ports::HealthChecks;
+use failover_core::model::health::CheckerObservation;
 
 use crate::sdk_error::classify;
 

@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use aws_sdk_sns::types::MessageAttributeValue;
-use failover_core::notice::Notice;
-use failover_core::ports::Notifier;
+use failover_core::app::ports::Notifier;
+use failover_core::model::notice::Notice;
 use failover_core::{Error, Result};
 
 use crate::sdk_error::classify;
@@ -50,8 +50,8 @@ mod contract_tests {
     use aws_sdk_sns::Client;
     use aws_sdk_sns::operation::publish::{PublishInput, PublishOutput};
     use aws_smithy_mocks::{MockResponse, mock};
-    use failover_core::incident::Phase;
-    use failover_core::notice::Severity;
+    use failover_core::model::notice::Severity;
+    use failover_core::model::phase::Phase;
 
     use super::*;
     use crate::sdk_mock::{

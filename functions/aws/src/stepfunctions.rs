@@ -5,9 +5,9 @@ use aws_sdk_sfn::error::ProvideErrorMetadata;
 use aws_sdk_sfn::operation::describe_execution::DescribeExecutionError;
 use aws_sdk_sfn::operation::start_execution::StartExecutionError;
 use aws_sdk_sfn::types::ExecutionStatus as SfnStatus;
+use failover_core::app::ports::Workflow;
 use failover_core::config::Settings;
-use failover_core::ports::Workflow;
-use failover_core::workflow::{ExecutionStatus, Started, WorkflowInput};
+use failover_core::model::workflow::{ExecutionStatus, Started, WorkflowInput};
 use failover_core::{Error, Result};
 
 use crate::sdk_error::classify;
@@ -148,7 +148,7 @@ mod contract_tests {
     use aws_sdk_sfn::operation::start_execution::{StartExecutionInput, StartExecutionOutput};
     use aws_sdk_sfn::primitives::DateTime;
     use aws_smithy_mocks::{MockResponse, mock};
-    use failover_core::workflow::Timing;
+    use failover_core::model::workflow::Timing;
 
     use super::*;
     use crate::sdk_mock::{

@@ -1,8 +1,8 @@
 //! Decodes the event that reaches `verify-recovery`: the incident to verify
 //! and, from the workflow, its waits.
 
-use failover_core::verify_recovery::VerifyRequest;
-use failover_core::workflow::Timing;
+use failover_core::app::verify_recovery::VerifyRequest;
+use failover_core::model::workflow::Timing;
 use failover_core::{Error, Result};
 use serde::Deserialize;
 use serde_json::Value;

@@ -98,7 +98,10 @@ mod tests {
         assert_eq!(answer["changed"], true, "{answer}");
         assert_eq!(answer["notified"], true, "{answer}");
         let subjects = fakes.subjects();
-        assert!(subjects.iter().any(|s| s.contains("DERP relay degraded")), "{subjects:?}");
+        assert!(
+            subjects.iter().any(|s| s.contains("DERP relay degraded")),
+            "{subjects:?}"
+        );
     }
 
     #[tokio::test]

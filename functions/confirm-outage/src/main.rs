@@ -81,13 +81,20 @@ mod tests {
             assert_eq!(answer["notified"], true, "{file}");
             let started = fakes.workflow.started.lock().unwrap().clone();
             assert_eq!(started.len(), 1, "{file}: one recovery started");
-            assert_eq!(Some(started[0].incident_id.as_str()), answer["incident_id"].as_str());
-            assert_eq!(fakes.store.only_incident().phase.as_str(), "confirmed", "{file}");
+            assert_eq!(
+                Some(started[0].incident_id.as_str()),
+                answer["incident_id"].as_str()
+            );
+            assert_eq!(
+                fakes.store.only_incident().phase.as_str(),
+                "confirmed",
+                "{file}"
+            );
         }
     }
 
     #[tokio::test]
-    async fn a_dry_run_reports_and_starts_nothing() {
+    async fn a_dry_run_is_marked_as_one_from_its_answer_to_its_notices() {
         let fakes = outage();
         let answer = handler(
             &fakes.context(),
@@ -97,8 +104,13 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(answer["dry_run"], true, "{answer}");
-        assert!(fakes.workflow.started.lock().unwrap().is_empty());
-        assert!(fakes.subjects().iter().all(|s| s.contains("[DRY RUN]")), "{:?}", fakes.subjects());
+        assert!(fakes.store.only_incident().dry_run, "a dry-run incident");
+        assert!(!fakes.subjects().is_empty());
+        assert!(
+            fakes.subjects().iter().all(|s| s.contains("[DRY RUN]")),
+            "{:?}",
+            fakes.subjects()
+        );
     }
 
     #[tokio::test]
@@ -129,7 +141,11 @@ mod tests {
         .await
         .unwrap_err();
         assert_eq!(error.error_type, "InvalidEvent", "{}", error.error_message);
-        assert!(error.error_message.contains("someone-elses-alarm"), "{}", error.error_message);
+        assert!(
+            error.error_message.contains("someone-elses-alarm"),
+            "{}",
+            error.error_message
+        );
         assert!(fakes.store.kinds().is_empty());
         assert!(fakes.workflow.started.lock().unwrap().is_empty());
     }

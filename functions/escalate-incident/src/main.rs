@@ -47,15 +47,27 @@ mod tests {
     async fn the_sample_event_escalates_the_incident_and_frees_the_region() {
         let fakes = Fakes::new(events_settings(&[]));
         fakes.events_incident().await;
-        let answer = handler(&fakes.records(), event(event_payload("escalate-incident.json")))
-            .await
-            .unwrap();
+        let answer = handler(
+            &fakes.records(),
+            event(event_payload("escalate-incident.json")),
+        )
+        .await
+        .unwrap();
         assert_eq!(answer["phase"], "escalated", "{answer}");
-        assert_eq!(answer["incident_id"], "us-east-1-20261122-101500-3f9a2c1b", "{answer}");
+        assert_eq!(
+            answer["incident_id"], "us-east-1-20261122-101500-3f9a2c1b",
+            "{answer}"
+        );
         assert_eq!(answer["notified"], true, "{answer}");
         let subjects = fakes.subjects();
-        assert!(subjects.iter().any(|s| s.contains("ESCALATION")), "{subjects:?}");
-        assert!(fakes.store.lease("us-east-1").is_none(), "the region is free again");
+        assert!(
+            subjects.iter().any(|s| s.contains("ESCALATION")),
+            "{subjects:?}"
+        );
+        assert!(
+            fakes.store.lease("us-east-1").is_none(),
+            "the region is free again"
+        );
     }
 
     #[tokio::test]
@@ -70,7 +82,11 @@ mod tests {
         .await
         .unwrap_err();
         assert_eq!(error.error_type, "InvalidEvent", "{}", error.error_message);
-        assert!(error.error_message.contains("failure"), "{}", error.error_message);
+        assert!(
+            error.error_message.contains("failure"),
+            "{}",
+            error.error_message
+        );
         assert_eq!(fakes.store.kinds(), before);
         assert!(fakes.subjects().is_empty());
     }

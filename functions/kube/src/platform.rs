@@ -5,10 +5,10 @@ use std::future::Future;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use failover_core::app::ports::{Peers, Platform};
 use failover_core::config::{PlatformSettings, RegionSettings};
-use failover_core::diagnosis::{ClusterReach, DeploymentView, Diagnosis, PodView};
-use failover_core::ports::{Peers, Platform};
-use failover_core::recovery::PeerView;
+use failover_core::model::diagnosis::{ClusterReach, DeploymentView, Diagnosis, PodView};
+use failover_core::model::peers::PeerView;
 use failover_core::{Error, Result, error::RetryPolicy};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Node, Pod};

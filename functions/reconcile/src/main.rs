@@ -54,6 +54,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use failover_core::app::ports::{Clock, IncidentStore};
     use failover_core::fakes::{Fakes, event_payload, events_settings};
     use failover_core::model::trigger::AlarmState;
     use failover_core::model::workflow::ExecutionStatus;
@@ -72,11 +73,23 @@ mod tests {
             "reconcile-execution-ended.json",
         ] {
             let fakes = Fakes::new(events_settings(&[]));
-            let answer = handler(&fakes.context(), &fakes.workflow, &fakes.alarms, event(event_payload(file)))
-                .await
-                .unwrap();
-            assert_eq!(answer["repairs"], 0, "{file}: a quiet platform needs none: {answer}");
-            assert_eq!(answer["regions"].as_array().map(Vec::len), Some(2), "{file}");
+            let answer = handler(
+                &fakes.context(),
+                &fakes.workflow,
+                &fakes.alarms,
+                event(event_payload(file)),
+            )
+            .await
+            .unwrap();
+            assert_eq!(
+                answer["repairs"], 0,
+                "{file}: a quiet platform needs none: {answer}"
+            );
+            assert_eq!(
+                answer["regions"].as_array().map(Vec::len),
+                Some(2),
+                "{file}"
+            );
             assert!(fakes.subjects().is_empty(), "{file}");
         }
     }
@@ -89,7 +102,10 @@ mod tests {
         restoring.restoring(fakes.clock.now()).unwrap();
         fakes.store.update(&restoring, &[]).await.unwrap();
         fakes.workflow.end(&incident.id, ExecutionStatus::Aborted);
-        fakes.alarms.set("platform-failover-us-east-1-platform-health", AlarmState::Alarm);
+        fakes.alarms.set(
+            "platform-failover-us-east-1-platform-health",
+            AlarmState::Alarm,
+        );
         let answer = handler(
             &fakes.context(),
             &fakes.workflow,
@@ -100,7 +116,11 @@ mod tests {
         .unwrap();
         assert_eq!(answer["repairs"], 1, "{answer}");
         assert_eq!(fakes.store.only_incident().phase.as_str(), "escalated");
-        assert!(fakes.subjects().iter().any(|s| s.contains("ESCALATION")), "{:?}", fakes.subjects());
+        assert!(
+            fakes.subjects().iter().any(|s| s.contains("ESCALATION")),
+            "{:?}",
+            fakes.subjects()
+        );
     }
 
     #[tokio::test]

@@ -70,7 +70,10 @@ mod tests {
         )
         .await
         .unwrap();
-        assert_eq!(answer["incident_id"], "us-east-1-20261122-101500-3f9a2c1b", "{answer}");
+        assert_eq!(
+            answer["incident_id"], "us-east-1-20261122-101500-3f9a2c1b",
+            "{answer}"
+        );
         assert_eq!(answer["decision"]["decision"], "act", "{answer}");
         assert_eq!(answer["phase"], "restoring", "{answer}");
         let (scaled, restarted) = fakes.platform.changes();
@@ -104,7 +107,11 @@ mod tests {
         .await
         .unwrap_err();
         assert_eq!(error.error_type, "InvalidEvent", "{}", error.error_message);
-        assert!(error.error_message.contains("missing"), "{}", error.error_message);
+        assert!(
+            error.error_message.contains("missing"),
+            "{}",
+            error.error_message
+        );
         assert_eq!(fakes.platform.changes(), (vec![], vec![]));
     }
 }

@@ -47,6 +47,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use failover_core::app::ports::{Clock, IncidentStore};
     use failover_core::fakes::{Fakes, event_payload, events_settings};
 
     fn event(payload: Value) -> LambdaEvent<Value> {
@@ -80,7 +81,10 @@ mod tests {
         assert_eq!(answer["outcome"], "recovered", "{answer}");
         assert_eq!(answer["phase"], "recovered", "{answer}");
         assert_eq!(answer["region"], "us-east-1", "{answer}");
-        assert!(fakes.store.lease("us-east-1").is_none(), "the region is free again");
+        assert!(
+            fakes.store.lease("us-east-1").is_none(),
+            "the region is free again"
+        );
     }
 
     #[tokio::test]
@@ -110,6 +114,10 @@ mod tests {
         .await
         .unwrap_err();
         assert_eq!(error.error_type, "InvalidEvent", "{}", error.error_message);
-        assert!(error.error_message.contains("incident_id"), "{}", error.error_message);
+        assert!(
+            error.error_message.contains("incident_id"),
+            "{}",
+            error.error_message
+        );
     }
 }
