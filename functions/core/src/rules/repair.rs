@@ -135,3 +135,260 @@ pub fn idle_repair(
     }
     IdleRepair::Confirm(why)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::ReconcilePolicy;
+    use crate::fakes::alarm_trigger;
+    use crate::model::phase::Phase;
+    use crate::model::workflow::ExecutionStatus;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn incident(phase: Phase, updated: &str) -> Incident {
+        let mut i = Incident::detect("us-east-1", &alarm_trigger(), false, at(updated), "n");
+        i.phase = phase;
+        if !phase.is_open() {
+            i.closed_at = Some(at(updated));
+        }
+        i
+    }
+
+    #[test]
+    fn open_incidents() {
+        use ExecutionStatus::*;
+        let now = at("2026-11-22T10:10:00Z");
+        let takeover = Duration::from_secs(120);
+        let table: &[(Phase, &str, Option<ExecutionStatus>, OpenRepair)] = &[
+            (
+                Phase::Confirming,
+                "2026-11-22T10:09:00Z",
+                None,
+                OpenRepair::Leave,
+            ),
+            (
+                Phase::Confirming,
+                "2026-11-22T10:00:00Z",
+                None,
+                OpenRepair::TakeOver,
+            ),
+            (
+                Phase::Confirmed,
+                "2026-11-22T10:09:00Z",
+                None,
+                OpenRepair::Leave,
+            ),
+            (
+                Phase::Confirmed,
+                "2026-11-22T10:00:00Z",
+                None,
+                OpenRepair::StartWorkflow,
+            ),
+            (
+                Phase::Confirmed,
+                "2026-11-22T10:00:00Z",
+                Some(Running),
+                OpenRepair::Leave,
+            ),
+            (
+                Phase::Restoring,
+                "2026-11-22T10:00:00Z",
+                Some(Running),
+                OpenRepair::Leave,
+            ),
+            (
+                Phase::Restoring,
+                "2026-11-22T10:09:59Z",
+                Some(Aborted),
+                OpenRepair::Escalate(
+                    "its recovery workflow ended ABORTED without closing it".into(),
+                ),
+            ),
+            (
+                Phase::Confirmed,
+                "2026-11-22T10:00:00Z",
+                Some(Failed),
+                OpenRepair::Escalate(
+                    "its recovery workflow ended FAILED without closing it".into(),
+                ),
+            ),
+            (
+                Phase::Restoring,
+                "2026-11-22T10:00:00Z",
+                Some(TimedOut),
+                OpenRepair::Escalate(
+                    "its recovery workflow ended TIMED_OUT without closing it".into(),
+                ),
+            ),
+            (
+                Phase::Restoring,
+                "2026-11-22T10:09:00Z",
+                None,
+                OpenRepair::Leave,
+            ),
+            (
+                Phase::Restoring,
+                "2026-11-22T10:00:00Z",
+                None,
+                OpenRepair::Escalate(
+                    "it is being restored, but no recovery workflow runs to verify and close it"
+                        .into(),
+                ),
+            ),
+        ];
+        for (phase, updated, execution, expected) in table {
+            assert_eq!(
+                open_repair(&incident(*phase, updated), *execution, now, takeover),
+                *expected,
+                "{phase:?} updated {updated} execution {execution:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn regions_without_an_open_incident() {
+        use AlarmState::{Alarm, Ok as Fine};
+        use Health::{Healthy as H, Unhealthy as U, Unknown as X};
+        let now = at("2026-11-22T12:00:00Z");
+        let policy = ReconcilePolicy {
+            hold: Duration::from_secs(3600),
+            reminder_every: Duration::from_secs(1800),
+        };
+        let takeover = Duration::from_secs(120);
+        let escalated = |closed: &str, reminded: Option<&str>| {
+            let mut i = incident(Phase::Escalated, closed);
+            i.reminded_at = reminded.map(at);
+            i
+        };
+        let confirm = |s: &str| IdleRepair::Confirm(s.to_owned());
+        type Row = (
+            &'static str,
+            Option<AlarmState>,
+            Health,
+            Option<Incident>,
+            IdleRepair,
+        );
+        let table: Vec<Row> = vec![
+            ("healthy", Some(Fine), H, None, IdleRepair::Leave),
+            (
+                "alarm lags a recovery",
+                Some(Alarm),
+                H,
+                None,
+                IdleRepair::Leave,
+            ),
+            (
+                "a blip the alarm has not seen",
+                Some(Fine),
+                U,
+                None,
+                IdleRepair::Leave,
+            ),
+            (
+                "a lost trigger",
+                Some(Alarm),
+                U,
+                None,
+                confirm(
+                    "the region is still down (alarm ALARM, Route 53 unhealthy) and no incident is open",
+                ),
+            ),
+            (
+                "no alarm: the reading decides",
+                None,
+                U,
+                None,
+                confirm(
+                    "the region is still down (alarm none, Route 53 unhealthy) and no incident is open",
+                ),
+            ),
+            (
+                "alarm, nothing fresh from Route 53",
+                Some(Alarm),
+                X,
+                None,
+                confirm(
+                    "the region is still down (alarm ALARM, Route 53 unknown) and no incident is open",
+                ),
+            ),
+            (
+                "dismissed a minute ago",
+                Some(Alarm),
+                U,
+                Some(incident(Phase::Dismissed, "2026-11-22T11:59:00Z")),
+                IdleRepair::Leave,
+            ),
+            (
+                "dismissed by a flap, still down",
+                Some(Alarm),
+                U,
+                Some(incident(Phase::Dismissed, "2026-11-22T11:55:00Z")),
+                confirm(
+                    "the region is still down (alarm ALARM, Route 53 unhealthy) and no incident is open",
+                ),
+            ),
+            (
+                "escalated, just told",
+                Some(Alarm),
+                U,
+                Some(escalated("2026-11-22T11:50:00Z", None)),
+                IdleRepair::Leave,
+            ),
+            (
+                "escalated, reminder due",
+                Some(Alarm),
+                U,
+                Some(escalated("2026-11-22T11:20:00Z", None)),
+                IdleRepair::Remind,
+            ),
+            (
+                "escalated, reminded lately",
+                Some(Alarm),
+                U,
+                Some(escalated(
+                    "2026-11-22T11:20:00Z",
+                    Some("2026-11-22T11:50:00Z"),
+                )),
+                IdleRepair::Leave,
+            ),
+            (
+                "escalated, hold over",
+                Some(Alarm),
+                U,
+                Some(escalated(
+                    "2026-11-22T10:30:00Z",
+                    Some("2026-11-22T11:50:00Z"),
+                )),
+                confirm(
+                    "the region is still down (alarm ALARM, Route 53 unhealthy) and no incident is open; the hold after its escalated incident is over",
+                ),
+            ),
+            (
+                "a dry run reported a while ago",
+                Some(Alarm),
+                U,
+                Some(incident(Phase::Reported, "2026-11-22T11:20:00Z")),
+                IdleRepair::Leave,
+            ),
+            (
+                "escalated, healthy again",
+                Some(Fine),
+                H,
+                Some(escalated("2026-11-22T11:20:00Z", None)),
+                IdleRepair::Leave,
+            ),
+        ];
+        for (name, alarm, health, last, expected) in table {
+            assert_eq!(
+                idle_repair(alarm, health, last.as_ref(), now, &policy, takeover),
+                expected,
+                "{name}"
+            );
+        }
+    }
+}
