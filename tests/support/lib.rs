@@ -414,7 +414,7 @@ impl KubeAdmin {
         serde_json::from_str(&text).unwrap_or(Value::Null)
     }
 
-    /// Merges into the cluster's scenario (see scripts/localcloud/kubeapi.py).
+    /// Merges into the cluster's scenario (see scripts/localcloud/kubeapi/).
     pub fn scenario(&self, patch: Value) {
         self.call("PATCH", "/scenario", Some(&patch));
     }
