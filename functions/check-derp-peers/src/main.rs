@@ -24,7 +24,7 @@ async fn handler(
             .await
             .map_err(failure)?;
         tracing::info!(
-            verdict = report.verdict,
+            verdict = report.verdict.as_str(),
             scheduled,
             notified = report.notified,
             "{}",

@@ -8,7 +8,7 @@ use crate::app::context::Records;
 use crate::app::ports::Peers;
 use crate::config::Settings;
 use crate::error::Result;
-use crate::rules::peers::{PeersVerdict, judge_peers};
+use crate::rules::peers::{Overall, PeersVerdict, judge_peers};
 
 /// The name under which the last reported state is kept.
 const WATCH: &str = "derp-peers";
@@ -22,8 +22,8 @@ pub struct RegionPeers {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PeersReport {
-    /// The worst of the regions: `all_online`, `degraded` or `unreachable`.
-    pub verdict: &'static str,
+    /// The worst of the regions.
+    pub verdict: Overall,
     pub regions: Vec<RegionPeers>,
     /// Scheduled runs: whether the answer differs from the last one reported.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -49,7 +49,7 @@ pub async fn check_derp_peers(
             verdict,
         });
     }
-    let verdict = worst(&regions);
+    let verdict = Overall::of(regions.iter().map(|r| &r.verdict));
     let summary = regions
         .iter()
         .map(|r| format!("{}: {}", r.region, r.verdict.describe()))
@@ -93,17 +93,6 @@ pub async fn check_derp_peers(
     Ok(report)
 }
 
-fn worst(regions: &[RegionPeers]) -> &'static str {
-    let is = |f: fn(&PeersVerdict) -> bool| regions.iter().any(|r| f(&r.verdict));
-    if is(|v| matches!(v, PeersVerdict::Unreachable { .. })) {
-        "unreachable"
-    } else if is(|v| matches!(v, PeersVerdict::Degraded { .. })) {
-        "degraded"
-    } else {
-        "all_online"
-    }
-}
-
 /// The regions whose peers are not all online.
 fn affected(report: &PeersReport) -> Vec<&str> {
     report
@@ -116,7 +105,7 @@ fn affected(report: &PeersReport) -> Vec<&str> {
 
 /// What makes two answers the same: the verdict and who is offline or unreadable.
 fn fingerprint(report: &PeersReport) -> String {
-    let mut parts = vec![report.verdict.to_owned()];
+    let mut parts = vec![report.verdict.as_str().to_owned()];
     for r in &report.regions {
         match &r.verdict {
             PeersVerdict::AllOnline { .. } => {}
@@ -195,18 +184,18 @@ mod tests {
         let table = [
             (
                 peers(Ok(vec![peer("a", true)]), Ok(vec![peer("b", true)])),
-                "all_online",
+                Overall::AllOnline,
             ),
             (
                 peers(Ok(vec![peer("a", false)]), Ok(vec![peer("b", true)])),
-                "degraded",
+                Overall::Degraded,
             ),
             (
                 peers(
                     Ok(vec![peer("a", false)]),
                     Err("cluster platform-eu-west-1 is FAILED, not ACTIVE".into()),
                 ),
-                "unreachable",
+                Overall::Unreachable,
             ),
         ];
         for (fake, verdict) in table {

@@ -3,11 +3,12 @@
 use chrono::{DateTime, Utc};
 
 use crate::model::notice::{Notice, Severity};
+use crate::rules::peers::Overall;
 
-/// The notice of a changed answer: `worst` of the regions (`all_online`,
-/// `degraded` or `unreachable`), the `affected` ones, and what was seen.
+/// The notice of a changed answer: the regions' `overall` state, the
+/// `affected` ones, and what was seen.
 pub(crate) fn changed(
-    worst: &str,
+    overall: Overall,
     affected: &[&str],
     summary: &str,
     id: String,
@@ -18,18 +19,18 @@ pub(crate) fn changed(
     } else {
         affected.join(",")
     };
-    let (severity, title, next) = match worst {
-        "all_online" => (
+    let (severity, title, next) = match overall {
+        Overall::AllOnline => (
             Severity::Info,
             "DERP relay peers all online again".to_owned(),
             "Nothing to do.",
         ),
-        "degraded" => (
+        Overall::Degraded => (
             Severity::Warning,
             format!("DERP relay degraded in {region}"),
             "Cross-region connectivity through the relay is reduced. Check the offline peers' pods and network (runbook step 5: kubectl get networkpeers.storage.loft.sh -A).",
         ),
-        _ => (
+        Overall::Unreachable => (
             Severity::Warning,
             format!("DERP peers unreadable in {region}"),
             "The peers of that cluster could not be read: check the cluster and the function's access to it.",

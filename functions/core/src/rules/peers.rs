@@ -20,6 +20,39 @@ pub enum PeersVerdict {
     },
 }
 
+/// Every region's peers at once: the worst region decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Overall {
+    AllOnline,
+    Degraded,
+    Unreachable,
+}
+
+impl Overall {
+    /// The worst of `verdicts`; no region at all is all online.
+    pub fn of<'v>(verdicts: impl IntoIterator<Item = &'v PeersVerdict>) -> Self {
+        verdicts
+            .into_iter()
+            .map(|v| match v {
+                PeersVerdict::AllOnline { .. } => Self::AllOnline,
+                PeersVerdict::Degraded { .. } => Self::Degraded,
+                PeersVerdict::Unreachable { .. } => Self::Unreachable,
+            })
+            .max()
+            .unwrap_or(Self::AllOnline)
+    }
+
+    /// As the answer and the saved watch state spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AllOnline => "all_online",
+            Self::Degraded => "degraded",
+            Self::Unreachable => "unreachable",
+        }
+    }
+}
+
 pub fn judge_peers(peers: Result<&[PeerView], &str>) -> PeersVerdict {
     match peers {
         Err(why) => PeersVerdict::Unreachable {
