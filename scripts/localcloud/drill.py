@@ -46,15 +46,15 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
-import yaml
 from boto3.dynamodb.types import TypeDeserializer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import provision  # noqa: E402
+import short_waits  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 FAILED, PEER = "us-east-1", "eu-west-1"
@@ -67,20 +67,15 @@ OPEN_PHASES = ("confirming", "confirmed", "restoring")
 ENDED_BADLY = ("FAILED", "TIMED_OUT", "ABORTED")
 
 # The drill's configuration: every wait a recovery has is seconds, not
-# minutes. The workflow's waits reach it through its execution input, which
+# minutes. Most come from the short-wait profile (short-waits.env, which the
+# system tests and `local-cloud up` use too); these only the drill shortens.
+# The workflow's waits reach it through its execution input, which
 # confirm-outage writes from these; the template is not touched.
-SHORT_WAITS = {
-    "CONFIRM_SAMPLES": ("ConfirmSamples", "2"),
-    "CONFIRM_INTERVAL_SECONDS": ("ConfirmIntervalSeconds", "1"),
-    "ROLLOUT_SETTLE_SECONDS": ("RolloutSettleSeconds", "2"),
-    "VERIFY_POLL_SECONDS": ("VerifyPollSeconds", "1"),
-    "VERIFY_DEADLINE_SECONDS": ("VerifyDeadlineSeconds", "30"),
-    "RECOVERY_HEALTHY_READINGS": ("RecoveryHealthyReadings", "2"),
-    "ACTION_COOLDOWN_SECONDS": ("ActionCooldownSeconds", "1"),
+DRILL_WAITS = {
     # The functions' minimum: how long the reconciler leaves a step alone
     # (a confirmation, a lost start, an undelivered notice, a region just
     # dismissed or recovered) before it repairs it.
-    "TAKEOVER_AFTER_SECONDS": ("", "30"),
+    "TAKEOVER_AFTER_SECONDS": "30",
 }
 # A wait no template parameter sets: the function's own default.
 FUNCTION_DEFAULTS = {"TAKEOVER_AFTER_SECONDS": "120"}
@@ -96,7 +91,7 @@ LAMBDA_RETRIES = 2  # the alarm function's MaximumRetryAttempts
 LATE_SECONDS = 2.0
 # Nothing in flight and the outcome not the expected one (yet): the
 # reconciler still gets its chance, the takeover time and a few runs.
-QUIET_LIMIT_SECONDS = int(SHORT_WAITS["TAKEOVER_AFTER_SECONDS"][1]) + 3 * RECONCILE_EVERY_SECONDS
+QUIET_LIMIT_SECONDS = int(DRILL_WAITS["TAKEOVER_AFTER_SECONDS"]) + 3 * RECONCILE_EVERY_SECONDS
 # Fault.until for a dependency that refuses only the alarm's first attempt.
 FIRST_ATTEMPT = "first_attempt"
 
@@ -121,7 +116,11 @@ class Fault:
         return f"AWS_ENDPOINT_URL_{self.suffix}"
 
     def describe(self) -> str:
-        until = "for the first confirm-outage attempt" if self.until == FIRST_ATTEMPT else f"until an incident is {self.until}"
+        until = (
+            "for the first confirm-outage attempt"
+            if self.until == FIRST_ATTEMPT
+            else f"until an incident is {self.until}"
+        )
         return f"{self.service} unreachable for the functions {until} ({self.variable}={DEAD_ENDPOINT})"
 
 
@@ -196,28 +195,53 @@ def _delivered(result: Result, subject: str) -> list[dict]:
 def _flapping(r: Result) -> list[str]:
     first = r.all_incidents[0] if r.all_incidents else {}
     return (
-        _check(len(r.all_incidents) == 2, f"expected 2 incidents (dismissed, then reopened), got {len(r.all_incidents)}")
-        + _check(first.get("phase") == "dismissed", f"the first incident is {first.get('phase')}, not dismissed")
-        + _check(_source(r.incident or {}) == "reconciler", f"the last incident was opened by {_source(r.incident or {})}, not the reconciler")
-        + _check(any("confirmed again" in x for x in r.repairs), "the reconciler did not confirm the region again")
+        _check(
+            len(r.all_incidents) == 2,
+            f"expected 2 incidents (dismissed, then reopened), got {len(r.all_incidents)}",
+        )
+        + _check(
+            first.get("phase") == "dismissed", f"the first incident is {first.get('phase')}, not dismissed"
+        )
+        + _check(
+            _source(r.incident or {}) == "reconciler",
+            f"the last incident was opened by {_source(r.incident or {})}, not the reconciler",
+        )
+        + _check(
+            any("confirmed again" in x for x in r.repairs), "the reconciler did not confirm the region again"
+        )
         + _check(_actions(r) == ["rollout_restart"], f"expected one restart, got {_actions(r)}")
     )
 
 
 def _workflow_stopped(r: Result) -> list[str]:
-    stopped = [n for n in _delivered(r, "recovery stopped without closing") if n["subject"].startswith("[CRITICAL]")]
+    stopped = [
+        n for n in _delivered(r, "recovery stopped without closing") if n["subject"].startswith("[CRITICAL]")
+    ]
     return (
-        _check([e["status"] for e in r.executions] == ["ABORTED"], f"executions: {[e['status'] for e in r.executions]}, expected one ABORTED")
-        + _check((r.incident or {}).get("escalation") == "workflow_stopped", f"escalation {(r.incident or {}).get('escalation')}, not workflow_stopped")
+        _check(
+            [e["status"] for e in r.executions] == ["ABORTED"],
+            f"executions: {[e['status'] for e in r.executions]}, expected one ABORTED",
+        )
+        + _check(
+            (r.incident or {}).get("escalation") == "workflow_stopped",
+            f"escalation {(r.incident or {}).get('escalation')}, not workflow_stopped",
+        )
         + _check(bool(stopped), "no critical notice says the recovery stopped without closing")
         + _check(r.leases == 0, f"{r.leases} lease item(s) left: the region is still held")
-        + _check(any("ended ABORTED" in x for x in r.repairs), "the reconciler did not repair the stopped execution")
+        + _check(
+            any("ended ABORTED" in x for x in r.repairs),
+            "the reconciler did not repair the stopped execution",
+        )
     )
 
 
 def _sns_outage(r: Result) -> list[str]:
     wanted = ("platform outage confirmed", "platform restarted", "platform recovered")
-    problems = [f"the '{w}' notice arrived {len(_delivered(r, w))} times" for w in wanted if len(_delivered(r, w)) != 1]
+    problems = [
+        f"the '{w}' notice arrived {len(_delivered(r, w))} times"
+        for w in wanted
+        if len(_delivered(r, w)) != 1
+    ]
     for held in wanted[:2]:
         if any(n["late_s"] is None for n in _delivered(r, held)):
             problems.append(f"the '{held}' notice was not held back: SNS was down when it was written")
@@ -226,18 +250,25 @@ def _sns_outage(r: Result) -> list[str]:
 
 def _retry_after_throttle(r: Result) -> list[str]:
     return (
-        _check(_failed_attempts(r) == ["UpstreamUnavailable"], f"failed attempts {_failed_attempts(r)}, expected the first one UpstreamUnavailable")
+        _check(
+            _failed_attempts(r) == ["UpstreamUnavailable"],
+            f"failed attempts {_failed_attempts(r)}, expected the first one UpstreamUnavailable",
+        )
         + _check(r.incidents == 1, f"{r.incidents} incidents: the retry did not finish the first one")
         + _check("taken_over" in _kinds(r, r.incident), "nothing took over the unfinished confirmation")
         + _check(_actions(r) == ["rollout_restart"], f"expected one restart, got {_actions(r)}")
     )
+
+
 SCENARIOS = [
     Scenario(
         "crashloop",
         "pods crash-looping -> rollout restart -> recovered",
         "recovered",
         clusters={FAILED: {"pods": "crashloop", "after_restart": "ready"}},
-        checks=lambda r: _check(_actions(r) == ["rollout_restart"], f"expected one restart, got {_actions(r)}"),
+        checks=lambda r: _check(
+            _actions(r) == ["rollout_restart"], f"expected one restart, got {_actions(r)}"
+        ),
     ),
     Scenario(
         "scaled-to-zero",
@@ -279,9 +310,12 @@ SCENARIOS = [
         "escalated",
         clusters={FAILED: {"pods": "crashloop", "after_restart": ["crashloop"]}},
         checks=lambda r: _check(
-            _actions(r) == ["rollout_restart", "rollout_restart"], f"expected 2 restarts (the budget), got {_actions(r)}"
+            _actions(r) == ["rollout_restart", "rollout_restart"],
+            f"expected 2 restarts (the budget), got {_actions(r)}",
         )
-        + _check((r.incident or {}).get("escalation") == "restart_budget_spent", "not escalated for the budget"),
+        + _check(
+            (r.incident or {}).get("escalation") == "restart_budget_spent", "not escalated for the budget"
+        ),
     ),
     Scenario(
         "derp-peer-offline",
@@ -329,7 +363,8 @@ SCENARIOS = [
     ),
     Scenario(
         "workflow-stopped",
-        "a person stops the recovery workflow during Settle -> the reconciler escalates the incident and frees the region",
+        "a person stops the recovery workflow during Settle -> the reconciler escalates the incident"
+        " and frees the region",
         "escalated",
         clusters={FAILED: {"pods": "crashloop", "after_restart": "ready"}},
         # Long enough that the drill surely sees the execution settling.
@@ -339,7 +374,8 @@ SCENARIOS = [
     ),
     Scenario(
         "sns-outage",
-        "SNS is down during the confirmation and the restore -> recovered, every notice delivered once SNS is back",
+        "SNS is down during the confirmation and the restore -> recovered, every notice delivered"
+        " once SNS is back",
         "recovered",
         clusters={FAILED: {"pods": "crashloop", "after_restart": "ready"}},
         fault=Fault("SNS", "SNS", until="restoring"),
@@ -389,9 +425,25 @@ class Emulator:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
-            ["cargo", "lambda", "watch", "--ignore-changes", "--quiet", "-A", "127.0.0.1",
-             "-P", str(self.port), "--concurrency", str(concurrency), "--env-file", str(env_file)],
-            cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log.open("w"), stderr=subprocess.STDOUT,
+            [
+                "cargo",
+                "lambda",
+                "watch",
+                "--ignore-changes",
+                "--quiet",
+                "-A",
+                "127.0.0.1",
+                "-P",
+                str(self.port),
+                "--concurrency",
+                str(concurrency),
+                "--env-file",
+                str(env_file),
+            ],
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         deadline = time.monotonic() + 60
@@ -453,7 +505,11 @@ class Functions:
         self.faulty: Emulator | None = None
         if fault is not None:
             broken = work / "functions-broken.env"
-            broken.write_text((work / "functions.env").read_text() + provision.env_line(fault.variable, DEAD_ENDPOINT) + "\n")
+            broken.write_text(
+                (work / "functions.env").read_text()
+                + provision.env_line(fault.variable, DEAD_ENDPOINT)
+                + "\n"
+            )
             try:
                 self.faulty = Emulator(broken, work / "emulator-broken.log", 2)
             except BaseException:
@@ -478,21 +534,28 @@ class Functions:
             "confirm-outage": ok,
             "restore-platform": {"region": FAILED, "dry_run": True},
             "verify-recovery": {"incident_id": "drill-warm-up"},
-            "escalate-incident": {"incident_id": "drill-warm-up", "failure": {"Error": "DrillWarmUp", "Cause": ""}},
+            "escalate-incident": {
+                "incident_id": "drill-warm-up",
+                "failure": {"Error": "DrillWarmUp", "Cause": ""},
+            },
             "check-derp-peers": {},
             "reconcile": {"reason": "drill: before the failure"},
         }
         emulators = [e for e in (self.healthy, self.faulty) if e is not None]
         with concurrent.futures.ThreadPoolExecutor(max_workers=len(calls) * len(emulators)) as pool:
             answers = {
-                (e, f): pool.submit(e.invoke, f, payload, 120) for e in emulators for f, payload in calls.items()
+                (e, f): pool.submit(e.invoke, f, payload, 120)
+                for e in emulators
+                for f, payload in calls.items()
             }
             for (emulator, function), answer in answers.items():
                 try:
                     answer.result()
                 except (OSError, http.client.HTTPException, ValueError) as error:
-                    raise RuntimeError(f"{function} did not start in the emulator at {emulator.url} ({error});"
-                                       f" a build error in the working tree? see {emulator.log}") from error
+                    raise RuntimeError(
+                        f"{function} did not start in the emulator at {emulator.url} ({error});"
+                        f" a build error in the working tree? see {emulator.log}"
+                    ) from error
         baseline = answers[(self.serving, "reconcile")].result()
         return str(baseline.get("errorType") or f"{baseline.get('repairs')} repairs")
 
@@ -526,7 +589,7 @@ def parse_time(text: str) -> dt.datetime:
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 Row = tuple[dt.datetime, str, str]
@@ -585,15 +648,27 @@ class Timeline:
                 if key not in self.seen and (now - written).total_seconds() > LATE_SECONDS:
                     self.seen.add(key)
                     since = (written - self.t0).total_seconds()
-                    events.append((now, "outbox", f"{notice['subject']} (written at +{since:.1f}s) waits: SNS did not take it"))
+                    events.append(
+                        (
+                            now,
+                            "outbox",
+                            f"{notice['subject']} (written at +{since:.1f}s) waits: SNS did not take it",
+                        )
+                    )
         for entry in items:
             # "notified" entries repeat the SNS rows.
-            if entry["sk"].startswith("TIMELINE#") and entry["sk"] not in self.seen and entry["kind"] != "notified":
+            if (
+                entry["sk"].startswith("TIMELINE#")
+                and entry["sk"] not in self.seen
+                and entry["kind"] != "notified"
+            ):
                 self.seen.add(entry["sk"])
                 events.append((parse_time(entry["at"]), entry["kind"], entry["message"]))
         executions = self.cloud.sfn.list_executions(stateMachineArn=self.env["workflow_arn"])["executions"]
         for execution in executions:
-            history = self.cloud.sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)
+            history = self.cloud.sfn.get_execution_history(
+                executionArn=execution["executionArn"], maxResults=1000
+            )
             for event in history["events"]:
                 key = f"{execution['executionArn']}#{event['id']}"
                 if key in self.seen:
@@ -603,7 +678,12 @@ class Timeline:
                     state = event["stateEnteredEventDetails"]["name"]
                     self.entered.setdefault(execution["executionArn"], []).append(state)
                     events.append((event["timestamp"], "workflow", state))
-                elif event["type"] in ("ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"):
+                elif event["type"] in (
+                    "ExecutionSucceeded",
+                    "ExecutionFailed",
+                    "ExecutionTimedOut",
+                    "ExecutionAborted",
+                ):
                     events.append((event["timestamp"], "workflow", event["type"]))
         while True:
             answer = self.cloud.sqs.receive_message(QueueUrl=self.env["queue_url"], MaxNumberOfMessages=10)
@@ -617,12 +697,21 @@ class Timeline:
                 written = self.written.get(notice_id or "")
                 late = round((at - written).total_seconds(), 1) if written else None
                 late = late if late is not None and late > LATE_SECONDS else None
-                notice = {"subject": envelope.get("Subject", ""), "body": envelope.get("Message", ""), "id": notice_id, "late_s": late}
+                notice = {
+                    "subject": envelope.get("Subject", ""),
+                    "body": envelope.get("Message", ""),
+                    "id": notice_id,
+                    "late_s": late,
+                }
                 self.notices.append(notice)
-                events.append((at, "SNS", notice["subject"] + (f" (late: written {late:.1f}s before)" if late else "")))
-                self.cloud.sqs.delete_message(QueueUrl=self.env["queue_url"], ReceiptHandle=message["ReceiptHandle"])
+                events.append(
+                    (at, "SNS", notice["subject"] + (f" (late: written {late:.1f}s before)" if late else ""))
+                )
+                self.cloud.sqs.delete_message(
+                    QueueUrl=self.env["queue_url"], ReceiptHandle=message["ReceiptHandle"]
+                )
         for at, source, text in sorted(events, key=lambda e: e[0]):
-            self.line(at.astimezone(dt.timezone.utc), source, text)
+            self.line(at.astimezone(dt.UTC), source, text)
         return incidents, executions
 
 
@@ -643,7 +732,7 @@ def execution_ended_event(env: dict, execution: dict) -> dict:
     event = json.loads((ROOT / "events/reconcile-execution-ended.json").read_text())
     stopped = execution.get("stopDate") or utcnow()
     event["id"] = str(uuid.uuid4())
-    event["time"] = stopped.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    event["time"] = stopped.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     event["resources"] = [execution["executionArn"]]
     event["detail"].update(
         executionArn=execution["executionArn"],
@@ -734,7 +823,11 @@ class Reconciler:
     def _run(self, event: dict) -> None:
         if event.get("detail-type") == "Step Functions Execution Status Change":
             detail = event["detail"]
-            self.timeline.note(utcnow(), "reconcile", f"run by EventBridge: execution {detail['name']} ended {detail['status']}")
+            self.timeline.note(
+                utcnow(),
+                "reconcile",
+                f"run by EventBridge: execution {detail['name']} ended {detail['status']}",
+            )
         emulator = self.functions.serving
         try:
             answer = emulator.invoke("reconcile", event)
@@ -748,7 +841,11 @@ class Reconciler:
             broken = emulator is self.functions.faulty
             (self.faulted if broken else self.failures).append(answer)
             during = " (the dependency is down)" if broken else ""
-            self.timeline.note(utcnow(), "reconcile", f"failed{during}: {answer['errorType']}: {answer.get('errorMessage', '')}")
+            self.timeline.note(
+                utcnow(),
+                "reconcile",
+                f"failed{during}: {answer['errorType']}: {answer.get('errorMessage', '')}",
+            )
             return
         at = parse_time(answer["at"]) if answer.get("at") else utcnow()
         for region in answer.get("regions", []):
@@ -792,17 +889,54 @@ def alarm_invocation(functions: Functions, alarm: dict, first: Emulator, timelin
         if "errorType" not in answer or functions.closing.is_set():
             break
         retry = attempt < LAMBDA_RETRIES
-        then = f"Lambda retries it in {LAMBDA_RETRY_SECONDS:g} s" if retry else "Lambda gives up (dead-letter queue)"
-        timeline.note(utcnow(), "alarm", f"confirm-outage failed: {answer['errorType']}: {answer.get('errorMessage', '')}; {then}")
+        then = (
+            f"Lambda retries it in {LAMBDA_RETRY_SECONDS:g} s"
+            if retry
+            else "Lambda gives up (dead-letter queue)"
+        )
+        timeline.note(
+            utcnow(),
+            "alarm",
+            f"confirm-outage failed: {answer['errorType']}: {answer.get('errorMessage', '')}; {then}",
+        )
         if not retry or functions.closing.wait(LAMBDA_RETRY_SECONDS):
             break
         emulator = functions.serving
     return attempts
 
 
-def template_defaults() -> dict[str, str]:
-    document = yaml.load(provision.template_path().read_text(), Loader=provision._CfnLoader)
-    return {k: str(v.get("Default")) for k, v in document["Parameters"].items()}
+def drill_waits(profile: Path = short_waits.PROFILE) -> dict[str, str]:
+    """The functions' waits in a drill: the short-wait profile, then the drill's own."""
+    return short_waits.read_profile(profile) | DRILL_WAITS
+
+
+def template_defaults(document: dict) -> dict[str, str]:
+    """Template parameter -> its Default."""
+    return {k: str(v.get("Default")) for k, v in (document.get("Parameters") or {}).items()}
+
+
+def parameters_by_variable(document: dict) -> dict[str, str]:
+    """Function variable -> the template parameter that sets it, from the
+    template's ``Globals`` (``VARIABLE: !Ref Parameter``)."""
+    function = (document.get("Globals") or {}).get("Function") or {}
+    variables = (function.get("Environment") or {}).get("Variables") or {}
+    return {
+        variable: value["Ref"]
+        for variable, value in variables.items()
+        if isinstance(value, dict) and list(value) == ["Ref"]
+    }
+
+
+def shortened(waits: dict[str, str], document: dict) -> list[str]:
+    """``VARIABLE <default on the stack> -> <drill value>`` for each wait."""
+    parameters = parameters_by_variable(document)
+    defaults = template_defaults(document)
+    lines = []
+    for variable, value in waits.items():
+        parameter = parameters.get(variable)
+        before = defaults.get(parameter, "?") if parameter else FUNCTION_DEFAULTS.get(variable, "?")
+        lines.append(f"{variable} {before} -> {value}")
+    return lines
 
 
 def seconds_between(incident: dict | None, start: str, end: str) -> float | None:
@@ -813,33 +947,44 @@ def seconds_between(incident: dict | None, start: str, end: str) -> float | None
 
 def run(scenario: Scenario) -> int:
     cloud = Cloud()
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%H%M%S")
+    stamp = dt.datetime.now(dt.UTC).strftime("%H%M%S")
     name = f"drill-{scenario.name}-{stamp}-{os.getpid()}"
     work = ROOT / "target" / "drill" / name
     work.mkdir(parents=True, exist_ok=True)
-    config = {k: v for k, (_, v) in SHORT_WAITS.items()} | scenario.config
+    waits = drill_waits()
+    config = waits | scenario.config
     env_file = work / "functions.env"
     provisioned = subprocess.run(
         [str(ROOT / "scripts/local-cloud"), "provision", "--name", name, "--env-file", str(env_file)]
         + [a for k, v in config.items() for a in ("--env", f"{k}={v}")],
-        check=True, capture_output=True, text=True,
+        check=False,
+        capture_output=True,
+        text=True,
     )
+    if provisioned.returncode != 0:
+        raise RuntimeError(f"provisioning {name} failed: {provisioned.stderr.strip()}")
     env = json.loads(provisioned.stdout)
     regions = {r["name"]: r for r in env["regions"]}
-    defaults = template_defaults()
+    document = provision.load_template()
+    defaults = template_defaults(document)
 
     print(f"drill {scenario.name}: {scenario.summary}")
-    print(f"  environment {name}: {', '.join(regions)}; the platform: deployment loft, 3 ready pods, DERP peers online")
-    shortened = [
-        f"{var} {defaults.get(param, '?') if param else FUNCTION_DEFAULTS[var]} -> {value}"
-        for var, (param, value) in SHORT_WAITS.items()
-    ]
+    print(
+        f"  environment {name}: {', '.join(regions)};"
+        " the platform: deployment loft, 3 ready pods, DERP peers online"
+    )
     print("  waits shortened for the drill (function configuration; the workflow gets its waits")
-    print(f"  through the execution input confirm-outage writes): {'; '.join(shortened)}")
-    print(f"  played by the drill on the same short clock: reconcile every {RECONCILE_EVERY_SECONDS:g} s once the alarm was"
-          f" handled (ReconcileSchedule {defaults.get('ReconcileSchedule', '?')}),")
-    print(f"  and on every execution that ends {', '.join(ENDED_BADLY)}; Lambda's retry of a failed alarm invocation"
-          f" after {LAMBDA_RETRY_SECONDS:g} s (about 1 min, then 2 min)")
+    print(f"  through the execution input confirm-outage writes): {'; '.join(shortened(waits, document))}")
+    print(
+        "  played by the drill on the same short clock:"
+        f" reconcile every {RECONCILE_EVERY_SECONDS:g} s once the alarm was"
+        f" handled (ReconcileSchedule {defaults.get('ReconcileSchedule', '?')}),"
+    )
+    print(
+        f"  and on every execution that ends {', '.join(ENDED_BADLY)};"
+        " Lambda's retry of a failed alarm invocation"
+        f" after {LAMBDA_RETRY_SECONDS:g} s (about 1 min, then 2 min)"
+    )
     if scenario.config:
         print(f"  scenario configuration: {', '.join(f'{k}={v}' for k, v in scenario.config.items())}")
 
@@ -861,23 +1006,29 @@ def reached(phase: str, until: str) -> bool:
 def follow(scenario: Scenario, cloud: Cloud, env: dict, regions: dict, functions: Functions) -> int:
     fault = scenario.fault
     # Until its fault ends, a broken dependency breaks it for every function.
-    functions.serve(functions.faulty if fault and fault.until != FIRST_ATTEMPT and functions.faulty else functions.healthy)
+    functions.serve(
+        functions.faulty if fault and fault.until != FIRST_ATTEMPT and functions.faulty else functions.healthy
+    )
     started = time.monotonic()
     found = functions.warm_up(regions[FAILED]["alarm_names"][0])
-    print(f"  every function started before the failure ({time.monotonic() - started:.1f} s);"
-          f" reconcile before the failure: {found}")
+    print(
+        f"  every function started before the failure ({time.monotonic() - started:.1f} s);"
+        f" reconcile before the failure: {found}"
+    )
     for region, patch in scenario.clusters.items():
         cloud.call("PATCH", f"/clusters/{regions[region]['cluster']}/scenario", patch)
-    t0 = dt.datetime.now(dt.timezone.utc)
+    t0 = dt.datetime.now(dt.UTC)
     for region, status in scenario.health.items():
         cloud.route53.change_tags_for_resource(
-            ResourceType="healthcheck", ResourceId=regions[region]["health_check_id"],
+            ResourceType="healthcheck",
+            ResourceId=regions[region]["health_check_id"],
             AddTags=[{"Key": HEALTH_TAG, "Value": status}],
         )
     # CloudWatch moves the alarm when the health check fails; moto does not.
     alarm_name = regions[FAILED]["alarm_names"][0]
     cloud.cloudwatch.set_alarm_state(
-        AlarmName=alarm_name, StateValue="ALARM",
+        AlarmName=alarm_name,
+        StateValue="ALARM",
         StateReason="Threshold Crossed: the drill broke the region (HealthCheckStatus < 1)",
     )
     timeline = Timeline(cloud, env, t0)
@@ -889,8 +1040,12 @@ def follow(scenario: Scenario, cloud: Cloud, env: dict, regions: dict, functions
     alarm = alarm_event(alarm_name, t0)
     first = functions.faulty if fault and functions.faulty else functions.healthy
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=min(scenario.alarms, 50))
-    timeline.line(t0, "alarm", f"{alarm_name} OK -> ALARM" + (f" x{scenario.alarms}" if scenario.alarms > 1 else ""))
-    invocations = [pool.submit(alarm_invocation, functions, alarm, first, timeline) for _ in range(scenario.alarms)]
+    timeline.line(
+        t0, "alarm", f"{alarm_name} OK -> ALARM" + (f" x{scenario.alarms}" if scenario.alarms > 1 else "")
+    )
+    invocations = [
+        pool.submit(alarm_invocation, functions, alarm, first, timeline) for _ in range(scenario.alarms)
+    ]
     reconciler = Reconciler(functions, env, timeline)
 
     deadline = time.monotonic() + TIMEOUT_SECONDS
@@ -908,29 +1063,47 @@ def follow(scenario: Scenario, cloud: Cloud, env: dict, regions: dict, functions
             answered = all(f.done() for f in invocations)
             if answered and not reconciler.started:
                 reconciler.start()
-                timeline.note(utcnow(), "reconcile", f"scheduled every {RECONCILE_EVERY_SECONDS:g} s from now")
+                timeline.note(
+                    utcnow(), "reconcile", f"scheduled every {RECONCILE_EVERY_SECONDS:g} s from now"
+                )
             if not fault_over and fault and any(reached(i["phase"], fault.until) for i in incidents):
                 functions.serve(functions.healthy)
                 fault_over = True
                 timeline.note(utcnow(), "drill", f"{fault.service} is back: the functions reach it again")
             if scenario.stop_in and not stopped:
                 for execution in executions:
-                    if execution["status"] == "RUNNING" and scenario.stop_in in timeline.entered.get(execution["executionArn"], []):
-                        timeline.note(utcnow(), "drill", f"a person stops execution {execution['name']} in {scenario.stop_in} (StopExecution)")
-                        cloud.sfn.stop_execution(executionArn=execution["executionArn"], cause="stopped by a person during the drill")
+                    if execution["status"] == "RUNNING" and scenario.stop_in in timeline.entered.get(
+                        execution["executionArn"], []
+                    ):
+                        timeline.note(
+                            utcnow(),
+                            "drill",
+                            f"a person stops execution {execution['name']}"
+                            f" in {scenario.stop_in} (StopExecution)",
+                        )
+                        cloud.sfn.stop_execution(
+                            executionArn=execution["executionArn"],
+                            cause="stopped by a person during the drill",
+                        )
                         stopped = True
             for execution in executions:
                 if execution["status"] in ENDED_BADLY:
                     reconciler.execution_ended(execution)
-            closed = bool(incidents) and all(not i.get("outbox") and i["phase"] not in OPEN_PHASES for i in incidents)
+            closed = bool(incidents) and all(
+                not i.get("outbox") and i["phase"] not in OPEN_PHASES for i in incidents
+            )
             running = any(e["status"] == "RUNNING" for e in executions)
             if answered and not running and (closed or not incidents):
                 newest = max(incidents, key=lambda i: i["detected_at"]) if incidents else None
                 now_at = newest["phase"] if newest else "no_incident"
                 there = now_at == scenario.expect
                 if quiet_since is None and not there:
-                    timeline.note(utcnow(), "drill", f"nothing in flight, the outcome is {now_at}: the reconciler has"
-                                  f" {QUIET_LIMIT_SECONDS:g} s to act")
+                    timeline.note(
+                        utcnow(),
+                        "drill",
+                        f"nothing in flight, the outcome is {now_at}: the reconciler has"
+                        f" {QUIET_LIMIT_SECONDS:g} s to act",
+                    )
                 quiet_since = quiet_since or time.monotonic()
                 quiet = time.monotonic() - quiet_since
                 # The last notices in flight; the reconciler's chance to act
@@ -959,7 +1132,12 @@ def follow(scenario: Scenario, cloud: Cloud, env: dict, regions: dict, functions
         requests = cloud.call("GET", f"/clusters/{entry['cluster']}/requests")["requests"]
         patches[region] = [r["path"] for r in requests if r["method"] == "PATCH" and r["status"] < 300]
     result = Result(
-        incident, len(incidents), executions, timeline.notices, patches, answers,
+        incident,
+        len(incidents),
+        executions,
+        timeline.notices,
+        patches,
+        answers,
         all_incidents=incidents,
         entries=[i for i in items if i["sk"].startswith("TIMELINE#")],
         repairs=reconciler.repairs,
@@ -969,7 +1147,9 @@ def follow(scenario: Scenario, cloud: Cloud, env: dict, regions: dict, functions
     problems = scenario.checks(result)
     errors = [a for a in answers if "errorType" in a]
     if errors:
-        problems.append(f"{len(errors)} confirm-outage invocations failed (after Lambda's retries): {errors[0]}")
+        problems.append(
+            f"{len(errors)} confirm-outage invocations failed (after Lambda's retries): {errors[0]}"
+        )
     if reconciler.failures:
         problems.append(f"{len(reconciler.failures)} reconcile runs failed: {reconciler.failures[0]}")
 
@@ -977,24 +1157,43 @@ def follow(scenario: Scenario, cloud: Cloud, env: dict, regions: dict, functions
     print(f"report ({scenario.name}):")
     print(f"  outcome      {outcome} (expected {scenario.expect})")
     if incident:
-        print(f"  incident     {incident['id']} ({incident['region']}), verdict {incident.get('verdict')}, opened by {_source(incident)}")
-        decided = [a["remedy"]["remedy"] + (" (dry run: not applied)" if a.get("dry_run") else "") for a in incident.get("actions", [])]
+        print(
+            f"  incident     {incident['id']} ({incident['region']}),"
+            f" verdict {incident.get('verdict')}, opened by {_source(incident)}"
+        )
+        decided = [
+            a["remedy"]["remedy"] + (" (dry run: not applied)" if a.get("dry_run") else "")
+            for a in incident.get("actions", [])
+        ]
         print(f"  decided      {', '.join(decided) or 'no remedy'}")
         if incident.get("escalation"):
             print(f"  escalation   {incident['escalation']}")
     if len(incidents) > 1:
-        print(f"  incidents    {len(incidents)}: " + " | ".join(f"{i['id']} {i['phase']} (opened by {_source(i)})" for i in incidents))
+        print(
+            f"  incidents    {len(incidents)}: "
+            + " | ".join(f"{i['id']} {i['phase']} (opened by {_source(i)})" for i in incidents)
+        )
     failed = _failed_attempts(result)
     if failed:
-        print(f"  attempts     {len(result.attempts)} confirm-outage attempts, {len(failed)} failed: {', '.join(failed)}")
+        print(
+            f"  attempts     {len(result.attempts)} confirm-outage attempts,"
+            f" {len(failed)} failed: {', '.join(failed)}"
+        )
     for execution in executions:
         print(f"  workflow     {execution['name']}: {execution['status']}")
     faulted = f", {len(reconciler.faulted)} failed while a dependency was down" if reconciler.faulted else ""
-    print(f"  reconciler   {reconciler.runs} runs, {len(reconciler.repairs)} repairs{faulted}" + "".join(f"\n               {r}" for r in reconciler.repairs))
+    print(
+        f"  reconciler   {reconciler.runs} runs, {len(reconciler.repairs)} repairs{faulted}"
+        + "".join(f"\n               {r}" for r in reconciler.repairs)
+    )
     print(f"  leases       {result.leases} left")
     print(f"  changed      {'; '.join(f'{r}: {len(p)} PATCH' for r, p in patches.items())}")
-    print(f"  notices      {len(timeline.notices)}: " + " | ".join(
-        n["subject"] + (f" (late {n['late_s']:.1f}s)" if n["late_s"] else "") for n in timeline.notices))
+    print(
+        f"  notices      {len(timeline.notices)}: "
+        + " | ".join(
+            n["subject"] + (f" (late {n['late_s']:.1f}s)" if n["late_s"] else "") for n in timeline.notices
+        )
+    )
     for problem in problems:
         print(f"  PROBLEM      {problem}")
     ok = outcome == scenario.expect and not problems
@@ -1050,6 +1249,7 @@ if __name__ == "__main__":
     except KeyboardInterrupt:
         print("drill: interrupted", file=sys.stderr)
         sys.exit(130)
-    except RuntimeError as error:  # an emulator or a function that did not start
+    # An emulator or a function that did not start, a bad profile or template.
+    except (RuntimeError, short_waits.ProfileError, provision.Failure) as error:
         print(f"drill: {error}", file=sys.stderr)
         sys.exit(1)

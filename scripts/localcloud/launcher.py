@@ -1,8 +1,9 @@
-"""Local cloud: moto server in-process, with three answers replaced.
+"""Local cloud: moto server in-process, with three answers replaced (the
+patches are in ``moto_patches.py``, which refuses any moto but the pinned one).
 
 Runs ``moto.server.ThreadedMotoServer`` on 127.0.0.1, port
 ``LOCAL_CLOUD_MOTO_PORT`` (default 4566), until SIGTERM or SIGINT, and in
-the same process the local Kubernetes APIs of ``kubeapi.py``: one HTTPS API
+the same process the local Kubernetes APIs of ``kubeapi``: one HTTPS API
 server per EKS cluster, and their admin API (plain HTTP) on 127.0.0.1, port
 ``LOCAL_CLOUD_KUBE_ADMIN_PORT`` (default 4568). Every service moto emulates
 answers as moto does, except:
@@ -44,7 +45,7 @@ Route 53 ``GetHealthCheckStatus``
 EKS ``DescribeCluster``
     moto answers an endpoint nobody listens on and a CA that is not a
     certificate. Each cluster made with ``CreateCluster`` (any region) gets
-    a local Kubernetes API (``kubeapi.py``: HTTPS on 127.0.0.1, its own CA,
+    a local Kubernetes API (``kubeapi``: HTTPS on 127.0.0.1, its own CA,
     EKS token authentication, the platform's objects played from a scenario);
     ``DeleteCluster`` and a moto reset stop it. ``DescribeCluster`` answers
     moto's cluster with three fields replaced: ``endpoint`` =
@@ -113,13 +114,12 @@ Step Functions: Lambda tasks reach the Lambda runtime emulators
     interval, and its ``error`` / ``cause`` are not kept.
 
 Run it with the tools venv's python (``scripts/local-cloud up`` does).
+It exits with status 2 and one line naming the patch when the installed moto
+is not the version the patches are written for.
 """
 
 from __future__ import annotations
 
-import copy
-import io
-import json
 import logging
 import os
 import re
@@ -127,32 +127,15 @@ import signal
 import socket
 import sys
 import threading
-import time
-import urllib.error
-import urllib.request
-import uuid
-from typing import Any, Callable
-from urllib.parse import quote, urlsplit
-
-from botocore.exceptions import ClientError
-from moto.core import DEFAULT_ACCOUNT_ID
-from moto.core.config import default_user_config
-from moto.core.responses import ActionResult
-from moto.core.utils import utcnow
-from moto.eks.models import EKSBackend
-from moto.eks.responses import EKSResponse
-from moto.route53.exceptions import InvalidInput
-from moto.route53.models import Route53Backend
-from moto.route53.responses import Route53
-from moto.server import ThreadedMotoServer
-from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kubeapi  # noqa: E402
+import moto_patches  # noqa: E402
 
 HOST = "127.0.0.1"
-PORT = int(os.environ.get("LOCAL_CLOUD_MOTO_PORT", "4566"))
-KUBE_ADMIN_PORT = int(os.environ.get("LOCAL_CLOUD_KUBE_ADMIN_PORT", "4568"))
 
 # Services the project uses: imported up front so the first request to each
 # does not pay for the import.
@@ -162,201 +145,10 @@ log = logging.getLogger("local-cloud")
 
 
 # ---------------------------------------------------------------------------
-# Override: Route 53 GetHealthCheckStatus
-# ---------------------------------------------------------------------------
-
-STATUS_TAG = "local-cloud:status"
-CLUSTER_TAG = "local-cloud:cluster"
-PLATFORM = "Platform"  # a sequence value resolved at each call
-
-# Route 53 checker regions and one address from each region's checker range.
-CHECKERS = (
-    ("us-east-1", "107.23.255.11"),
-    ("us-west-1", "54.183.255.139"),
-    ("us-west-2", "54.244.52.203"),
-    ("eu-west-1", "54.228.16.7"),
-    ("ap-southeast-1", "54.255.254.203"),
-    ("ap-southeast-2", "54.252.79.139"),
-    ("ap-northeast-1", "54.248.220.11"),
-    ("sa-east-1", "177.71.207.139"),
-)
-
-STATUS_TEXT = {
-    "Success": "Success: HTTP Status Code 200, OK",
-    "Failure": "Failure: HTTP Status Code 503, Service Unavailable",
-}
-
-# health check id -> (tag value the cursor belongs to, index of next value)
-_cursors: dict[str, tuple[str, int]] = {}
-_cursors_lock = threading.Lock()
-
-
-def _parse_sequence(tag_value: str) -> list[str]:
-    values = []
-    for raw in tag_value.split(","):
-        word = raw.strip()
-        if not word:
-            continue
-        canonical = word.capitalize()
-        if canonical not in STATUS_TEXT and canonical != PLATFORM:
-            raise InvalidInput(
-                f"Tag {STATUS_TAG}: '{word}' is not Success, Failure or Platform"
-            )
-        values.append(canonical)
-    return values
-
-
-def next_status(health_check_id: str, tag_value: str | None) -> str:
-    """The value this call answers (maybe ``Platform``); advances the cursor."""
-    sequence = _parse_sequence(tag_value or "")
-    if not sequence:
-        with _cursors_lock:
-            _cursors.pop(health_check_id, None)
-        return "Success"
-    with _cursors_lock:
-        seen_value, index = _cursors.get(health_check_id, (None, 0))
-        if seen_value != tag_value:
-            index = 0
-        _cursors[health_check_id] = (tag_value, index + 1)
-    return sequence[min(index, len(sequence) - 1)]
-
-
-def platform_status(account: str, health_check_id: str, cluster_tag: str | None) -> str:
-    """``Platform``: Success when the tagged cluster serves the platform."""
-    region, _, cluster_name = (cluster_tag or "").partition("/")
-    if not region or not cluster_name:
-        raise InvalidInput(
-            f"Tag {STATUS_TAG}: {PLATFORM} needs the tag {CLUSTER_TAG} = "
-            f"<region>/<cluster name> on health check {health_check_id}"
-        )
-    kube = kubeapi.REGISTRY.get(account, region, cluster_name)
-    if kube is None:
-        served, why = False, "no such cluster"
-    else:
-        served, why = kube.serves_platform()
-    status = "Success" if served else "Failure"
-    log.info("health check %s: %s %s/%s -> %s (%s)", health_check_id, PLATFORM, region, cluster_name, status, why)
-    return status
-
-
-def get_health_check_status(self: Route53) -> ActionResult:
-    health_check_id = self._get_param("HealthCheckId")
-    self.backend.get_health_check(health_check_id)  # NoSuchHealthCheck
-    tags = self.backend.list_tags_for_resource(health_check_id)
-    status = next_status(health_check_id, tags.get(STATUS_TAG))
-    if status == PLATFORM:
-        status = platform_status(self.current_account, health_check_id, tags.get(CLUSTER_TAG))
-    checked = utcnow()
-    return ActionResult(
-        {
-            "HealthCheckObservations": [
-                {
-                    "Region": region,
-                    "IPAddress": address,
-                    "StatusReport": {
-                        "Status": STATUS_TEXT[status],
-                        "CheckedTime": checked,
-                    },
-                }
-                for region, address in CHECKERS
-            ]
-        }
-    )
-
-
-Route53.get_health_check_status = get_health_check_status  # type: ignore[method-assign]
-
-_moto_change_tags = Route53Backend.change_tags_for_resource
-
-
-def change_tags_for_resource(self, resource_type, resource_id, add_tags, remove_tag_keys):  # type: ignore[no-untyped-def]
-    """moto's own behaviour; a write of the status tag restarts the sequence."""
-    _moto_change_tags(self, resource_type, resource_id, add_tags, remove_tag_keys)
-    written = [t.get("Key") for t in add_tags or []] + list(remove_tag_keys or [])
-    if STATUS_TAG in written:
-        with _cursors_lock:
-            _cursors.pop(resource_id, None)
-
-
-Route53Backend.change_tags_for_resource = change_tags_for_resource  # type: ignore[method-assign]
-
-
-# ---------------------------------------------------------------------------
-# Override: EKS DescribeCluster
-#
-# moto answers an unreachable endpoint and a CA that is not a certificate.
-# The backend's create / delete / reset are hooked to start and stop one
-# local Kubernetes API per cluster (kubeapi.REGISTRY); DescribeCluster
-# answers a copy of moto's cluster pointing at it.
-# ---------------------------------------------------------------------------
-
-_moto_create_cluster = EKSBackend.create_cluster
-_moto_delete_cluster = EKSBackend.delete_cluster
-_moto_eks_reset = EKSBackend.reset
-
-
-def create_cluster(self: EKSBackend, name: str, *args, **kwargs):  # type: ignore[no-untyped-def]
-    """moto's own behaviour, then a Kubernetes API for the new cluster."""
-    cluster = _moto_create_cluster(self, name, *args, **kwargs)
-    try:
-        kubeapi.REGISTRY.create(self.account_id, self.region_name, name)
-    except Exception:
-        self.clusters.pop(name, None)  # no cluster without its API
-        self.cluster_count -= 1
-        raise
-    return cluster
-
-
-def delete_cluster(self: EKSBackend, name: str):  # type: ignore[no-untyped-def]
-    cluster = _moto_delete_cluster(self, name)
-    kubeapi.REGISTRY.remove(self.account_id, self.region_name, name)
-    return cluster
-
-
-def eks_reset(self: EKSBackend) -> None:
-    kubeapi.REGISTRY.remove_region(self.account_id, self.region_name)
-    _moto_eks_reset(self)
-
-
-def describe_cluster(self: EKSResponse) -> ActionResult:
-    name = self._get_param("name")
-    cluster = self.eks_backend.describe_cluster(name=name)  # ResourceNotFoundException
-    kube = kubeapi.REGISTRY.get(self.current_account, self.region, name)
-    if kube is None:
-        return ActionResult({"cluster": cluster})
-    shown = copy.copy(cluster)
-    shown.endpoint = kube.endpoint
-    shown.certificate_authority = {"data": kube.ca_data}
-    shown.status = kube.scenario["cluster_status"]
-    return ActionResult({"cluster": shown})
-
-
-EKSBackend.create_cluster = create_cluster  # type: ignore[method-assign]
-EKSBackend.delete_cluster = delete_cluster  # type: ignore[method-assign]
-EKSBackend.reset = eks_reset  # type: ignore[method-assign]
-EKSResponse.describe_cluster = describe_cluster  # type: ignore[method-assign]
-
-
-# ---------------------------------------------------------------------------
-# Override: Step Functions Lambda tasks -> the Lambda runtime emulators
-#
-# moto's ASL interpreter makes its Lambda client with
-# lambda_eval_utils.boto_client_for (both ``arn:aws:states:::lambda:invoke``
-# and a function ARN as Resource go through it). That one name is replaced:
-# for "lambda" it answers a client whose ``invoke`` calls the emulator
-# registered for the function's environment; every other service keeps
-# moto's client.
+# The Lambda emulator registry (admin API /lambda)
 # ---------------------------------------------------------------------------
 
 ENVIRONMENT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,200}")
-# A function name, a partial ARN (ACCOUNT:function:NAME) or a full ARN, each
-# with an optional qualifier.
-FUNCTION_RE = re.compile(
-    r"(?:arn:aws[a-z-]*:lambda:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):function:"
-    r"|(?P<partial_account>\d{12}):function:)?"
-    r"(?P<name>[A-Za-z0-9_.-]+)(?::(?P<qualifier>[A-Za-z0-9_$-]+))?"
-)
-INVOKE_TIMEOUT = 900  # Lambda's longest function timeout; a task's TimeoutSeconds comes first
 
 # environment name -> emulator endpoint (http://127.0.0.1:PORT)
 _emulators: dict[str, str] = {}
@@ -367,7 +159,8 @@ def _emulator_entry(environment: str, endpoint: str) -> dict[str, str]:
     return {"environment": environment, "endpoint": endpoint}
 
 
-def _endpoint_from(body: Any) -> str:
+def endpoint_from(body: Any) -> str:
+    """The emulator URL of a ``PUT /lambda/ENV`` body, without a trailing ``/``."""
     endpoint = body.get("endpoint") if isinstance(body, dict) else None
     if not isinstance(endpoint, str):
         raise kubeapi.AdminError(400, 'expected {"endpoint": "http://127.0.0.1:PORT"}')
@@ -401,7 +194,7 @@ def lambda_admin(method: str, segments: list[str], read_body: Callable[[], Any])
             raise kubeapi.AdminError(404, f"no emulator registered for {environment} (GET /lambda)")
         return 200, _emulator_entry(environment, endpoint)
     if method == "PUT":
-        endpoint = _endpoint_from(read_body())
+        endpoint = endpoint_from(read_body())
         with _emulators_lock:
             _emulators[environment] = endpoint
         log.info("lambda: environment %s -> emulator %s", environment, endpoint)
@@ -416,7 +209,8 @@ def lambda_admin(method: str, segments: list[str], read_body: Callable[[], Any])
 
 
 def route_function(function_name: str) -> tuple[str, str] | None:
-    """(emulator endpoint, binary) for ``<environment>-<binary>``, if registered."""
+    """(emulator endpoint, binary) for ``<environment>-<binary>``, if registered:
+    the longest registered environment name the function name starts with."""
     with _emulators_lock:
         candidates = [
             (env, url)
@@ -429,99 +223,16 @@ def route_function(function_name: str) -> tuple[str, str] | None:
     return endpoint, function_name[len(environment) + 1 :]
 
 
-def _metadata(status: int, request_id: str) -> dict[str, Any]:
-    return {
-        "RequestId": request_id,
-        "HTTPStatusCode": status,
-        "HTTPHeaders": {"x-amzn-requestid": request_id, "content-type": "application/json"},
-        "RetryAttempts": 0,
-    }
-
-
-def _lambda_error(status: int, code: str, message: str) -> ClientError:
-    """What botocore raises for a Lambda error answer."""
-    request_id = str(uuid.uuid4())
-    return ClientError(
-        {"Error": {"Code": code, "Message": message}, "ResponseMetadata": _metadata(status, request_id)},
-        "Invoke",
-    )
-
-
-class EmulatorLambdaClient:
-    """The part of a boto3 Lambda client moto's Lambda tasks use: ``invoke``."""
-
-    def __init__(self, region: str) -> None:
-        self.region = region
-
-    def invoke(self, FunctionName: str, Payload: bytes | str | None = None, **_ignored: Any) -> dict[str, Any]:  # noqa: N803 - boto3's names
-        match = FUNCTION_RE.fullmatch(FunctionName or "")
-        if match is None:
-            raise _lambda_error(400, "InvalidParameterValueException", f"FunctionName {FunctionName!r} is not a function name or ARN")
-        name = match["name"]
-        account = match["account"] or match["partial_account"] or DEFAULT_ACCOUNT_ID
-        arn = f"arn:aws:lambda:{match['region'] or self.region}:{account}:function:{name}"
-        route = route_function(name)
-        if route is None:
-            log.info("lambda %s: no emulator registered for it (GET /lambda)", name)
-            raise _lambda_error(404, "ResourceNotFoundException", f"Function not found: {arn}")
-        endpoint, binary = route
-        body = Payload.encode() if isinstance(Payload, str) else (Payload or b"{}")
-        url = f"{endpoint}/2015-03-31/functions/{quote(binary, safe='')}/invocations"
-        request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json"})
-        started = time.monotonic()
-        try:
-            with urllib.request.urlopen(request, timeout=INVOKE_TIMEOUT) as answer:
-                status, payload = answer.status, answer.read()
-        except urllib.error.HTTPError as exc:
-            status, payload = exc.code, exc.read()
-        except OSError as exc:
-            log.info("lambda %s -> %s: no answer (%s)", name, url, exc)
-            raise _lambda_error(500, "ServiceException", f"The Lambda emulator at {endpoint} did not answer: {exc}") from exc
-        log.info("lambda %s -> %s: %d (%.2f s)", name, url, status, time.monotonic() - started)
-
-        result: dict[str, Any] = {
-            "ResponseMetadata": _metadata(200, str(uuid.uuid4())),
-            "StatusCode": 200,
-            "ExecutedVersion": "$LATEST",
-        }
-        if 200 <= status < 300:
-            result["Payload"] = io.BytesIO(payload)
-            return result
-        if status == 404 and b"Missing function" in payload:
-            raise _lambda_error(404, "ResourceNotFoundException", f"Function not found: {arn}")
-        try:
-            error = json.loads(payload)
-        except ValueError:
-            error = None
-        if isinstance(error, dict) and isinstance(error.get("errorType"), str):
-            result["FunctionError"] = "Unhandled"
-            result["Payload"] = io.BytesIO(payload)
-            return result
-        text = payload[:500].decode("utf-8", "replace")
-        raise _lambda_error(500, "ServiceException", f"The Lambda emulator at {endpoint} answered {status}: {text}")
-
-
-_moto_boto_client_for = lambda_eval_utils.boto_client_for
-
-
-def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
-    """moto's client for every service but Lambda, which goes to the emulators."""
-    if service == "lambda":
-        return EmulatorLambdaClient(region)
-    return _moto_boto_client_for(region=region, service=service, state_credentials=state_credentials)
-
-
-# Read on every Step Functions request: executions run in moto's interpreter.
-default_user_config["stepfunctions"] = {"execute_state_machine": True}
-# moto's other service integrations call http://localhost:$MOTO_PORT.
-os.environ["MOTO_PORT"] = str(PORT)
-lambda_eval_utils.boto_client_for = boto_client_for  # type: ignore[assignment]
-kubeapi.EXTRA_ROUTES["lambda"] = lambda_admin
-
-
 # ---------------------------------------------------------------------------
 # Server
 # ---------------------------------------------------------------------------
+
+
+def _port(variable: str, default: int) -> int:
+    text = os.environ.get(variable, str(default))
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise SystemExit(f"launcher: {variable}={text!r}: expected a port number (1-65535)")
+    return int(text)
 
 
 def _warm() -> None:
@@ -549,9 +260,24 @@ def main() -> int:
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
         stream=sys.stderr,
     )
-    for port, variable in ((PORT, "LOCAL_CLOUD_MOTO_PORT"), (KUBE_ADMIN_PORT, "LOCAL_CLOUD_KUBE_ADMIN_PORT")):
-        if not _port_free(port):
-            log.error("port %s:%d (%s) is already in use", HOST, port, variable)
+    port = _port("LOCAL_CLOUD_MOTO_PORT", 4566)
+    kube_admin_port = _port("LOCAL_CLOUD_KUBE_ADMIN_PORT", 4568)
+    try:
+        moto_patches.apply(clusters=kubeapi.REGISTRY, route_lambda=route_function)
+    except moto_patches.MotoPatchError as exc:
+        log.error("%s", exc)
+        return 2
+    from moto.server import ThreadedMotoServer
+
+    # moto's other service integrations call http://localhost:$MOTO_PORT.
+    os.environ["MOTO_PORT"] = str(port)
+    kubeapi.EXTRA_ROUTES["lambda"] = lambda_admin
+    for wanted, variable in (
+        (port, "LOCAL_CLOUD_MOTO_PORT"),
+        (kube_admin_port, "LOCAL_CLOUD_KUBE_ADMIN_PORT"),
+    ):
+        if not _port_free(wanted):
+            log.error("port %s:%d (%s) is already in use", HOST, wanted, variable)
             return 1
     _warm()
 
@@ -565,10 +291,10 @@ def main() -> int:
     signal.signal(signal.SIGINT, on_signal)
 
     # The admin API first: once moto answers, both do.
-    admin = kubeapi.start_admin(HOST, KUBE_ADMIN_PORT)
-    server = ThreadedMotoServer(ip_address=HOST, port=PORT, verbose=False)
+    admin = kubeapi.start_admin(HOST, kube_admin_port)
+    server = ThreadedMotoServer(ip_address=HOST, port=port, verbose=False)
     server.start()
-    log.info("moto listening on http://%s:%d (pid %d)", HOST, PORT, os.getpid())
+    log.info("moto listening on http://%s:%d (pid %d)", HOST, port, os.getpid())
     try:
         while not stop.wait(3600):
             pass

@@ -27,7 +27,7 @@ resources; runs for the same NAME are serialised with a lock file):
   ``Platform`` follows);
 - per region, the EKS cluster ``NAME-<region>`` in that region (dummy role
   and VPC settings). The launcher gives each new cluster a local Kubernetes
-  API (``kubeapi.py``); a cluster this run created gets the default
+  API (``kubeapi``); a cluster this run created gets the default
   scenario through the admin API (an existing one keeps its scenario);
 - the Step Functions state machine ``NAME-recovery`` (role
   ``arn:aws:iam::<account>:role/NAME-recovery``, never used) with the
@@ -166,7 +166,7 @@ _session = boto3.session.Session(
 )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def client(service: str, region: str = REGION):  # type: ignore[no-untyped-def]
     url = DYNAMODB_URL if service == "dynamodb" else MOTO_URL
     return _session.client(service, endpoint_url=url, config=_CONFIG, region_name=region)
@@ -277,8 +277,14 @@ def _substitution(document: dict, key: str, value: object, name: str, account: s
         else:
             logical, attribute = (list(target) + ["", ""])[:2]
         resource = (document.get("Resources") or {}).get(logical)
-        if attribute != "Arn" or not isinstance(resource, dict) or resource.get("Type") != "AWS::Serverless::Function":
-            raise Failure(f"{what}: only !GetAtt <AWS::Serverless::Function>.Arn is resolved locally, not {target!r}")
+        if (
+            attribute != "Arn"
+            or not isinstance(resource, dict)
+            or resource.get("Type") != "AWS::Serverless::Function"
+        ):
+            raise Failure(
+                f"{what}: only !GetAtt <AWS::Serverless::Function>.Arn is resolved locally, not {target!r}"
+            )
         binary = ((resource.get("Metadata") or {}).get("BuildProperties") or {}).get("Binary")
         if not isinstance(binary, str) or not binary:
             raise Failure(f"{what}: function {logical} has no Metadata.BuildProperties.Binary")
@@ -289,7 +295,10 @@ def _substitution(document: dict, key: str, value: object, name: str, account: s
             raise Failure(f"{what}: !Ref {value['Ref']} is not a template parameter with a Default")
         default = parameter["Default"]
         return str(default).lower() if isinstance(default, bool) else str(default)
-    raise Failure(f"{what}: cannot resolve {json.dumps(value)} locally (a literal, !Ref Parameter or !GetAtt Function.Arn)")
+    raise Failure(
+        f"{what}: cannot resolve {json.dumps(value)} locally "
+        "(a literal, !Ref Parameter or !GetAtt Function.Arn)"
+    )
 
 
 def workflow_definition(document: dict, name: str, account: str) -> tuple[str, str]:
@@ -305,7 +314,10 @@ def workflow_definition(document: dict, name: str, account: str) -> tuple[str, s
     # PyYAML has already resolved the anchors and aliases (&transient, *transient).
     text = json.dumps(definition, indent=2)
     if '"Ref"' in text or '"Fn::' in text:
-        raise Failure(f"{path}: {WORKFLOW_RESOURCE} Definition: intrinsic functions are not supported here (use DefinitionSubstitutions)")
+        raise Failure(
+            f"{path}: {WORKFLOW_RESOURCE} Definition: intrinsic functions are not supported here "
+            "(use DefinitionSubstitutions)"
+        )
     substitutions = props.get("DefinitionSubstitutions") or {}
     if not isinstance(substitutions, dict):
         raise Failure(f"{path}: {WORKFLOW_RESOURCE} DefinitionSubstitutions is not a mapping")
@@ -376,9 +388,9 @@ def ensure_notices(name: str) -> tuple[str, str]:
     sns, sqs = client("sns"), client("sqs")
     topic_arn = sns.create_topic(Name=f"{name}-notices")["TopicArn"]
     queue_url = sqs.create_queue(QueueName=f"{name}-notices-inbox")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     # SNS does not duplicate a subscription with the same topic/protocol/endpoint.
     sns.subscribe(
         TopicArn=topic_arn,
@@ -505,7 +517,9 @@ def ensure_workflow(name: str, definition: str, workflow_type: str, account: str
             )["stateMachineArn"]
         except botocore.exceptions.ClientError as exc:
             if error_code(exc) != "StateMachineAlreadyExists":
-                raise Failure(f"CreateStateMachine {machine}: {error_code(exc)}: {error_message(exc)}") from exc
+                raise Failure(
+                    f"CreateStateMachine {machine}: {error_code(exc)}: {error_message(exc)}"
+                ) from exc
             arn = f"arn:aws:states:{REGION}:{account}:stateMachine:{machine}"  # lost a race: it exists
     current = sfn.describe_state_machine(stateMachineArn=arn)
     if current["definition"] != definition or current["roleArn"] != role_arn:
@@ -639,7 +653,7 @@ def kube(args: argparse.Namespace) -> dict:
         try:
             patch = json.loads(args.scenario)
         except ValueError as exc:
-            raise Failure(f"scenario: not JSON ({exc}); e.g. '{{\"after_restart\": \"crashloop\"}}'") from exc
+            raise Failure(f'scenario: not JSON ({exc}); e.g. \'{{"after_restart": "crashloop"}}\'') from exc
         state = admin("PATCH", f"/clusters/{cluster}/scenario", patch)
     else:
         state = admin("GET", f"/clusters/{cluster}/state")
@@ -668,8 +682,9 @@ def main(argv: list[str]) -> int:
     p = sub.add_parser("provision", help="create an environment's resources")
     p.add_argument("--name", default=DEFAULT_NAME)
     p.add_argument("--regions", default=DEFAULT_REGIONS, help="comma-separated")
-    p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
-                   help="extra function variable (repeatable)")
+    p.add_argument(
+        "--env", action="append", default=[], metavar="KEY=VALUE", help="extra function variable (repeatable)"
+    )
     p.add_argument("--env-file", help="also write function_env as KEY=VALUE lines here")
     p.set_defaults(run=provision)
 

@@ -1,0 +1,211 @@
+"""The admin API: how tests and drills play each cluster's controller.
+
+Plain HTTP on 127.0.0.1:``LOCAL_CLOUD_KUBE_ADMIN_PORT`` (4568), JSON in and
+out, errors ``{"error": "..."}``. ``{name}`` is the EKS cluster name; add
+``?region=R`` if the name exists in two regions.
+
+``GET /clusters``
+    ``{"clusters": [{name, region, account, endpoint, certificate_authority_data, cluster_status}]}``
+``GET /clusters/{name}``
+    that entry.
+``GET /clusters/{name}/scenario``
+    the full scenario (see ``scenario``).
+``PUT /clusters/{name}/scenario`` (a scenario; missing keys take defaults)
+    replaces the scenario and starts the cluster over from it: a fresh
+    deployment (generation 1), fresh pods in mode ``pods``, the
+    ``after_restart`` list from its start. Answers the state.
+``PATCH /clusters/{name}/scenario`` (a JSON merge patch of the scenario)
+    merges: ``pods`` re-labels the current pods, ``deployment`` fields
+    change the spec (``image`` means new pods, ``exists`` removes /
+    recreates the deployment), ``after_restart`` restarts its list.
+    Answers the state.
+``GET /clusters/{name}/state``
+    ``{cluster, scenario, summary, deployment, pods, rollouts, faults}``;
+    ``summary`` is the short view (generation, observedGeneration, counts,
+    each pod's name / phase / ready / reason).
+``POST /clusters/{name}/faults``
+    queues a fault (see ``faults``). Answers ``{"faults": [...]}``.
+``GET /clusters/{name}/faults``, ``DELETE /clusters/{name}/faults``
+    the pending faults / clear them.
+``GET /clusters/{name}/requests``
+    ``{"requests": [{time, method, path, query, content_type, body, status,
+    auth, auth_error, fault, user_agent}]}``: every Kubernetes request, oldest
+    first (the last 10000); ``body`` for PATCH/PUT/POST (JSON when it parses);
+    never the token.
+``DELETE /clusters/{name}/requests``
+    clears the log; answers ``{"cleared": N}``.
+
+The same port serves the routes other modules add (``EXTRA_ROUTES``): the
+launcher's Lambda emulator registry, ``GET /lambda``, ``GET|PUT|DELETE
+/lambda/{environment}`` (see ``launcher.py``).
+"""
+
+from __future__ import annotations
+
+import copy
+import http.server
+import json
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from .cluster import KubeCluster
+from .faults import FaultError
+from .registry import REGISTRY
+from .scenario import ScenarioError, complete_scenario, patched_scenario
+from .server import MAX_BODY, MethodDispatchingHandler
+
+log = logging.getLogger("local-cloud.kube")
+
+
+class AdminError(Exception):
+    """An admin API error answer: its HTTP status and message."""
+
+    def __init__(self, code: int, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+# Routes another module serves on this admin port (one port for every admin
+# call a test makes): first path segment -> handler(method, the segments
+# after it, a function that reads the JSON body) answering (status, JSON);
+# it raises AdminError for an error answer. The launcher adds ``lambda``.
+AdminRoute = Callable[[str, list[str], Callable[[], Any]], tuple[int, Any]]
+EXTRA_ROUTES: dict[str, AdminRoute] = {}
+
+
+def _only(method: str, *allowed: str) -> None:
+    if method not in allowed:
+        raise AdminError(405, f"{method} not allowed here; use {', '.join(allowed)}")
+
+
+def _find(name: str, region: str | None) -> KubeCluster:
+    found = REGISTRY.find(name, region)
+    if not found:
+        names = sorted(c.name for c in REGISTRY.all())
+        known = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+        where = f" in {region}" if region else ""
+        raise AdminError(404, f"no cluster {name}{where} (clusters: {known or 'none'}; GET /clusters)")
+    if len(found) > 1:
+        regions = ", ".join(sorted(c.region for c in found))
+        raise AdminError(409, f"cluster {name} exists in {regions}: add ?region=")
+    return found[0]
+
+
+def route(
+    method: str, segments: list[str], region: str | None, read_body: Callable[[], Any]
+) -> tuple[int, Any]:
+    """(status, JSON) for one admin request; raises AdminError, ScenarioError or FaultError."""
+    if segments and segments[0] in EXTRA_ROUTES:
+        return EXTRA_ROUTES[segments[0]](method, segments[1:], read_body)
+    if segments == ["clusters"]:
+        _only(method, "GET")
+        return 200, {
+            "clusters": [c.entry() for c in sorted(REGISTRY.all(), key=lambda c: (c.name, c.region))]
+        }
+    if len(segments) < 2 or segments[0] != "clusters" or len(segments) > 3:
+        raise AdminError(
+            404, "unknown path; see GET /clusters and /clusters/{name}/{scenario,state,faults,requests}"
+        )
+    cluster = _find(segments[1], region)
+    what = segments[2] if len(segments) == 3 else ""
+    if what == "":
+        _only(method, "GET")
+        return 200, cluster.entry()
+    if what == "scenario":
+        return _scenario(cluster, method, read_body)
+    if what == "state":
+        _only(method, "GET")
+        return 200, cluster.report()
+    if what == "faults":
+        _only(method, "GET", "POST", "DELETE")
+        with cluster.lock:
+            if method == "POST":
+                cluster.faults.add(read_body())
+            elif method == "DELETE":
+                cluster.faults.clear()
+            return 200, {"faults": cluster.faults.pending()}
+    if what == "requests":
+        _only(method, "GET", "DELETE")
+        with cluster.lock:
+            if method == "DELETE":
+                count = len(cluster.requests)
+                cluster.requests.clear()
+                return 200, {"cleared": count}
+            return 200, {"requests": list(cluster.requests)}
+    raise AdminError(404, f"unknown path /clusters/{cluster.name}/{what}")
+
+
+def _scenario(cluster: KubeCluster, method: str, read_body: Callable[[], Any]) -> tuple[int, Any]:
+    _only(method, "GET", "PUT", "PATCH")
+    if method == "GET":
+        with cluster.lock:
+            return 200, copy.deepcopy(cluster.state.scenario)
+    body = read_body()
+    with cluster.lock:
+        if method == "PUT":
+            scenario = complete_scenario(body, cluster.name, cluster.region)
+        else:
+            scenario = patched_scenario(cluster.state.scenario, body, cluster.name, cluster.region)
+        cluster.state.apply_scenario(scenario, replace=method == "PUT")
+    return 200, cluster.report()
+
+
+class AdminHandler(MethodDispatchingHandler):
+    server_version = "local-cloud-kube-admin"
+    sys_version = ""
+    timeout = 60
+
+    def _body(self) -> Any:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            raise AdminError(413, "body too large")
+        raw = self.rfile.read(length) if length > 0 else b""
+        try:
+            return json.loads(raw.decode("utf-8") or "{}")
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise AdminError(400, f"the body is not JSON: {exc}") from exc
+
+    def _serve(self) -> None:
+        method = self.command
+        parts = urlsplit(self.path)
+        query = dict(parse_qsl(parts.query))
+        segments = [unquote(s) for s in parts.path.strip("/").split("/") if s]
+        try:
+            code, answer = route(method, segments, query.get("region"), self._body)
+        except AdminError as exc:
+            code, answer = exc.code, {"error": str(exc)}
+        except (ScenarioError, FaultError) as exc:
+            code, answer = 400, {"error": str(exc)}
+        except Exception as exc:  # noqa: BLE001 - answer 500 rather than drop the connection
+            log.exception("kube admin: %s %s failed", method, self.path)
+            code, answer = 500, {"error": f"internal error: {exc}"}
+        payload = json.dumps(answer, indent=2).encode() + b"\n"
+        try:
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+        except OSError:
+            # The caller went away (a readiness probe that only connects, a
+            # test that timed out): nothing to answer, nothing to report.
+            self.close_connection = True
+        log.info("kube admin %s %s -> %d", method, parts.path, code)
+
+
+class AdminServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def start_admin(host: str, port: int) -> AdminServer:
+    """Serve the admin API on host:port in a daemon thread."""
+    server = AdminServer((host, port), AdminHandler)
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="kube-admin", daemon=True
+    ).start()
+    log.info("kube admin API on http://%s:%d", host, server.server_address[1])
+    return server
