@@ -607,6 +607,25 @@ pub fn events_settings(extra: &[(&str, &str)]) -> Settings {
     Settings::from_vars(vars).unwrap()
 }
 
+/// The context a use case borrows, over in-memory ports.
+pub fn context<'a>(
+    settings: &'a Settings,
+    health: &'a ScriptedHealth,
+    store: &'a MemoryStore,
+    notifier: &'a RecordingNotifier,
+    clock: &'a FakeClock,
+) -> Context<'a> {
+    Context {
+        settings,
+        health,
+        records: Records {
+            store,
+            notifier,
+            clock,
+        },
+    }
+}
+
 /// Every in-memory port at once, for a handler test: both regions' checks
 /// healthy, both platforms healthy, nothing stored, at [`EVENTS_TIME`].
 pub struct Fakes {
@@ -639,11 +658,13 @@ impl Fakes {
     /// What a use case borrows; the checkers report as of the clock's now.
     pub fn context(&self) -> Context<'_> {
         *self.health.now.lock().unwrap() = Some(self.clock.now());
-        Context {
-            settings: &self.settings,
-            health: &self.health,
-            records: self.records(),
-        }
+        context(
+            &self.settings,
+            &self.health,
+            &self.store,
+            &self.notifier,
+            &self.clock,
+        )
     }
 
     pub fn records(&self) -> Records<'_> {

@@ -27,7 +27,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{RngAlgorithm, TestCaseError, TestRunner};
 
 use crate::app::confirm_outage::confirm_outage;
-use crate::app::context::{Context, Records};
+use crate::app::context::Context;
 use crate::app::escalate_incident::{EscalateRequest, Failure, escalate_incident};
 use crate::app::ports::Clock;
 use crate::app::reconcile::reconcile;
@@ -279,15 +279,13 @@ struct Fakes {
 
 impl Fakes {
     fn deps(&self) -> Context<'_> {
-        Context {
-            settings: &self.settings,
-            health: &self.health,
-            records: Records {
-                store: &self.store,
-                notifier: &self.notifier,
-                clock: &self.clock,
-            },
-        }
+        crate::fakes::context(
+            &self.settings,
+            &self.health,
+            &self.store,
+            &self.notifier,
+            &self.clock,
+        )
     }
 }
 

@@ -121,7 +121,7 @@ fn fingerprint(report: &PeersReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::context::Context;
+
     use crate::config::Settings;
     use crate::config::tests::sample_vars;
     use crate::fakes::{FakeClock, MemoryStore, RecordingNotifier, ScriptedHealth};
@@ -165,15 +165,7 @@ mod tests {
             ScriptedHealth::default(),
             FakeClock::at("2026-11-22T10:00:00Z"),
         );
-        let deps = Context {
-            settings: &settings,
-            health: &health,
-            records: Records {
-                store,
-                notifier,
-                clock: &clock,
-            },
-        };
+        let deps = crate::fakes::context(&settings, &health, store, notifier, &clock);
         check_derp_peers(deps.settings, &deps.records, peers, scheduled)
             .await
             .unwrap()

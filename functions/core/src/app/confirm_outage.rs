@@ -363,7 +363,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::app::context::Records;
+
     use crate::app::ports::{Clock, IncidentStore};
     use crate::config::Settings;
     use crate::config::tests::sample_vars;
@@ -402,15 +402,13 @@ mod tests {
         }
 
         fn deps(&self) -> Context<'_> {
-            Context {
-                settings: &self.settings,
-                health: &self.health,
-                records: Records {
-                    store: &self.store,
-                    notifier: &self.notifier,
-                    clock: &self.clock,
-                },
-            }
+            crate::fakes::context(
+                &self.settings,
+                &self.health,
+                &self.store,
+                &self.notifier,
+                &self.clock,
+            )
         }
 
         async fn run(&self, trigger: &Trigger, nonce: &str) -> Result<Report> {

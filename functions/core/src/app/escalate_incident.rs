@@ -125,7 +125,7 @@ pub(crate) async fn escalate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::context::Context;
+
     use crate::app::ports::{Clock, IncidentStore};
     use crate::config::tests::sample_settings;
     use crate::error::Error;
@@ -182,15 +182,13 @@ mod tests {
         }
 
         async fn escalate(&self, request: &EscalateRequest, nonce: &str) -> Result<EscalateReport> {
-            let deps = Context {
-                settings: &self.settings,
-                health: &self.health,
-                records: Records {
-                    store: &self.store,
-                    notifier: &self.notifier,
-                    clock: &self.clock,
-                },
-            };
+            let deps = crate::fakes::context(
+                &self.settings,
+                &self.health,
+                &self.store,
+                &self.notifier,
+                &self.clock,
+            );
             escalate_incident(&deps.records, request, nonce).await
         }
     }

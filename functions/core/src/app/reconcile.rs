@@ -310,7 +310,6 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::app::context::Records;
 
     use crate::model::phase::Phase;
     use crate::model::workflow::ExecutionStatus;
@@ -350,15 +349,13 @@ mod tests {
         }
 
         fn deps(&self) -> Context<'_> {
-            Context {
-                settings: &self.settings,
-                health: &self.health,
-                records: Records {
-                    store: &self.store,
-                    notifier: &self.notifier,
-                    clock: &self.clock,
-                },
-            }
+            crate::fakes::context(
+                &self.settings,
+                &self.health,
+                &self.store,
+                &self.notifier,
+                &self.clock,
+            )
         }
 
         async fn run(&self, request: &str) -> ReconcileReport {

@@ -380,7 +380,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::app::context::Records;
+
     use crate::app::ports::{Clock, IncidentStore};
     use crate::config::Settings;
     use crate::config::tests::sample_vars;
@@ -461,15 +461,13 @@ mod tests {
 
         async fn restore(&self, request: &RestoreRequest, nonce: &str) -> Result<RestoreReport> {
             *self.health.now.lock().unwrap() = Some(self.clock.now());
-            let deps = Context {
-                settings: &self.settings,
-                health: &self.health,
-                records: Records {
-                    store: &self.store,
-                    notifier: &self.notifier,
-                    clock: &self.clock,
-                },
-            };
+            let deps = crate::fakes::context(
+                &self.settings,
+                &self.health,
+                &self.store,
+                &self.notifier,
+                &self.clock,
+            );
             restore_platform(&deps, &self.platform, request, nonce).await
         }
 

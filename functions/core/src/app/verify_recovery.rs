@@ -188,7 +188,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::app::context::Records;
+
     use crate::app::ports::{Clock, IncidentStore};
     use crate::config::Settings;
     use crate::config::tests::sample_vars;
@@ -274,15 +274,13 @@ mod tests {
             self.clock.advance(Duration::from_secs(15));
             *self.health.now.lock().unwrap() = Some(self.clock.now());
             let timing = *self.timing.lock().unwrap();
-            let deps = Context {
-                settings: &self.settings,
-                health: &self.health,
-                records: Records {
-                    store: &self.store,
-                    notifier: &self.notifier,
-                    clock: &self.clock,
-                },
-            };
+            let deps = crate::fakes::context(
+                &self.settings,
+                &self.health,
+                &self.store,
+                &self.notifier,
+                &self.clock,
+            );
             verify_recovery(
                 &deps,
                 &self.platform,
@@ -465,15 +463,13 @@ mod tests {
             incident_id: "nope".into(),
             timing: None,
         };
-        let deps = Context {
-            settings: &world.settings,
-            health: &world.health,
-            records: Records {
-                store: &world.store,
-                notifier: &world.notifier,
-                clock: &world.clock,
-            },
-        };
+        let deps = crate::fakes::context(
+            &world.settings,
+            &world.health,
+            &world.store,
+            &world.notifier,
+            &world.clock,
+        );
         let error = verify_recovery(&deps, &world.platform, &world.platform, &request, "v")
             .await
             .unwrap_err();
