@@ -191,7 +191,7 @@ fn kind_of(value: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sample_event as sample;
+    use failover_core::fakes::event_payload as sample;
 
     const ALARM: &str = "platform-failover-us-east-1-platform-health";
     const CHECK: &str = "6f4c1f5e-2b1d-4c53-9f43-1d2a1b7e0c11";

@@ -42,7 +42,10 @@ mod tests {
 
     #[test]
     fn the_sample_event_decodes() {
-        let request = decode(&crate::sample_event("escalate-incident.json")).unwrap();
+        let request = decode(&failover_core::fakes::event_payload(
+            "escalate-incident.json",
+        ))
+        .unwrap();
         assert_eq!(request.incident_id, "us-east-1-20261122-101500-3f9a2c1b");
         assert_eq!(request.failure.error, "UpstreamUnavailable");
     }

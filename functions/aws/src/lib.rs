@@ -91,11 +91,3 @@ impl AwsPorts {
         }
     }
 }
-
-/// A sample event from the repository's `events/` folder, for the decoders' tests.
-#[cfg(test)]
-pub(crate) fn sample_event(file: &str) -> serde_json::Value {
-    #![allow(clippy::unwrap_used)]
-    let path = format!("{}/../../events/{file}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
-}

@@ -33,7 +33,7 @@ pub fn decode(event: &Value) -> Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sample_event as sample;
+    use failover_core::fakes::event_payload as sample;
 
     #[test]
     fn sample_events_decode() {

@@ -66,7 +66,7 @@ pub fn decode(event: &Value) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sample_event as sample;
+    use failover_core::fakes::event_payload as sample;
     use serde_json::json;
 
     #[test]
