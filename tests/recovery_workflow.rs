@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use system::{
-    Delivered, Emulator, Environment, Execution, Item, LocalCloud, alarm_event, of_kind, text,
+    Delivered, Emulator, Environment, Execution, Item, LocalCloud, alarm_event, emf, of_kind, text,
 };
 
 struct Recovery {
@@ -22,6 +22,8 @@ struct Recovery {
     notices: Vec<Delivered>,
     /// Kubernetes PATCHes the failed region's cluster received.
     patches: Vec<String>,
+    /// What the functions reported as metrics (Embedded Metric Format).
+    metrics: Vec<emf::Figure>,
 }
 
 impl Recovery {
@@ -106,6 +108,7 @@ async fn recover(label: &str, scenario: Value, faults: &[Value], notices: usize)
         .map(|r| r["path"].as_str().unwrap_or_default().to_owned())
         .collect();
     let notices = cloud.notices(&env, notices, Duration::from_secs(15)).await;
+    let metrics = emf::figures(&emulator.log());
     Recovery {
         env,
         execution,
@@ -113,6 +116,7 @@ async fn recover(label: &str, scenario: Value, faults: &[Value], notices: usize)
         timeline,
         notices,
         patches,
+        metrics,
     }
 }
 
@@ -211,6 +215,47 @@ fn assert_recovered(recovery: &Recovery, remedy: &str, patched: &str) {
     for notice in &r.notices {
         assert_eq!(notice.attributes["incident_id"], text(&r.incident, "id"));
     }
+
+    // The figures the functions printed add up to this one incident.
+    let m = &r.metrics;
+    let region = ("region", "us-east-1");
+    assert!(
+        m.iter().all(|f| f.namespace == "PlatformFailover"),
+        "{m:#?}"
+    );
+    assert_eq!(emf::sum(m, "IncidentsOpened", &[region]), 1.0, "{m:#?}");
+    assert_eq!(
+        emf::sum(m, "Verdicts", &[region, ("verdict", "confirmed")]),
+        1.0
+    );
+    let action = if remedy == "scale" {
+        "scale"
+    } else {
+        "rollout_restart"
+    };
+    assert_eq!(
+        emf::sum(m, "ActionsApplied", &[region, ("action", action)]),
+        1.0
+    );
+    assert_eq!(
+        emf::sum(m, "IncidentsClosed", &[region, ("outcome", "recovered")]),
+        1.0
+    );
+    let seconds = |from: chrono::DateTime<chrono::Utc>, to: chrono::DateTime<chrono::Utc>| {
+        (to - from).num_milliseconds() as f64 / 1000.0
+    };
+    // One figure each, the incident's own durations (to the millisecond).
+    let close = |got: Vec<f64>, want: f64| got.len() == 1 && (got[0] - want).abs() < 0.002;
+    let to_action = emf::values(m, "DetectionToAction", &[region]);
+    assert!(close(to_action, seconds(detected, acted)), "{m:#?}");
+    let to_recover = emf::values(m, "TimeToRecover", &[region]);
+    assert!(close(to_recover, seconds(detected, recovered)), "{m:#?}");
+    let unit = m
+        .iter()
+        .find(|f| f.name == "TimeToRecover")
+        .map(|f| f.unit.as_str());
+    assert_eq!(unit, Some("Seconds"));
+    assert_eq!(emf::sum(m, "NoticesUndelivered", &[]), 0.0);
 }
 
 #[tokio::test]
@@ -251,8 +296,9 @@ async fn pods_that_keep_crashing_spend_the_restart_budget_then_escalate() {
         4,
     )
     .await;
-    assert_eq!(r.execution.status, "FAILED", "{:?}", r.execution);
-    assert_eq!(r.execution.error.as_deref(), Some("Escalated"));
+    // An escalation is a designed outcome: it does not count as a failed execution.
+    assert_eq!(r.execution.status, "SUCCEEDED", "{:?}", r.execution);
+    assert_eq!(r.execution.error, None, "{:?}", r.execution);
     assert_eq!(
         r.execution.states.last().map(String::as_str),
         Some("Escalated")
@@ -289,6 +335,33 @@ async fn pods_that_keep_crashing_spend_the_restart_budget_then_escalate() {
     let subjects = r.subjects();
     assert_eq!(subjects.len(), 4, "{subjects:?}");
     assert!(subjects[3].contains("ESCALATION"), "{subjects:?}");
+    let (m, region) = (&r.metrics, ("region", "us-east-1"));
+    assert_eq!(
+        emf::sum(m, "IncidentsClosed", &[region, ("outcome", "escalated")]),
+        1.0,
+        "{m:#?}"
+    );
+    assert_eq!(
+        emf::sum(m, "IncidentsClosed", &[region, ("outcome", "recovered")]),
+        0.0
+    );
+    assert_eq!(
+        emf::sum(
+            m,
+            "ActionsApplied",
+            &[region, ("action", "rollout_restart")]
+        ),
+        2.0
+    );
+    assert_eq!(
+        emf::values(m, "DetectionToAction", &[region]).len(),
+        1,
+        "{m:#?}"
+    );
+    assert!(
+        emf::values(m, "TimeToRecover", &[region]).is_empty(),
+        "{m:#?}"
+    );
     assert!(
         r.notices[3].body.contains("kubectl logs"),
         "{}",
@@ -307,7 +380,7 @@ async fn a_step_that_fails_for_good_escalates_the_incident_and_says_why() {
         2,
     )
     .await;
-    assert_eq!(r.execution.status, "FAILED", "{:?}", r.execution);
+    assert_eq!(r.execution.status, "SUCCEEDED", "{:?}", r.execution);
     assert_eq!(
         r.execution.states,
         ["Timing", "Restore", "Escalate", "Escalated"],

@@ -1,5 +1,7 @@
 //! `template.yaml` against what the functions need and say: the workflow's
-//! timeouts and retries, its waits, the reconciler's triggers and its IAM;
+//! timeouts and retries, its waits and how it ends, the reconciler's
+//! triggers and its IAM, the alarms on the orchestrator, their topic and its
+//! key, the dashboard, the functions' sizing and network;
 //! and one source of truth for the contract strings: every Choice of the
 //! workflow is an answer the functions give, its Retry list is exactly the
 //! errors whose policy is retry, every parameter's default and range is the
@@ -164,14 +166,8 @@ fn reconcile_may_call_exactly_what_it_calls() {
             .unwrap();
     let granted: BTreeSet<String> = statements
         .iter()
-        .flat_map(|s| match &s["Action"] {
-            Value::String(one) => vec![one.clone()],
-            Value::Array(many) => many
-                .iter()
-                .filter_map(|a| a.as_str().map(str::to_owned))
-                .collect(),
-            other => panic!("Action {other}"),
-        })
+        .flat_map(actions)
+        .map(str::to_owned)
         .collect();
     let calls = [
         // Route53HealthChecks::observe
@@ -361,6 +357,17 @@ fn the_workflow_retries_exactly_the_errors_whose_policy_is_retry() {
     }
 }
 
+/// The variables the functions cannot start without.
+fn required_vars() -> Vec<(String, String)> {
+    [
+        ("REGIONS", r#"[{"name":"us-east-1","cluster":"a","health_check_id":"hc-a"},{"name":"eu-west-1","cluster":"b","health_check_id":"hc-b"}]"#),
+        ("INCIDENT_TABLE", "incidents"),
+        ("NOTIFY_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:notices"),
+    ]
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .to_vec()
+}
+
 /// Template parameters whose range is narrower than the functions accept,
 /// each for a reason the template states (and another test checks).
 const NARROWER: &[(&str, &str)] = &[
@@ -385,13 +392,7 @@ fn every_parameter_default_and_range_is_the_functions_own() {
         .as_object()
         .unwrap();
     let parameters = &template["Parameters"];
-    let base: Vec<(String, String)> = [
-        ("REGIONS", r#"[{"name":"us-east-1","cluster":"a","health_check_id":"hc-a"},{"name":"eu-west-1","cluster":"b","health_check_id":"hc-b"}]"#),
-        ("INCIDENT_TABLE", "incidents"),
-        ("NOTIFY_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:notices"),
-    ]
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .to_vec();
+    let base = required_vars();
     let defaults = Settings::from_vars(base.clone()).unwrap();
     let with = |var: &str, value: String| {
         let mut vars = base.clone();
@@ -449,4 +450,504 @@ fn every_parameter_default_and_range_is_the_functions_own() {
         checked += 1;
     }
     assert!(checked >= 15, "only {checked} parameters checked");
+}
+
+/// Resources by logical id.
+type Named<'t> = Vec<(&'t String, &'t Value)>;
+
+/// Every resource of `kind`.
+fn resources<'t>(template: &'t Value, kind: &str) -> Named<'t> {
+    template["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == kind)
+        .collect()
+}
+
+/// The health alarms (their action is confirm-outage) and the alarms on the
+/// orchestrator itself, by logical id.
+fn alarms(template: &Value) -> (Named<'_>, Named<'_>) {
+    resources(template, "AWS::CloudWatch::Alarm")
+        .into_iter()
+        .partition(|(_, a)| {
+            a["Properties"]["AlarmActions"][0]["Fn::GetAtt"] == "ConfirmOutageFunction.Arn"
+        })
+}
+
+/// The statements of a policy document that let `service` in.
+fn granted_to<'t>(document: &'t Value, service: &str) -> Vec<&'t Value> {
+    document["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["Effect"] == "Allow" && s["Principal"]["Service"] == service)
+        .collect()
+}
+
+/// The actions a policy statement allows or denies.
+fn actions(statement: &Value) -> BTreeSet<&str> {
+    match &statement["Action"] {
+        Value::String(one) => BTreeSet::from([one.as_str()]),
+        Value::Array(many) => many.iter().filter_map(Value::as_str).collect(),
+        other => panic!("Action {other}"),
+    }
+}
+
+/// The metric names an alarm reads: its own, or those of its metric math.
+fn alarm_metrics(alarm: &Value) -> BTreeSet<&str> {
+    let properties = &alarm["Properties"];
+    if let Some(name) = properties["MetricName"].as_str() {
+        return BTreeSet::from([name]);
+    }
+    properties["Metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["MetricStat"]["Metric"]["MetricName"].as_str())
+        .collect()
+}
+
+/// The ids a metric-math alarm's expression reads, and each id's metric.
+fn expression_inputs(alarm: &Value) -> (String, Vec<&Value>) {
+    let metrics = alarm["Properties"]["Metrics"].as_array().unwrap();
+    let returned: Vec<&Value> = metrics.iter().filter(|m| m["ReturnData"] == true).collect();
+    assert_eq!(returned.len(), 1, "one series decides: {metrics:?}");
+    let expression = returned[0]["Expression"].as_str().unwrap().to_owned();
+    let inputs = metrics
+        .iter()
+        .filter(|m| m.get("MetricStat").is_some())
+        .inspect(|m| {
+            let id = m["Id"].as_str().unwrap();
+            assert!(expression.contains(id), "{expression} leaves out {id}: {m}");
+            assert_eq!(m["ReturnData"], false, "{m}");
+        })
+        .map(|m| &m["MetricStat"]["Metric"])
+        .collect();
+    (expression, inputs)
+}
+
+#[test]
+fn the_ops_topic_has_its_own_key_which_cloudwatch_may_use() {
+    let template = template();
+    let resources = &template["Resources"];
+    let topic = &resources["OpsTopic"]["Properties"];
+    assert_eq!(
+        topic["KmsMasterKeyId"]["Ref"], "OpsKey",
+        "CloudWatch cannot publish to a topic under alias/aws/sns"
+    );
+    let key = &resources["OpsKey"];
+    assert_eq!(key["Type"], "AWS::KMS::Key");
+    assert_eq!(key["Properties"]["EnableKeyRotation"], true);
+    assert_eq!(
+        resources["OpsKeyAlias"]["Properties"]["TargetKeyId"]["Ref"],
+        "OpsKey"
+    );
+    let for_cloudwatch = granted_to(&key["Properties"]["KeyPolicy"], "cloudwatch.amazonaws.com");
+    assert_eq!(for_cloudwatch.len(), 1, "{for_cloudwatch:?}");
+    assert_eq!(
+        actions(for_cloudwatch[0]),
+        BTreeSet::from(["kms:Decrypt", "kms:GenerateDataKey*"])
+    );
+    assert_eq!(
+        for_cloudwatch[0]["Condition"]["StringEquals"]["aws:SourceAccount"]["Ref"],
+        "AWS::AccountId"
+    );
+
+    let policy = &resources["OpsTopicPolicy"]["Properties"];
+    assert_eq!(policy["Topics"][0]["Ref"], "OpsTopic");
+    let publish = granted_to(&policy["PolicyDocument"], "cloudwatch.amazonaws.com");
+    assert_eq!(publish.len(), 1, "{publish:?}");
+    assert_eq!(actions(publish[0]), BTreeSet::from(["sns:Publish"]));
+    let condition = &publish[0]["Condition"];
+    assert_eq!(
+        condition["StringEquals"]["aws:SourceAccount"]["Ref"],
+        "AWS::AccountId"
+    );
+    let source = system::template::substituted(&condition["ArnLike"]["aws:SourceArn"], true);
+    assert!(
+        source.ends_with(":alarm:AWS::StackName-*"),
+        "only this stack's alarms: {source}"
+    );
+    let statements = policy["PolicyDocument"]["Statement"].as_array().unwrap();
+    assert!(
+        statements
+            .iter()
+            .any(|s| s["Effect"] == "Deny"
+                && s["Condition"]["Bool"]["aws:SecureTransport"] == "false"),
+        "publishing without TLS is refused"
+    );
+}
+
+#[test]
+fn every_alarm_on_the_orchestrator_tells_the_ops_topic_and_may_publish_there() {
+    let template = template();
+    let (health, ops) = alarms(&template);
+    assert_eq!(health.len(), 2, "{health:?}");
+    assert!(ops.len() >= 7, "{ops:?}");
+    let topic = serde_json::json!([{"Ref": "OpsTopic"}]);
+    for (name, alarm) in ops {
+        let properties = &alarm["Properties"];
+        assert_eq!(properties["AlarmActions"], topic, "{name}");
+        assert_eq!(properties["OKActions"], topic, "{name}");
+        assert!(
+            ["breaching", "notBreaching"]
+                .contains(&properties["TreatMissingData"].as_str().unwrap_or("")),
+            "{name}: missing data is decided, not left to the default"
+        );
+        // The topic policy admits alarms named ${AWS::StackName}-*.
+        let named = system::template::substituted(&properties["AlarmName"], true);
+        assert!(named.starts_with("AWS::StackName-"), "{name}: {named}");
+        assert!(
+            !properties["AlarmDescription"].to_string().trim().is_empty(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn the_function_alarms_add_up_every_function() {
+    let template = template();
+    let functions: BTreeSet<&str> = resources(&template, "AWS::Serverless::Function")
+        .into_iter()
+        .map(|(name, _)| name.as_str())
+        .collect();
+    assert_eq!(functions.len(), 6, "{functions:?}");
+    for (alarm, metric) in [
+        ("FunctionErrorsAlarm", "Errors"),
+        ("FunctionThrottlesAlarm", "Throttles"),
+    ] {
+        let alarm = &template["Resources"][alarm];
+        let (expression, inputs) = expression_inputs(alarm);
+        assert!(expression.starts_with("SUM("), "{expression}");
+        let summed: BTreeSet<&str> = inputs
+            .iter()
+            .inspect(|m| {
+                assert_eq!(m["Namespace"], "AWS/Lambda");
+                assert_eq!(m["MetricName"], metric);
+            })
+            .filter_map(|m| m["Dimensions"][0]["Value"]["Ref"].as_str())
+            .collect();
+        assert_eq!(summed, functions, "{metric}");
+        assert_eq!(number(&alarm["Properties"]["Threshold"]), 1);
+    }
+}
+
+#[test]
+fn the_workflow_alarm_counts_only_executions_that_ended_outside_the_design() {
+    let template = template();
+    let alarm = &template["Resources"]["WorkflowEndedBadlyAlarm"];
+    let (expression, inputs) = expression_inputs(alarm);
+    assert!(expression.starts_with("SUM("), "{expression}");
+    let counted: BTreeSet<&str> = inputs
+        .iter()
+        .inspect(|m| {
+            assert_eq!(m["Namespace"], "AWS/States");
+            assert_eq!(m["Dimensions"][0]["Name"], "StateMachineArn");
+            assert_eq!(m["Dimensions"][0]["Value"]["Ref"], "RecoveryWorkflow");
+        })
+        .filter_map(|m| m["MetricName"].as_str())
+        .collect();
+    assert_eq!(
+        counted,
+        BTreeSet::from([
+            "ExecutionsAborted",
+            "ExecutionsFailed",
+            "ExecutionsTimedOut"
+        ])
+    );
+}
+
+/// `METRICS_NAMESPACE` as the functions get it.
+fn metrics_namespace(template: &Value) -> &Value {
+    &template["Globals"]["Function"]["Environment"]["Variables"]["METRICS_NAMESPACE"]
+}
+
+#[test]
+fn the_heartbeat_alarm_treats_no_data_as_a_dead_reconciler() {
+    let template = template();
+    let alarm = &template["Resources"]["ReconcilerHeartbeatAlarm"];
+    assert_eq!(alarm["Condition"], "ReconcileOn");
+    let properties = &alarm["Properties"];
+    assert_eq!(properties["MetricName"], "ReconcilerHeartbeat");
+    assert_eq!(&properties["Namespace"], metrics_namespace(&template));
+    assert_eq!(properties["TreatMissingData"], "breaching");
+    assert_eq!(properties["Statistic"], "Sum");
+    assert_eq!(properties["ComparisonOperator"], "LessThanThreshold");
+    assert_eq!(number(&properties["Threshold"]), 1);
+    assert!(
+        properties.get("Dimensions").is_none(),
+        "the heartbeat has no dimension"
+    );
+}
+
+#[test]
+fn each_health_alarm_has_an_alarm_for_its_insufficient_data() {
+    let template = template();
+    let (health, ops) = alarms(&template);
+    for (name, alarm) in health {
+        // "${AWS::StackName}-${RegionAName}-platform-health" -> RegionAName
+        let named = alarm["Properties"]["AlarmName"]["Fn::Sub"]
+            .as_str()
+            .unwrap();
+        let region = named
+            .split("${")
+            .nth(2)
+            .and_then(|p| p.split('}').next())
+            .unwrap();
+        let watching: Vec<&String> = ops
+            .iter()
+            .filter(|(_, a)| {
+                let p = &a["Properties"];
+                p["MetricName"] == "HealthAlarmInsufficientData"
+                    && p["Dimensions"]
+                        == serde_json::json!([{"Name": "region", "Value": {"Ref": region}}])
+            })
+            .map(|(n, a)| {
+                assert_eq!(a["Condition"], "ReconcileOn", "{n}: reconcile emits it");
+                assert_eq!(&a["Properties"]["Namespace"], metrics_namespace(&template));
+                assert_eq!(a["Properties"]["TreatMissingData"], "notBreaching", "{n}");
+                *n
+            })
+            .collect();
+        assert_eq!(watching.len(), 1, "{name} ({region}): {watching:?}");
+    }
+}
+
+#[test]
+fn reconcile_and_escalate_have_reserved_concurrency() {
+    let template = template();
+    let parameter = &template["Parameters"]["ReservedConcurrency"];
+    assert!(number(&parameter["Default"]) >= 2, "{parameter}");
+    let reserved = serde_json::json!({"Fn::If": [
+        "HasReservedConcurrency",
+        {"Ref": "ReservedConcurrency"},
+        {"Ref": "AWS::NoValue"}
+    ]});
+    for (name, function) in resources(&template, "AWS::Serverless::Function") {
+        let set = function["Properties"].get("ReservedConcurrentExecutions");
+        if ["ReconcileFunction", "EscalateIncidentFunction"].contains(&name.as_str()) {
+            assert_eq!(set, Some(&reserved), "{name}");
+        } else {
+            assert_eq!(set, None, "{name}: a cap it does not need");
+        }
+    }
+}
+
+#[test]
+fn memory_is_a_parameter_of_256_mb_by_default() {
+    let template = template();
+    let parameter = &template["Parameters"]["MemorySize"];
+    assert_eq!(parameter["Type"], "Number");
+    assert_eq!(number(&parameter["Default"]), 256);
+    assert_eq!(number(&parameter["MinValue"]), 128);
+    assert_eq!(number(&parameter["MaxValue"]), 10240);
+    assert_eq!(
+        template["Globals"]["Function"]["MemorySize"]["Ref"],
+        "MemorySize"
+    );
+    for (name, function) in resources(&template, "AWS::Serverless::Function") {
+        assert!(
+            function["Properties"].get("MemorySize").is_none(),
+            "{name} overrides MemorySize"
+        );
+    }
+}
+
+#[test]
+fn only_the_functions_that_reach_the_clusters_join_the_vpc() {
+    let template = template();
+    let reach = [
+        "RestorePlatformFunction",
+        "VerifyRecoveryFunction",
+        "CheckDerpPeersFunction",
+    ];
+    for (name, function) in resources(&template, "AWS::Serverless::Function") {
+        let properties = &function["Properties"];
+        let vpc = properties.get("VpcConfig");
+        if !reach.contains(&name.as_str()) {
+            assert_eq!(vpc, None, "{name}");
+            continue;
+        }
+        let vpc = vpc.unwrap_or_else(|| panic!("{name} has no VpcConfig"));
+        assert_eq!(vpc["Fn::If"][0], "HasVpc", "{name}");
+        assert_eq!(vpc["Fn::If"][2]["Ref"], "AWS::NoValue", "{name}");
+        // SAM attaches the ENI permissions whenever VpcConfig is present.
+        let denied = properties["Policies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["Fn::If"][0] == "HasVpc")
+            .unwrap_or_else(|| panic!("{name} keeps the ENI permissions without a VPC"));
+        assert_eq!(denied["Fn::If"][1]["Ref"], "AWS::NoValue");
+        let statement = &denied["Fn::If"][2]["Statement"][0];
+        assert_eq!(statement["Effect"], "Deny");
+        assert!(actions(statement).contains("ec2:CreateNetworkInterface"));
+    }
+}
+
+#[test]
+fn an_escalation_ends_the_execution_in_a_succeed_state() {
+    let template = template();
+    let states = states(&template).as_object().unwrap();
+    assert_eq!(states["Escalated"]["Type"], "Succeed");
+    let failing: Vec<&String> = states
+        .iter()
+        .filter(|(_, s)| s["Type"] == "Fail")
+        .map(|(name, _)| name)
+        .collect();
+    assert!(
+        failing.is_empty(),
+        "a designed outcome must not count as ExecutionsFailed: {failing:?}"
+    );
+    // Every way into Escalated has recorded the escalation already: the
+    // Escalate task succeeded, or restore-platform or verify-recovery
+    // answered the escalation they closed the incident with.
+    let into: BTreeSet<&str> = states
+        .iter()
+        .filter(|(_, s)| {
+            s["Next"] == "Escalated"
+                || s["Default"] == "Escalated"
+                || s["Choices"]
+                    .as_array()
+                    .is_some_and(|c| c.iter().any(|c| c["Next"] == "Escalated"))
+        })
+        .map(|(name, _)| name.as_str())
+        .collect();
+    assert_eq!(
+        into,
+        BTreeSet::from(["Escalate", "RestoreDecision", "VerifyOutcome"])
+    );
+    assert!(
+        states["Escalate"].get("Catch").is_none(),
+        "an Escalate that fails for good ends FAILED, for reconcile and the alarm"
+    );
+    let escalate = Gate::Escalate {
+        cause: Cause::DeploymentMissing,
+    };
+    let failed = Recovery::Failed { reasons: vec![] };
+    for (choice, answers) in [
+        ("RestoreDecision", tags(&[escalate], "decision")),
+        ("VerifyOutcome", tags(&[failed], "outcome")),
+    ] {
+        let escalating: BTreeSet<String> = states[choice]["Choices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["Next"] == "Escalated")
+            .filter_map(|c| c["StringEquals"].as_str().map(str::to_owned))
+            .collect();
+        assert_eq!(escalating, answers, "{choice}");
+    }
+}
+
+/// The dashboard as CloudWatch reads it, the reconciler on or off.
+fn dashboard(template: &Value, reconciler: bool) -> Value {
+    let body = &template["Resources"]["Dashboard"]["Properties"]["DashboardBody"];
+    let text = system::template::substituted(body, reconciler);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("DashboardBody is not JSON: {e}\n{text}"))
+}
+
+/// Every metric row of every widget, `[namespace, name, dimension, value, ..., {options}]`.
+fn rows(dashboard: &Value) -> Vec<&Vec<Value>> {
+    dashboard["widgets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w["properties"]["metrics"].as_array())
+        .flatten()
+        .filter_map(Value::as_array)
+        .collect()
+}
+
+#[test]
+fn the_dashboard_is_json_that_shows_every_custom_metric_and_alarm() {
+    use failover_core::model::metric::Metric;
+    use failover_core::model::remedy::Remedy;
+
+    let template = template();
+    let namespace = system::template::substituted(metrics_namespace(&template), true);
+    let mut vars = required_vars();
+    vars.push((
+        "METRICS_NAMESPACE".to_owned(),
+        namespace.replace("AWS::StackName", "platform-failover"),
+    ));
+    assert!(
+        Settings::from_vars(vars).is_ok(),
+        "the functions refuse METRICS_NAMESPACE {namespace}"
+    );
+    let (health, ops) = alarms(&template);
+    let custom: BTreeSet<&str> = ops
+        .iter()
+        .filter(|(_, a)| {
+            a["Properties"]
+                .get("Namespace")
+                .is_some_and(|n| n != "AWS/SQS")
+        })
+        .inspect(|(n, a)| {
+            assert_eq!(
+                &a["Properties"]["Namespace"],
+                metrics_namespace(&template),
+                "{n}"
+            );
+        })
+        .flat_map(|(_, a)| alarm_metrics(a))
+        .collect();
+
+    for reconciler in [true, false] {
+        let board = dashboard(&template, reconciler);
+        let shown: BTreeSet<&str> = rows(&board)
+            .into_iter()
+            .filter(|r| r[0] == namespace.as_str())
+            .filter_map(|r| r[1].as_str())
+            .collect();
+        for name in [
+            "OpenIncidents",
+            "TimeToRecover",
+            "ActionsApplied",
+            "ReconcilerHeartbeat",
+            "HealthAlarmInsufficientData",
+        ] {
+            assert!(shown.contains(name), "the dashboard leaves out {name}");
+        }
+        for name in shown.iter().chain(&custom) {
+            assert!(
+                Metric::NAMES.contains(name),
+                "{name} is no metric the functions emit: {:?}",
+                Metric::NAMES
+            );
+        }
+        let actions: BTreeSet<&str> = rows(&board)
+            .into_iter()
+            .filter(|r| r[1] == "ActionsApplied")
+            .filter_map(|r| {
+                let at = r.iter().position(|v| v == "action")?;
+                r[at + 1].as_str()
+            })
+            .collect();
+        assert_eq!(
+            actions,
+            BTreeSet::from([
+                Remedy::RolloutRestart.kind(),
+                Remedy::Scale { replicas: 1 }.kind()
+            ]),
+            "the action dimension as the functions write it"
+        );
+
+        let listed: BTreeSet<String> = board["widgets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| w["type"] == "alarm")
+            .flat_map(|w| w["properties"]["alarms"].as_array().unwrap())
+            .map(|a| a.as_str().unwrap().to_owned())
+            .collect();
+        let expected: BTreeSet<String> = health
+            .iter()
+            .chain(&ops)
+            .filter(|(_, a)| reconciler || a.get("Condition").is_none())
+            .map(|(n, _)| format!("{n}.Arn"))
+            .collect();
+        assert_eq!(listed, expected, "reconciler on: {reconciler}");
+    }
 }

@@ -6,6 +6,7 @@
 //! A harness failure is a test failure, so it panics with what went wrong.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+pub mod emf;
 pub mod template;
 
 use std::collections::{BTreeMap, HashMap};

@@ -51,6 +51,56 @@ fn json(yaml: Yaml) -> Value {
     }
 }
 
+/// The text a `Fn::Sub` (either form) stands for, each `${Name}` replaced
+/// by its name (`${A.Arn}` by `A.Arn`), so what surrounds the placeholders
+/// can be checked; a variable of the list form by its value: a string, a
+/// `Fn::Sub` (substituted the same way) or a `Fn::If`, whose first branch
+/// is taken when `condition` is true, else its second.
+pub fn substituted(value: &Value, condition: bool) -> String {
+    let (text, variables) = match &value["Fn::Sub"] {
+        Value::String(text) => (text.as_str(), None),
+        Value::Array(form) => (
+            form[0]
+                .as_str()
+                .unwrap_or_else(|| panic!("Fn::Sub text: {}", form[0])),
+            form.get(1),
+        ),
+        other => panic!("not a Fn::Sub: {value} ({other})"),
+    };
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .unwrap_or_else(|| panic!("unclosed ${{ in {text}"));
+        let name = &after[..end];
+        match variables.and_then(|v| v.get(name)) {
+            Some(variable) => out.push_str(&variable_text(variable, condition)),
+            None => out.push_str(name),
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn variable_text(value: &Value, condition: bool) -> String {
+    if let Some(text) = value.as_str() {
+        return text.to_owned();
+    }
+    if value.get("Fn::Sub").is_some() {
+        return substituted(value, condition);
+    }
+    match &value["Fn::If"] {
+        Value::Array(branches) if branches.len() == 3 => {
+            variable_text(&branches[if condition { 1 } else { 2 }], condition)
+        }
+        _ => panic!("a Fn::Sub variable that is no string, Fn::Sub or Fn::If: {value}"),
+    }
+}
+
 fn key(yaml: Yaml) -> String {
     match json(yaml) {
         Value::String(s) => s,
@@ -72,5 +122,15 @@ mod tests {
         assert_eq!(value["E"], serde_json::json!({"Fn::Sub": "${F}-x"}));
         assert_eq!(value["H"], serde_json::json!([1, "two"]));
         assert_eq!(value["I"], serde_json::json!({"Fn::If": ["c", 1, 2]}));
+    }
+
+    #[test]
+    fn a_sub_reads_as_its_text_with_placeholders_named() {
+        let value = parse(
+            "A: !Sub '${AWS::Region}/${B.Arn}'\nC: !Sub\n  - '[${D}${E}]'\n  - D: !If [c, !Sub '\"${F}\",', '']\n    E: '\"e\"'\n",
+        );
+        assert_eq!(substituted(&value["A"], true), "AWS::Region/B.Arn");
+        assert_eq!(substituted(&value["C"], true), r#"["F","e"]"#);
+        assert_eq!(substituted(&value["C"], false), r#"["e"]"#);
     }
 }

@@ -8,6 +8,7 @@ mod cloudwatch;
 mod dynamodb;
 pub mod escalate_event;
 mod lambda;
+pub mod metrics;
 pub mod peers_event;
 pub mod reconcile_event;
 pub mod restore_event;
@@ -22,7 +23,10 @@ pub mod verify_event;
 pub use clock::SystemClock;
 pub use cloudwatch::CloudWatchAlarms;
 pub use dynamodb::DynamoIncidentStore;
-pub use lambda::{answer, cold_start, failure, in_span, init_tracing, record};
+pub use lambda::{
+    answer, cold_start, failure, in_span, init_tracing, log_subscriber, may_log, record,
+};
+pub use metrics::EmfMetrics;
 pub use route53::Route53HealthChecks;
 pub use sns::SnsNotifier;
 pub use stepfunctions::StepFunctionsWorkflow;
@@ -53,6 +57,7 @@ pub struct AwsPorts {
     pub store: DynamoIncidentStore,
     pub notifier: SnsNotifier,
     pub clock: SystemClock,
+    pub metrics: EmfMetrics,
 }
 
 impl AwsPorts {
@@ -70,6 +75,7 @@ impl AwsPorts {
                 &settings.notify_topic_arn,
             ),
             clock: SystemClock,
+            metrics: EmfMetrics,
         }
     }
 
@@ -88,6 +94,7 @@ impl AwsPorts {
             store: &self.store,
             notifier: &self.notifier,
             clock: &self.clock,
+            metrics: &self.metrics,
         }
     }
 }

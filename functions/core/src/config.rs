@@ -25,6 +25,8 @@ pub struct Settings {
     /// The recovery workflow `confirm-outage` starts for a confirmed outage
     /// (only `confirm-outage` is given it).
     pub recovery_workflow_arn: Option<String>,
+    /// The CloudWatch namespace of the orchestrator's own metrics.
+    pub metrics_namespace: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,6 +169,13 @@ impl Settings {
                 u64::from(reader.number("REMINDER_MINUTES", 30, 1..=1440)) * 60,
             ),
         };
+        let metrics_namespace = reader.text("METRICS_NAMESPACE", "PlatformFailover");
+        if !is_metrics_namespace(&metrics_namespace) {
+            reader.problem(
+                "METRICS_NAMESPACE",
+                "must be 1 to 255 letters, digits or . - _ / # : (not starting with AWS/)",
+            );
+        }
         let recovery_workflow_arn = reader.value("RECOVERY_WORKFLOW_ARN").map(str::to_owned);
         if recovery_workflow_arn
             .as_deref()
@@ -218,6 +227,7 @@ impl Settings {
             verification,
             reconcile,
             recovery_workflow_arn,
+            metrics_namespace,
         })
     }
 
@@ -389,6 +399,15 @@ fn is_sns_topic_arn(arn: &str) -> bool {
         && parts.iter().all(|p| !p.is_empty())
 }
 
+/// CloudWatch's rule for a custom namespace.
+fn is_metrics_namespace(namespace: &str) -> bool {
+    (1..=255).contains(&namespace.len())
+        && !namespace.starts_with("AWS/")
+        && namespace
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-_/#:".contains(c))
+}
+
 fn is_state_machine_arn(arn: &str) -> bool {
     let parts: Vec<&str> = arn.split(':').collect();
     parts.len() == 7
@@ -445,6 +464,7 @@ pub(crate) mod tests {
         assert_eq!(s.takeover_after, Duration::from_secs(120));
         assert_eq!(s.reconcile.hold, Duration::from_secs(3600));
         assert_eq!(s.reconcile.reminder_every, Duration::from_secs(1800));
+        assert_eq!(s.metrics_namespace, "PlatformFailover");
     }
 
     #[test]
@@ -453,8 +473,10 @@ pub(crate) mod tests {
             ("DRY_RUN", "TRUE"),
             ("CONFIRM_SAMPLES", "2"),
             ("CONFIRM_INTERVAL_SECONDS", "0"),
+            ("METRICS_NAMESPACE", "PlatformFailover/my-stack"),
         ])
         .unwrap();
+        assert_eq!(s.metrics_namespace, "PlatformFailover/my-stack");
         assert!(s.dry_run);
         assert_eq!(s.confirmation.samples, 2);
         assert_eq!(s.confirmation.interval, Duration::ZERO);
@@ -470,6 +492,14 @@ pub(crate) mod tests {
                 &["NOTIFY_TOPIC_ARN is not an SNS topic ARN"],
             ),
             (&[("DRY_RUN", "maybe")], &["DRY_RUN must be true or false"]),
+            (
+                &[("METRICS_NAMESPACE", "AWS/Lambda")],
+                &["METRICS_NAMESPACE must be 1 to 255 letters"],
+            ),
+            (
+                &[("METRICS_NAMESPACE", "Platform Failover")],
+                &["METRICS_NAMESPACE must be 1 to 255 letters"],
+            ),
             (
                 &[(
                     "RECOVERY_WORKFLOW_ARN",

@@ -14,12 +14,15 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::app::context::{Context, Records};
-use crate::app::ports::{Alarms, Clock, HealthChecks, IncidentStore, Lease, Notifier, Opened};
+use crate::app::ports::{
+    Alarms, Clock, HealthChecks, IncidentStore, Lease, Metrics, Notifier, Opened,
+};
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::model::diagnosis::{ClusterReach, DeploymentView, Diagnosis, PodView};
 use crate::model::health::CheckerObservation;
 use crate::model::incident::{Incident, Lane, TimelineEntry};
+use crate::model::metric::Metric;
 use crate::model::notice::Notice;
 use crate::model::trigger::AlarmState;
 use crate::model::workflow::ExecutionStatus;
@@ -335,6 +338,29 @@ impl Notifier for RecordingNotifier {
     }
 }
 
+/// Keeps every figure recorded, in order.
+#[derive(Default)]
+pub struct RecordingMetrics {
+    pub recorded: Mutex<Vec<Metric>>,
+}
+
+impl RecordingMetrics {
+    pub fn all(&self) -> Vec<Metric> {
+        self.recorded.lock().unwrap().clone()
+    }
+
+    /// The names of the figures recorded, in order.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.all().iter().map(Metric::name).collect()
+    }
+}
+
+impl Metrics for RecordingMetrics {
+    fn record(&self, metric: Metric) {
+        self.recorded.lock().unwrap().push(metric);
+    }
+}
+
 /// Step Functions as far as the use cases see it: starts by name, once;
 /// an execution runs until a test ends it.
 #[derive(Default)]
@@ -614,6 +640,7 @@ pub fn context<'a>(
     store: &'a MemoryStore,
     notifier: &'a RecordingNotifier,
     clock: &'a FakeClock,
+    metrics: &'a RecordingMetrics,
 ) -> Context<'a> {
     Context {
         settings,
@@ -622,6 +649,7 @@ pub fn context<'a>(
             store,
             notifier,
             clock,
+            metrics,
         },
     }
 }
@@ -634,6 +662,7 @@ pub struct Fakes {
     pub store: MemoryStore,
     pub notifier: RecordingNotifier,
     pub clock: FakeClock,
+    pub metrics: RecordingMetrics,
     pub workflow: RecordingWorkflow,
     pub alarms: FakeAlarms,
     pub platform: FakePlatform,
@@ -649,6 +678,7 @@ impl Fakes {
             store: MemoryStore::default(),
             notifier: RecordingNotifier::default(),
             clock: FakeClock::at(EVENTS_TIME),
+            metrics: RecordingMetrics::default(),
             workflow: RecordingWorkflow::default(),
             alarms: FakeAlarms::default(),
             platform: FakePlatform::seeing(healthy_platform()),
@@ -664,6 +694,7 @@ impl Fakes {
             &self.store,
             &self.notifier,
             &self.clock,
+            &self.metrics,
         )
     }
 
@@ -672,6 +703,7 @@ impl Fakes {
             store: &self.store,
             notifier: &self.notifier,
             clock: &self.clock,
+            metrics: &self.metrics,
         }
     }
 

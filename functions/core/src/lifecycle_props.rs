@@ -37,8 +37,8 @@ use crate::config::Settings;
 use crate::config::tests::sample_vars;
 use crate::error::{Error, RetryPolicy};
 use crate::fakes::{
-    FakeAlarms, FakeClock, FakePlatform, MemoryStore, RecordingNotifier, RecordingWorkflow,
-    ScriptedHealth, WriteFault,
+    FakeAlarms, FakeClock, FakePlatform, MemoryStore, RecordingMetrics, RecordingNotifier,
+    RecordingWorkflow, ScriptedHealth, WriteFault,
 };
 use crate::model::diagnosis::{ClusterReach, DeploymentView, Diagnosis, PodView};
 use crate::model::incident::{Incident, Lane};
@@ -271,6 +271,7 @@ struct Fakes {
     health: ScriptedHealth,
     store: MemoryStore,
     notifier: RecordingNotifier,
+    metrics: RecordingMetrics,
     clock: FakeClock,
     workflow: RecordingWorkflow,
     alarms: FakeAlarms,
@@ -285,6 +286,7 @@ impl Fakes {
             &self.store,
             &self.notifier,
             &self.clock,
+            &self.metrics,
         )
     }
 }
@@ -384,6 +386,7 @@ impl World {
                 health,
                 store: MemoryStore::default(),
                 notifier: RecordingNotifier::default(),
+                metrics: RecordingMetrics::default(),
                 clock: FakeClock::at(START),
                 workflow: RecordingWorkflow::default(),
                 alarms,

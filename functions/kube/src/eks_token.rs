@@ -16,7 +16,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use failover_core::Error;
 
 const PREFIX: &str = "k8s-aws-v1.";
-/// EKS accepts tokens up to 15 minutes old; a short life limits a leaked one.
+/// What `aws eks get-token` sends. EKS accepts a token for about 15 minutes
+/// whatever this says, so a leaked one is usable that long: it never
+/// appears in a log, an error or an answer.
 pub(crate) const VALIDITY: Duration = Duration::from_secs(60);
 
 /// A bearer token. Its `Debug` and `Display` never show the secret part.
@@ -180,6 +182,71 @@ mod tests {
         );
         assert!(a.starts_with("https://sts.eu-west-1.amazonaws.com/"));
         assert_ne!(a, b, "another cluster, another signature");
+    }
+
+    /// What a subscriber wrote, shared with the test.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("log buffer").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Signs a token with a session token while `subscriber` logs.
+    fn logged_while_signing(subscriber: impl tracing::Subscriber + Send + Sync) {
+        tracing::subscriber::with_default(subscriber, || {
+            eks_token(
+                &credentials(Some("SECRET-SESSION-TOKEN")),
+                "c",
+                "us-east-1",
+                at(1_795_341_600),
+            )
+            .expect("token");
+        });
+    }
+
+    #[test]
+    fn no_credential_reaches_the_logs_even_at_trace() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let plain = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .finish();
+        logged_while_signing(plain);
+        let unfiltered =
+            String::from_utf8(captured.0.lock().expect("log buffer").clone()).expect("utf-8");
+        // What the signer prints at TRACE: the request and the credentials'
+        // access key id (the canonical request too, with the session token,
+        // in some releases).
+        assert!(
+            unfiltered.contains("AKIDEXAMPLE"),
+            "the signer no longer logs its credentials at TRACE; this test then guards nothing: {unfiltered}"
+        );
+
+        let captured = Captured::default();
+        let writer = captured.clone();
+        logged_while_signing(failover_aws::log_subscriber("TRACE", true, move || {
+            writer.clone()
+        }));
+        tracing::subscriber::with_default(
+            failover_aws::log_subscriber("TRACE", true, {
+                let writer = captured.clone();
+                move || writer.clone()
+            }),
+            || tracing::trace!("our own trace line"),
+        );
+        let logged =
+            String::from_utf8(captured.0.lock().expect("log buffer").clone()).expect("utf-8");
+        assert!(logged.contains("our own trace line"), "{logged}");
+        assert!(!logged.contains("SECRET-SESSION-TOKEN"), "{logged}");
+        assert!(!logged.contains("AKIDEXAMPLE"), "{logged}");
     }
 
     #[test]

@@ -165,7 +165,8 @@ mod tests {
             ScriptedHealth::default(),
             FakeClock::at("2026-11-22T10:00:00Z"),
         );
-        let deps = crate::fakes::context(&settings, &health, store, notifier, &clock);
+        let metrics = crate::fakes::RecordingMetrics::default();
+        let deps = crate::fakes::context(&settings, &health, store, notifier, &clock, &metrics);
         check_derp_peers(deps.settings, &deps.records, peers, scheduled)
             .await
             .unwrap()

@@ -7,6 +7,7 @@ use crate::app::context::Records;
 use crate::app::ports::Lease;
 use crate::error::{Error, Result};
 use crate::model::incident::{EntryKind, Incident, Journal, Lane, TimelineEntry};
+use crate::model::metric::Metric;
 use crate::model::notice::Notice;
 
 /// What a commit or a delivery left.
@@ -44,6 +45,9 @@ pub(crate) async fn commit(
 ) -> Result<Delivered> {
     incident.outbox.extend(notice);
     let stored = records.store.update(&incident, &entries).await?;
+    for metric in crate::rules::metrics::of_change(&stored, &entries) {
+        records.metrics.record(metric);
+    }
     Ok(deliver(records, stored, journal).await)
 }
 
@@ -59,6 +63,7 @@ pub(crate) async fn deliver(
     let mut published = Vec::new();
     for notice in &incident.outbox {
         if records.notifier.publish(notice).await.is_err() {
+            records.metrics.record(Metric::NoticeUndelivered);
             break;
         }
         published.push(notice.clone());

@@ -10,6 +10,7 @@ use crate::config::RegionSettings;
 use crate::error::{Error, Result};
 use crate::model::health::{Health, HealthReading};
 use crate::model::incident::{EntryKind, Incident, Journal, Lane};
+use crate::model::metric::Metric;
 use crate::model::phase::Phase;
 use crate::model::trigger::{AlarmState, Trigger};
 use crate::model::verdict::Verdict;
@@ -136,7 +137,12 @@ async fn open(
         format!("detected by {}", trigger.describe()),
     );
     match deps.records.store.open(&incident, &first).await? {
-        Opened::New => confirm(deps, workflow, region, incident, journal).await,
+        Opened::New => {
+            deps.records.metrics.record(Metric::IncidentOpened {
+                region: incident.region.clone(),
+            });
+            confirm(deps, workflow, region, incident, journal).await
+        }
         Opened::Existing(holder) => join(deps, *holder, trigger, journal).await,
     }
 }
@@ -368,7 +374,8 @@ mod tests {
     use crate::config::Settings;
     use crate::config::tests::sample_vars;
     use crate::fakes::{
-        FakeClock, MemoryStore, RecordingNotifier, RecordingWorkflow, ScriptedHealth,
+        FakeClock, MemoryStore, RecordingMetrics, RecordingNotifier, RecordingWorkflow,
+        ScriptedHealth,
     };
     use crate::model::notice::Severity;
     use crate::model::trigger::{Target, TriggerSource};
@@ -378,6 +385,7 @@ mod tests {
         health: ScriptedHealth,
         store: MemoryStore,
         notifier: RecordingNotifier,
+        metrics: RecordingMetrics,
         clock: FakeClock,
         workflow: RecordingWorkflow,
     }
@@ -396,6 +404,7 @@ mod tests {
                 health,
                 store: MemoryStore::default(),
                 notifier: RecordingNotifier::default(),
+                metrics: RecordingMetrics::default(),
                 clock,
                 workflow: RecordingWorkflow::default(),
             }
@@ -408,6 +417,7 @@ mod tests {
                 &self.store,
                 &self.notifier,
                 &self.clock,
+                &self.metrics,
             )
         }
 
@@ -744,6 +754,10 @@ mod tests {
             "the workflow starts anyway"
         );
         assert_eq!(stuck.outbox.len(), 1, "the notice is kept");
+        assert_eq!(
+            world.metrics.names(),
+            ["IncidentsOpened", "Verdicts", "NoticesUndelivered"]
+        );
 
         *world.notifier.failing.lock().unwrap() = false;
         let delivered = deliver(

@@ -1,17 +1,19 @@
 //! What a use case borrows for one invocation: only the ports it calls.
 
-use crate::app::ports::{Clock, HealthChecks, IncidentStore, Notifier};
+use crate::app::ports::{Clock, HealthChecks, IncidentStore, Metrics, Notifier};
 use crate::config::{RegionSettings, Settings};
 use crate::error::Result;
 use crate::model::health::HealthReading;
 use crate::rules::health::read_health;
 
 /// What every step writes through: the incident store, the notifier that
-/// delivers its notices, and the clock that stamps them.
+/// delivers its notices, the clock that stamps them, and the metrics that
+/// count them.
 pub struct Records<'a> {
     pub store: &'a dyn IncidentStore,
     pub notifier: &'a dyn Notifier,
     pub clock: &'a dyn Clock,
+    pub metrics: &'a dyn Metrics,
 }
 
 /// The context of a step that also reads the regions' health: confirming an

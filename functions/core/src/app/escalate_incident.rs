@@ -130,7 +130,8 @@ mod tests {
     use crate::config::tests::sample_settings;
     use crate::error::Error;
     use crate::fakes::{
-        FakeClock, MemoryStore, RecordingNotifier, ScriptedHealth, confirmed_incident,
+        FakeClock, MemoryStore, RecordingMetrics, RecordingNotifier, ScriptedHealth,
+        confirmed_incident,
     };
 
     fn failure(error: &str, cause: &str) -> Failure {
@@ -167,6 +168,7 @@ mod tests {
         store: MemoryStore,
         health: ScriptedHealth,
         notifier: RecordingNotifier,
+        metrics: RecordingMetrics,
         clock: FakeClock,
     }
 
@@ -177,6 +179,7 @@ mod tests {
                 store: MemoryStore::default(),
                 health: ScriptedHealth::default(),
                 notifier: RecordingNotifier::default(),
+                metrics: RecordingMetrics::default(),
                 clock: FakeClock::at("2026-11-22T10:00:00Z"),
             }
         }
@@ -188,6 +191,7 @@ mod tests {
                 &self.store,
                 &self.notifier,
                 &self.clock,
+                &self.metrics,
             );
             escalate_incident(&deps.records, request, nonce).await
         }

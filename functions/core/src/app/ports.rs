@@ -11,6 +11,7 @@ use crate::error::Result;
 use crate::model::diagnosis::Diagnosis;
 use crate::model::health::CheckerObservation;
 use crate::model::incident::{Incident, Lane, TimelineEntry};
+use crate::model::metric::Metric;
 use crate::model::notice::Notice;
 use crate::model::peers::PeerView;
 use crate::model::trigger::AlarmState;
@@ -109,6 +110,13 @@ pub trait IncidentStore: Send + Sync {
 #[async_trait]
 pub trait Notifier: Send + Sync {
     async fn publish(&self, notice: &Notice) -> Result<()>;
+}
+
+/// Where the figures the orchestrator reports about itself go. Recording
+/// never fails and never waits: a figure lost is a gap on a dashboard, never
+/// a step held back.
+pub trait Metrics: Send + Sync {
+    fn record(&self, metric: Metric);
 }
 
 #[async_trait]

@@ -21,6 +21,8 @@ use crate::config::RegionSettings;
 use crate::error::{Error, Result};
 use crate::model::health::Health;
 use crate::model::incident::{EntryKind, Incident, Journal, Lane};
+use crate::model::metric::{Metric, RepairKind};
+use crate::model::phase::Phase;
 use crate::model::remedy::Cause;
 use crate::model::trigger::{AlarmState, Target, Trigger, TriggerSource};
 use crate::rules::repair::{IdleRepair, OpenRepair, RegionView, idle_repair, open_repair};
@@ -92,10 +94,37 @@ pub async fn reconcile(
         .store
         .save_watch_state(HEARTBEAT, &heartbeat)
         .await?;
+    report_levels(deps, &report);
     match first_error {
         Some(error) => Err(error),
         None => Ok(report),
     }
+}
+
+/// One repair: a line of the report and a count by kind.
+fn repaired(view: &mut RegionView, deps: &Context<'_>, repair: RepairKind, line: String) {
+    deps.records.metrics.record(Metric::Repair {
+        region: view.region.clone(),
+        repair,
+    });
+    view.repairs.push(line);
+}
+
+/// The levels the dashboard and the alarms read every run: the heartbeat,
+/// and per region its open incidents and whether its health alarm has data.
+fn report_levels(deps: &Context<'_>, report: &ReconcileReport) {
+    let metrics = deps.records.metrics;
+    for view in &report.regions {
+        metrics.record(Metric::OpenIncidents {
+            region: view.region.clone(),
+            open: u32::from(view.phase.is_some_and(Phase::is_open)),
+        });
+        metrics.record(Metric::HealthAlarmInsufficientData {
+            region: view.region.clone(),
+            insufficient: view.alarm == Some(AlarmState::InsufficientData),
+        });
+    }
+    metrics.record(Metric::ReconcilerHeartbeat);
 }
 
 fn worst(region: &RegionSettings, states: &[(String, AlarmState)]) -> Option<AlarmState> {
@@ -127,10 +156,15 @@ async fn one_region(
     let takeover = deps.settings.takeover_after;
     for lane in [Lane::Live, Lane::DryRun] {
         if release_dangling(&deps.records, &region.name, lane, &mut journal).await? {
-            view.repairs.push(format!(
-                "released the {} lease, which named a closed or expired incident",
-                lane.as_str()
-            ));
+            repaired(
+                view,
+                deps,
+                RepairKind::ReleasedLease,
+                format!(
+                    "released the {} lease, which named a closed or expired incident",
+                    lane.as_str()
+                ),
+            );
         }
         if let Some(open) = deps.records.store.leaseholder(&region.name, lane).await? {
             if lane == Lane::of(deps.settings.dry_run) {
@@ -143,11 +177,19 @@ async fn one_region(
                 OpenRepair::TakeOver => {
                     let trigger = resync(region, "its confirmation stopped", open.dry_run);
                     let report = confirm_outage(deps, workflow, &trigger, nonce).await?;
-                    view.repairs.push(format!(
-                        "took over the confirmation of {}: {}",
-                        open.id,
-                        report.verdict.as_str()
-                    ));
+                    if view.incident_id.as_deref() == Some(open.id.as_str()) {
+                        view.phase = report.phase;
+                    }
+                    repaired(
+                        view,
+                        deps,
+                        RepairKind::TookOver,
+                        format!(
+                            "took over the confirmation of {}: {}",
+                            open.id,
+                            report.verdict.as_str()
+                        ),
+                    );
                 }
                 OpenRepair::StartWorkflow => {
                     let entry = journal.entry(
@@ -158,10 +200,12 @@ async fn one_region(
                     );
                     deps.records.store.append(&entry).await?;
                     let arn = start_recovery(deps, workflow, &open, &mut journal).await?;
-                    view.repairs.push(format!(
-                        "started the recovery workflow of {}: {arn}",
-                        open.id
-                    ));
+                    repaired(
+                        view,
+                        deps,
+                        RepairKind::StartedWorkflow,
+                        format!("started the recovery workflow of {}: {arn}", open.id),
+                    );
                 }
                 OpenRepair::Escalate(why) => {
                     match escalate(
@@ -174,7 +218,17 @@ async fn one_region(
                     )
                     .await
                     {
-                        Ok(_) => view.repairs.push(format!("escalated {}: {why}", open.id)),
+                        Ok(_) => {
+                            if view.incident_id.as_deref() == Some(open.id.as_str()) {
+                                view.phase = Some(Phase::Escalated);
+                            }
+                            repaired(
+                                view,
+                                deps,
+                                RepairKind::Escalated,
+                                format!("escalated {}: {why}", open.id),
+                            );
+                        }
                         // Closed by its workflow in the meantime.
                         Err(Error::Conflict(_)) => {}
                         Err(other) => return Err(other),
@@ -214,10 +268,12 @@ async fn one_region(
             ),
         );
         deps.records.store.append(&entry).await?;
-        view.repairs.push(format!(
-            "delivered {} of {left} notice(s) of {id}",
-            delivered.sent
-        ));
+        repaired(
+            view,
+            deps,
+            RepairKind::DeliveredNotices,
+            format!("delivered {} of {left} notice(s) of {id}", delivered.sent),
+        );
     }
 
     view.health = read(deps, region).await?.health;
@@ -248,15 +304,23 @@ async fn one_region(
             let report = confirm_outage(deps, workflow, &trigger, nonce).await?;
             view.incident_id = report.incident_id.clone();
             view.phase = report.phase;
-            view.repairs
-                .push(format!("confirmed again ({why}): {}", report.summary));
+            repaired(
+                view,
+                deps,
+                RepairKind::ConfirmedAgain,
+                format!("confirmed again ({why}): {}", report.summary),
+            );
         }
         IdleRepair::Remind => {
             if let Some(escalated) = last {
                 let id = escalated.id.clone();
                 remind(deps, escalated, view, &mut journal).await?;
-                view.repairs
-                    .push(format!("reminded people that {id} is still down"));
+                repaired(
+                    view,
+                    deps,
+                    RepairKind::Reminded,
+                    format!("reminded people that {id} is still down"),
+                );
             }
         }
     }
@@ -318,8 +382,8 @@ mod tests {
     use crate::config::Settings;
     use crate::config::tests::sample_vars;
     use crate::fakes::{
-        FakeAlarms, FakeClock, MemoryStore, RecordingNotifier, RecordingWorkflow, ScriptedHealth,
-        confirmed_incident,
+        FakeAlarms, FakeClock, MemoryStore, RecordingMetrics, RecordingNotifier, RecordingWorkflow,
+        ScriptedHealth, confirmed_incident,
     };
 
     struct World {
@@ -327,6 +391,7 @@ mod tests {
         health: ScriptedHealth,
         store: MemoryStore,
         notifier: RecordingNotifier,
+        metrics: RecordingMetrics,
         clock: FakeClock,
         workflow: RecordingWorkflow,
         alarms: FakeAlarms,
@@ -342,6 +407,7 @@ mod tests {
                     .script("hc-b", &[true]),
                 store: MemoryStore::default(),
                 notifier: RecordingNotifier::default(),
+                metrics: RecordingMetrics::default(),
                 clock: FakeClock::at("2026-11-22T10:00:00Z"),
                 workflow: RecordingWorkflow::default(),
                 alarms: FakeAlarms::default(),
@@ -355,6 +421,7 @@ mod tests {
                 &self.store,
                 &self.notifier,
                 &self.clock,
+                &self.metrics,
             )
         }
 
@@ -401,6 +468,29 @@ mod tests {
             world.subjects()
         );
         assert!(world.store.kinds().contains(&"Escalated".to_owned()));
+        let region = || "us-east-1".to_owned();
+        let recorded = world.metrics.all();
+        for expected in [
+            Metric::Repair {
+                region: region(),
+                repair: RepairKind::Escalated,
+            },
+            Metric::IncidentClosed {
+                region: region(),
+                outcome: Phase::Escalated,
+            },
+            Metric::OpenIncidents {
+                region: region(),
+                open: 0,
+            },
+            Metric::HealthAlarmInsufficientData {
+                region: region(),
+                insufficient: false,
+            },
+            Metric::ReconcilerHeartbeat,
+        ] {
+            assert!(recorded.contains(&expected), "{expected:?} in {recorded:?}");
+        }
 
         // The region is still down, but a person owns it now: no new incident.
         world.clock.advance(Duration::from_secs(300));
@@ -516,6 +606,50 @@ mod tests {
         let saved: serde_json::Value = serde_json::from_str(&heartbeat).unwrap();
         assert_eq!(saved["repairs"], 1);
         assert_eq!(saved["regions"][0]["region"], "us-east-1");
+        let repairs: Vec<Metric> = world
+            .metrics
+            .all()
+            .into_iter()
+            .filter(|m| matches!(m, Metric::Repair { .. }))
+            .collect();
+        assert_eq!(
+            repairs,
+            [Metric::Repair {
+                region: "us-east-1".into(),
+                repair: RepairKind::DeliveredNotices
+            }]
+        );
+    }
+
+    #[tokio::test]
+    async fn each_run_reports_its_heartbeat_and_each_region_s_levels() {
+        let world = World::new(&[true]);
+        world.alarms.set("alarm-a", AlarmState::InsufficientData);
+        world.alarms.set("alarm-b", AlarmState::Ok);
+        world.run("rec1").await;
+        let levels: Vec<Metric> = world.metrics.all();
+        assert_eq!(
+            levels,
+            [
+                Metric::OpenIncidents {
+                    region: "us-east-1".into(),
+                    open: 0
+                },
+                Metric::HealthAlarmInsufficientData {
+                    region: "us-east-1".into(),
+                    insufficient: true
+                },
+                Metric::OpenIncidents {
+                    region: "eu-west-1".into(),
+                    open: 0
+                },
+                Metric::HealthAlarmInsufficientData {
+                    region: "eu-west-1".into(),
+                    insufficient: false
+                },
+                Metric::ReconcilerHeartbeat,
+            ]
+        );
     }
 
     #[tokio::test]

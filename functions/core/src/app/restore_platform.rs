@@ -385,7 +385,8 @@ mod tests {
     use crate::config::Settings;
     use crate::config::tests::sample_vars;
     use crate::fakes::{
-        FakeClock, FakePlatform, MemoryStore, RecordingNotifier, ScriptedHealth, confirmed_incident,
+        FakeClock, FakePlatform, MemoryStore, RecordingMetrics, RecordingNotifier, ScriptedHealth,
+        confirmed_incident,
     };
     use crate::model::diagnosis::{ClusterReach, DeploymentView, PodView};
     use crate::model::incident::TimelineEntry;
@@ -432,6 +433,7 @@ mod tests {
         health: ScriptedHealth,
         store: MemoryStore,
         notifier: RecordingNotifier,
+        metrics: RecordingMetrics,
         clock: FakeClock,
         platform: FakePlatform,
         incident: Incident,
@@ -453,6 +455,7 @@ mod tests {
                 health,
                 store,
                 notifier: RecordingNotifier::default(),
+                metrics: RecordingMetrics::default(),
                 clock,
                 platform: FakePlatform::seeing(diagnosis),
                 incident,
@@ -467,6 +470,7 @@ mod tests {
                 &self.store,
                 &self.notifier,
                 &self.clock,
+                &self.metrics,
             );
             restore_platform(&deps, &self.platform, request, nonce).await
         }

@@ -193,7 +193,8 @@ mod tests {
     use crate::config::Settings;
     use crate::config::tests::sample_vars;
     use crate::fakes::{
-        FakeClock, FakePlatform, MemoryStore, RecordingNotifier, ScriptedHealth, confirmed_incident,
+        FakeClock, FakePlatform, MemoryStore, RecordingMetrics, RecordingNotifier, ScriptedHealth,
+        confirmed_incident,
     };
     use crate::model::diagnosis::{DeploymentView, PodView};
     use crate::model::notice::Severity;
@@ -234,6 +235,7 @@ mod tests {
         health: ScriptedHealth,
         store: MemoryStore,
         notifier: RecordingNotifier,
+        metrics: RecordingMetrics,
         clock: FakeClock,
         platform: FakePlatform,
         id: String,
@@ -261,6 +263,7 @@ mod tests {
                 .script("hc-b", &[true]),
             store,
             notifier: RecordingNotifier::default(),
+            metrics: RecordingMetrics::default(),
             clock,
             platform: FakePlatform::seeing(recovered_cluster()),
             id: incident.id,
@@ -280,6 +283,7 @@ mod tests {
                 &self.store,
                 &self.notifier,
                 &self.clock,
+                &self.metrics,
             );
             verify_recovery(
                 &deps,
@@ -469,6 +473,7 @@ mod tests {
             &world.store,
             &world.notifier,
             &world.clock,
+            &world.metrics,
         );
         let error = verify_recovery(&deps, &world.platform, &world.platform, &request, "v")
             .await

@@ -4,6 +4,7 @@
 pub mod diagnosis;
 pub mod health;
 pub mod incident;
+pub mod metric;
 pub mod notice;
 pub mod peers;
 pub mod phase;

@@ -93,3 +93,14 @@ pub enum Remedy {
         cause: Cause,
     },
 }
+
+impl Remedy {
+    /// Its name, as its serde tag spells it.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Self::Scale { .. } => "scale",
+            Self::RolloutRestart => "rollout_restart",
+            Self::Escalate { .. } => "escalate",
+        }
+    }
+}

@@ -4,6 +4,7 @@
 pub mod confirmation;
 pub mod guardrails;
 pub mod health;
+pub mod metrics;
 pub mod peers;
 pub mod recovery;
 pub mod remedy;
