@@ -7,6 +7,7 @@ mod clock;
 mod cloudwatch;
 mod dynamodb;
 pub mod escalate_event;
+mod incident_history;
 mod lambda;
 pub mod metrics;
 pub mod peers_event;
@@ -23,6 +24,7 @@ pub mod verify_event;
 pub use clock::SystemClock;
 pub use cloudwatch::CloudWatchAlarms;
 pub use dynamodb::DynamoIncidentStore;
+pub use incident_history::DynamoHistory;
 pub use lambda::{
     answer, cold_start, failure, in_span, init_tracing, log_subscriber, may_log, record,
 };

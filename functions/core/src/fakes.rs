@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 
 use crate::app::context::{Context, Records};
 use crate::app::ports::{
-    Alarms, Clock, HealthChecks, IncidentStore, Lease, Metrics, Notifier, Opened,
+    Alarms, Clock, HealthChecks, IncidentHistory, IncidentStore, Lease, Metrics, Notifier, Opened,
 };
 use crate::config::Settings;
 use crate::error::{Error, Result};
@@ -335,6 +335,42 @@ impl Notifier for RecordingNotifier {
         }
         self.sent.lock().unwrap().push(notice.clone());
         Ok(())
+    }
+}
+
+/// The in-memory store's history.
+#[async_trait]
+impl IncidentHistory for MemoryStore {
+    async fn incident_ids(
+        &self,
+        region: &str,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<String>> {
+        let incidents = self
+            .incidents
+            .lock()
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        Ok(incidents
+            .values()
+            .filter(|i| i.region == region)
+            .filter(|i| match (since, i.closed_at) {
+                (Some(since), Some(closed)) => closed >= since,
+                _ => true,
+            })
+            .map(|i| i.id.clone())
+            .collect())
+    }
+
+    async fn timeline(&self, incident_id: &str) -> Result<Vec<TimelineEntry>> {
+        let timeline = self
+            .timeline
+            .lock()
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        Ok(timeline
+            .iter()
+            .filter(|e| e.incident_id == incident_id)
+            .cloned()
+            .collect())
     }
 }
 

@@ -6,6 +6,7 @@ pub(crate) mod commit;
 pub mod confirm_outage;
 pub mod context;
 pub mod escalate_incident;
+pub mod operate;
 pub mod ports;
 pub mod reconcile;
 pub mod restore_platform;

@@ -159,6 +159,20 @@ pub trait Workflow: Send + Sync {
     async fn status(&self, incident_id: &str) -> Result<Option<ExecutionStatus>>;
 }
 
+/// What the operator's reports read beyond the functions' port: which
+/// incidents a region had, and an incident's timeline.
+#[async_trait]
+pub trait IncidentHistory: Send + Sync {
+    /// The ids of the region's incidents that may have been detected since
+    /// `since` (every one still kept without it): the open ones its leases
+    /// name and the ones closed since then, in no particular order.
+    async fn incident_ids(&self, region: &str, since: Option<DateTime<Utc>>)
+    -> Result<Vec<String>>;
+
+    /// The incident's timeline, oldest first.
+    async fn timeline(&self, incident_id: &str) -> Result<Vec<TimelineEntry>>;
+}
+
 /// The CloudWatch alarms on the regions' health checks.
 #[async_trait]
 pub trait Alarms: Send + Sync {

@@ -25,7 +25,9 @@ use crate::model::metric::{Metric, RepairKind};
 use crate::model::phase::Phase;
 use crate::model::remedy::Cause;
 use crate::model::trigger::{AlarmState, Target, Trigger, TriggerSource};
-use crate::rules::repair::{IdleRepair, OpenRepair, RegionView, idle_repair, open_repair};
+use crate::rules::repair::{
+    IdleRepair, OpenRepair, RegionView, idle_repair, open_repair, worst_alarm,
+};
 
 /// The watch under which the reconciler's heartbeat is saved.
 pub const HEARTBEAT: &str = "reconciler";
@@ -60,7 +62,7 @@ pub async fn reconcile(
     let mut first_error = None;
     for region in &deps.settings.regions {
         let alarm = match &states {
-            Ok(states) => worst(region, states),
+            Ok(states) => worst_alarm(region, states),
             Err(_) => None,
         };
         let mut view = RegionView {
@@ -125,21 +127,6 @@ fn report_levels(deps: &Context<'_>, report: &ReconcileReport) {
         });
     }
     metrics.record(Metric::ReconcilerHeartbeat);
-}
-
-fn worst(region: &RegionSettings, states: &[(String, AlarmState)]) -> Option<AlarmState> {
-    let mine: Vec<AlarmState> = states
-        .iter()
-        .filter(|(name, _)| region.alarm_names.contains(name))
-        .map(|(_, state)| *state)
-        .collect();
-    [
-        AlarmState::Alarm,
-        AlarmState::InsufficientData,
-        AlarmState::Ok,
-    ]
-    .into_iter()
-    .find(|state| mine.contains(state))
 }
 
 async fn one_region(

@@ -28,6 +28,9 @@ pub enum Cause {
     AllRegionsDown,
     /// Route 53 gave no fresh observation of the region.
     HealthInconclusive,
+    /// A person took the incident over by hand (`failoverctl escalate` or
+    /// `failoverctl release`), with the reason on its timeline.
+    ByOperator,
 }
 
 impl Cause {
@@ -72,6 +75,9 @@ impl Cause {
             }
             Self::HealthInconclusive => {
                 "Route 53 gave no fresh observation of the region: check the health check in the Route 53 console and the region's endpoint by hand."
+            }
+            Self::ByOperator => {
+                "A person took this incident over by hand with failoverctl (the reason is on its timeline): the orchestrator does nothing more for it; continue the runbook by hand from what its timeline shows, and run `failoverctl reconcile` once the region is back."
             }
             Self::RestartBudgetSpent => {
                 "Restarts did not bring the platform back: read the pod logs (`kubectl logs -l app=loft --tail=50`), look for database connectivity or resource exhaustion, and fix the cause."

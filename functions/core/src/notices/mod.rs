@@ -1,6 +1,7 @@
 //! Every word the orchestrator tells people, one module per step.
 
 pub mod escalation;
+pub mod operator;
 pub mod peers;
 pub mod recovery;
 pub mod restore;

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::config::RegionSettings;
 use crate::model::health::Health;
 use crate::model::incident::Incident;
 use crate::model::phase::Phase;
@@ -134,6 +135,23 @@ pub fn idle_repair(
         return IdleRepair::Leave;
     }
     IdleRepair::Confirm(why)
+}
+
+/// The worst state of the region's alarms (ALARM, then INSUFFICIENT_DATA,
+/// then OK), if any of them exists.
+pub fn worst_alarm(region: &RegionSettings, states: &[(String, AlarmState)]) -> Option<AlarmState> {
+    let mine: Vec<AlarmState> = states
+        .iter()
+        .filter(|(name, _)| region.alarm_names.contains(name))
+        .map(|(_, state)| *state)
+        .collect();
+    [
+        AlarmState::Alarm,
+        AlarmState::InsufficientData,
+        AlarmState::Ok,
+    ]
+    .into_iter()
+    .find(|state| mine.contains(state))
 }
 
 #[cfg(test)]

@@ -1,0 +1,304 @@
+//! One plain function per command over the resolved deployment: reads go
+//! through the core's operator use cases, triggers through the functions'
+//! own manual events, break-glass steps through the core in this process.
+
+use failover_aws::{AwsPorts, CloudWatchAlarms, DynamoHistory};
+use failover_core::app::operate::{self, ByHand, IncidentQuery};
+use failover_core::model::incident::Lane;
+use failover_core::{Error, Result};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::cli::{Command, LaneArg};
+use crate::target::Deployment;
+use crate::{aws, exit, render};
+
+/// What a command prints on stdout, and the process's exit code.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Output {
+    pub text: String,
+    pub code: u8,
+}
+
+impl Output {
+    fn ok(text: String) -> Self {
+        Self {
+            text,
+            code: exit::OK,
+        }
+    }
+}
+
+/// The clients every command borrows, built once.
+pub struct Clients {
+    pub ports: AwsPorts,
+    pub alarms: CloudWatchAlarms,
+    pub history: DynamoHistory,
+    pub sts: aws_sdk_sts::Client,
+}
+
+impl Clients {
+    pub fn new(deployment: &Deployment) -> Self {
+        let sdk = &deployment.sdk;
+        Self {
+            ports: AwsPorts::new(sdk, &deployment.settings),
+            alarms: CloudWatchAlarms::new(aws_sdk_cloudwatch::Client::new(sdk)),
+            history: DynamoHistory::new(
+                aws_sdk_dynamodb::Client::new(sdk),
+                &deployment.settings.incident_table,
+            ),
+            sts: aws_sdk_sts::Client::new(sdk),
+        }
+    }
+}
+
+fn json_text(value: &impl Serialize) -> Result<String> {
+    serde_json::to_string_pretty(value)
+        .map(|t| t + "\n")
+        .map_err(|e| Error::Internal(format!("answer as JSON: {e}")))
+}
+
+/// The timeline ids of the steps this process writes: unique per run.
+fn nonce() -> String {
+    format!(
+        "ctl{}-{}",
+        chrono::Utc::now().timestamp_millis(),
+        std::process::id()
+    )
+}
+
+/// `<reason> (requested by <who> with failoverctl)`: how a trigger names
+/// the person behind it on the timeline.
+pub fn requested(reason: Option<&str>, by: &str) -> String {
+    let by = format!("requested by {by} with failoverctl");
+    match reason.map(str::trim).filter(|r| !r.is_empty()) {
+        Some(reason) => format!("{reason} ({by})"),
+        None => by,
+    }
+}
+
+pub async fn run(
+    command: &Command,
+    json: bool,
+    deployment: &Deployment,
+    clients: &Clients,
+) -> Result<Output> {
+    let settings = &deployment.settings;
+    let store = &clients.ports.store;
+    match command {
+        Command::Status => {
+            let report = operate::status(&clients.ports.context(settings), &clients.alarms).await?;
+            let text = if json {
+                json_text(&json!({"status": report, "attention": report.attention()}))?
+            } else {
+                render::status(&report)
+            };
+            Ok(Output {
+                text,
+                code: exit::of_attention(report.attention()),
+            })
+        }
+        Command::Incidents {
+            region,
+            since,
+            limit,
+        } => {
+            let query = IncidentQuery {
+                region: region.clone(),
+                since: since.map(|s| s.at(chrono::Utc::now())),
+                limit: usize::try_from(*limit).unwrap_or(usize::MAX),
+            };
+            let found = operate::incidents(settings, store, &clients.history, &query).await?;
+            Ok(Output::ok(if json {
+                json_text(&found)?
+            } else {
+                render::incidents(&found)
+            }))
+        }
+        Command::Show {
+            incident_id,
+            markdown,
+        } => {
+            let report = match operate::report(store, &clients.history, incident_id).await {
+                Ok(report) => report,
+                Err(error) => return Err(explain(error, incident_id, deployment, clients).await),
+            };
+            Ok(Output::ok(if json {
+                json_text(&report)?
+            } else if *markdown {
+                render::markdown(&report)
+            } else {
+                render::report(&report)
+            }))
+        }
+        Command::Recover {
+            region,
+            dry_run,
+            reason,
+        } => {
+            let region = operate::known_region(settings, region)?;
+            let by = aws::caller(&clients.sts).await?;
+            let event = json!({
+                "region": region.name,
+                "reason": requested(reason.as_deref(), &by),
+                "dry_run": dry_run,
+            });
+            let answer =
+                aws::invoke(&deployment.invoker()?, &deployment.confirm_outage, &event).await?;
+            Ok(Output::ok(if json {
+                json_text(&answer)?
+            } else {
+                render::recovered(&answer)
+            }))
+        }
+        Command::Reconcile { reason } => {
+            let by = aws::caller(&clients.sts).await?;
+            let event = json!({"reason": requested(reason.as_deref(), &by)});
+            let answer = aws::invoke(&deployment.invoker()?, &deployment.reconcile, &event).await?;
+            Ok(Output::ok(if json {
+                json_text(&answer)?
+            } else {
+                render::reconciled(&answer)
+            }))
+        }
+        Command::Escalate {
+            incident_id,
+            reason,
+        } => {
+            // Refused before anyone is asked who they are.
+            ByHand::new("-", reason)?;
+            let by = aws::caller(&clients.sts).await?;
+            let hand = ByHand::new(&by, reason)?;
+            let escalated =
+                operate::escalate_by_hand(&clients.ports.records(), incident_id, &hand, &nonce())
+                    .await;
+            let report = match escalated {
+                Ok(report) => report,
+                Err(error) => return Err(explain(error, incident_id, deployment, clients).await),
+            };
+            Ok(Output::ok(if json {
+                json_text(&report)?
+            } else {
+                render::hand(&report)
+            }))
+        }
+        Command::Release {
+            region,
+            reason,
+            lane,
+        } => {
+            let region = operate::known_region(settings, region)?.name.clone();
+            ByHand::new("-", reason)?;
+            let by = aws::caller(&clients.sts).await?;
+            let hand = ByHand::new(&by, reason)?;
+            let lane = match lane {
+                LaneArg::Live => Lane::Live,
+                LaneArg::DryRun => Lane::DryRun,
+            };
+            let report = operate::release(
+                &clients.ports.records(),
+                settings,
+                &region,
+                lane,
+                &hand,
+                &nonce(),
+            )
+            .await?;
+            Ok(Output::ok(if json {
+                json_text(&report)?
+            } else {
+                render::hand(&report)
+            }))
+        }
+    }
+}
+
+/// Whether the error is the store's "incident ... does not exist".
+fn naming_known(error: Error, incident_id: &str) -> std::result::Result<Error, Error> {
+    match &error {
+        Error::InvalidEvent(message) if message.contains("does not exist") => Ok(
+            Error::InvalidEvent(format!("unknown incident {incident_id:?}")),
+        ),
+        _ => Err(error),
+    }
+}
+
+/// An unknown incident's error, with the newest incidents that do exist;
+/// any other error as it is.
+async fn explain(
+    error: Error,
+    incident_id: &str,
+    deployment: &Deployment,
+    clients: &Clients,
+) -> Error {
+    let unknown = match naming_known(error, incident_id) {
+        Ok(unknown) => unknown,
+        Err(other) => return other,
+    };
+    let query = IncidentQuery {
+        region: None,
+        since: None,
+        limit: 10,
+    };
+    let known = operate::incidents(
+        &deployment.settings,
+        &clients.ports.store,
+        &clients.history,
+        &query,
+    )
+    .await;
+    match known {
+        Ok(known) if known.is_empty() => Error::InvalidEvent(format!(
+            "{}; none is kept in {}",
+            inner(&unknown),
+            deployment.name
+        )),
+        Ok(known) => {
+            let ids: Vec<String> = known.into_iter().map(|i| i.id).collect();
+            Error::InvalidEvent(format!(
+                "{}; the newest known: {}",
+                inner(&unknown),
+                ids.join(", ")
+            ))
+        }
+        // The listing failed too: the unknown name is still the answer.
+        Err(_) => unknown,
+    }
+}
+
+fn inner(error: &Error) -> String {
+    match error {
+        Error::InvalidEvent(message) => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_trigger_names_who_requested_it() {
+        let ana = "arn:aws:iam::123456789012:user/ana";
+        assert_eq!(
+            requested(Some("503s from the platform"), ana),
+            format!("503s from the platform (requested by {ana} with failoverctl)")
+        );
+        assert_eq!(
+            requested(None, ana),
+            format!("requested by {ana} with failoverctl")
+        );
+        assert_eq!(requested(Some("  "), ana), requested(None, ana));
+    }
+
+    #[test]
+    fn only_an_unknown_incident_gets_the_known_ones_added() {
+        let missing = Error::InvalidEvent("incident \"x\" does not exist".into());
+        assert_eq!(
+            naming_known(missing, "x"),
+            Ok(Error::InvalidEvent("unknown incident \"x\"".into()))
+        );
+        let closed = Error::InvalidEvent("incident x is already recovered".into());
+        assert_eq!(naming_known(closed.clone(), "x"), Err(closed));
+    }
+}

@@ -1,0 +1,100 @@
+//! What the process answers: its exit code, and an error's message with
+//! whether a retry can help.
+
+use failover_core::Error;
+use failover_core::app::operate::Attention;
+use failover_core::error::RetryPolicy;
+
+pub const OK: u8 = 0;
+pub const FAILED: u8 = 1;
+pub const USAGE: u8 = 2;
+pub const INCIDENT_OPEN: u8 = 3;
+pub const REGION_DOWN: u8 = 4;
+
+/// A refusal of the request as given (an unknown name, a missing reason, a
+/// closed incident) is bad usage; everything else failed on the way.
+pub fn of_error(error: &Error) -> u8 {
+    match error {
+        Error::InvalidEvent(_) => USAGE,
+        Error::Config(_)
+        | Error::Unavailable { .. }
+        | Error::Rejected { .. }
+        | Error::Conflict(_)
+        | Error::Internal(_) => FAILED,
+    }
+}
+
+pub fn of_attention(attention: Attention) -> u8 {
+    match attention {
+        Attention::None => OK,
+        Attention::IncidentOpen => INCIDENT_OPEN,
+        Attention::RegionDown => REGION_DOWN,
+    }
+}
+
+/// One line for stderr: the error with its causes, and whether to retry.
+pub fn message(error: &Error) -> String {
+    let advice = match (error, error.retry_policy()) {
+        (Error::InvalidEvent(_), _) => "nothing was changed",
+        (_, RetryPolicy::Retry) => "a retry may help",
+        (_, RetryPolicy::Fail) => "a retry will not help until the cause is fixed",
+    };
+    format!(
+        "failoverctl: {} ({}; {advice})",
+        error.chain(),
+        error.kind()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_error_maps_to_its_exit_code_and_says_whether_to_retry() {
+        for (error, code, advice) in [
+            (
+                Error::InvalidEvent("unknown region \"x\"".into()),
+                USAGE,
+                "nothing was changed",
+            ),
+            (
+                Error::unavailable("DynamoDB", "throttled"),
+                FAILED,
+                "a retry may help",
+            ),
+            (
+                Error::Conflict("incident changed".into()),
+                FAILED,
+                "a retry may help",
+            ),
+            (
+                Error::rejected("Lambda", "AccessDenied"),
+                FAILED,
+                "a retry will not help",
+            ),
+            (
+                Error::Config("REGIONS is required".into()),
+                FAILED,
+                "a retry will not help",
+            ),
+            (
+                Error::Internal("bug".into()),
+                FAILED,
+                "a retry will not help",
+            ),
+        ] {
+            assert_eq!(of_error(&error), code, "{error}");
+            let text = message(&error);
+            assert!(text.contains(advice), "{text}");
+            assert!(text.contains(error.kind()), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_status_exit_code_says_what_needs_attention() {
+        assert_eq!(of_attention(Attention::None), 0);
+        assert_eq!(of_attention(Attention::IncidentOpen), 3);
+        assert_eq!(of_attention(Attention::RegionDown), 4);
+    }
+}
