@@ -35,6 +35,10 @@ scripts/localcloud/moto_patches.py).
                                   show a cluster's Kubernetes scenario, deployment
                                   and pods; with SCENARIO_JSON merge it first, e.g.
                                   kube us-east-1 '{"after_restart": "crashloop"}'
+  scripts/local-cloud assume-role FUNCTION [--name NAME]
+                                  the credentials of FUNCTION's role (JSON; STS
+                                  AssumeRole), to act as that function, e.g. sign
+                                  an EKS token as verify-recovery
 
 Kubernetes admin API (plain HTTP, 127.0.0.1:$LOCAL_CLOUD_KUBE_ADMIN_PORT, also
 LOCAL_CLOUD_KUBE_ADMIN in endpoints.env; details in scripts/localcloud/kubeapi):
@@ -51,6 +55,12 @@ LOCAL_CLOUD_KUBE_ADMIN in endpoints.env; details in scripts/localcloud/kubeapi):
                                          {"delay_seconds": 3, "count": 1}
   GET    /clusters/NAME/requests         Kubernetes requests seen (no tokens);
   DELETE /clusters/NAME/requests         DELETE clears them
+  GET    /clusters/NAME/access-entries   who may call the cluster, in which groups
+  POST   /clusters/NAME/access-entries   {"principalArn", "kubernetesGroups"}
+  GET    /clusters/NAME/rbac             every permission scripts/rbac grants, how
+                                         often each was used, every refusal
+  GET    /credentials/ENV                the functions' credentials endpoint (each
+                                         function gets its own role ENV-<function>)
   GET    /lambda                         Lambda emulators by environment
   PUT    /lambda/ENV                     {"endpoint": "http://127.0.0.1:PORT"}: the
                                          workflow's tasks for ENV-<binary> go there
@@ -535,6 +545,11 @@ class LocalCloud:
         self.exec_provision("kube", *args)
         return 0
 
+    def assume_role(self, args: Sequence[str]) -> int:
+        self.ensure_tools()
+        self.exec_provision("assume-role", *args)
+        return 0  # not reached: exec
+
 
 COMMANDS = {
     "up": LocalCloud.up,
@@ -544,6 +559,7 @@ COMMANDS = {
     "set-health": LocalCloud.set_health,
     "lambda": LocalCloud.lambda_,
     "kube": LocalCloud.kube,
+    "assume-role": LocalCloud.assume_role,
 }
 
 

@@ -113,6 +113,23 @@ Step Functions: Lambda tasks reach the Lambda runtime emulators
     ``StopExecution`` interrupts a ``Wait`` state at once but not a retry
     interval, and its ``error`` / ``cause`` are not kept.
 
+Function identities: every function runs as its own IAM role
+    On AWS each function gets its own role's credentials from Lambda, and
+    EKS knows it by them. ``cargo lambda watch`` gives every function the
+    same environment, so here the functions' credentials come from the
+    container credentials endpoint of the admin API
+    (``AWS_CONTAINER_CREDENTIALS_FULL_URI``, which ``provision`` puts in the
+    function configuration): ``GET /credentials/<environment>`` answers
+    moto STS ``AssumeRole`` credentials (one hour) of the IAM role
+    ``<environment>-<function>`` (``provision`` creates one per function),
+    session name the same, where the function is the
+    ``AWS_LAMBDA_FUNCTION_NAME`` of the process holding the connection
+    (found in /proc: nothing the caller sends). The Kubernetes APIs check an
+    EKS token signed with such credentials against the session moto's STS
+    issued (secret, session token, expiry) and know the caller as that role
+    session (``arn:aws:sts::<account>:assumed-role/<role>/<session>``),
+    which the cluster's access entries map to Kubernetes groups.
+
 Run it with the tools venv's python (``scripts/local-cloud up`` does).
 It exits with status 2 and one line naming the patch when the installed moto
 is not the version the patches are written for.
@@ -120,6 +137,7 @@ is not the version the patches are written for.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import re
@@ -139,7 +157,7 @@ HOST = "127.0.0.1"
 
 # Services the project uses: imported up front so the first request to each
 # does not pay for the import.
-WARM_SERVICES = ("route53", "sns", "sqs", "sts", "eks", "stepfunctions", "cloudwatch")
+WARM_SERVICES = ("route53", "sns", "sqs", "sts", "iam", "eks", "stepfunctions", "cloudwatch")
 
 log = logging.getLogger("local-cloud")
 
@@ -224,6 +242,93 @@ def route_function(function_name: str) -> tuple[str, str] | None:
 
 
 # ---------------------------------------------------------------------------
+# Function identities (admin API /credentials, EKS token checks)
+# ---------------------------------------------------------------------------
+
+ACCOUNT = "123456789012"
+PARTITION = "aws"
+SESSION_SECONDS = 3600
+# What the identities read of moto's IAM and STS: checked at start, so a
+# moto upgrade that moves them fails here, by name, not in a request.
+IDENTITY_API = (
+    ("moto.iam.models", "IAMBackend", "get_role"),
+    ("moto.sts.models", "STSBackend", "assume_role"),
+    ("moto.sts.models", "STSBackend", "get_assumed_role_from_access_key"),
+)
+
+
+def check_identity_api() -> None:
+    import importlib
+
+    for module, cls, attribute in IDENTITY_API:
+        if not hasattr(getattr(importlib.import_module(module), cls, None), attribute):
+            raise moto_patches.MotoPatchError(
+                f"function identities: {module}.{cls}.{attribute} is gone (moto changed); "
+                "update launcher.py's identities"
+            )
+
+
+def _timestamp(moment: dt.datetime) -> float:
+    # moto keeps naive UTC times.
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).timestamp()
+
+
+def temporary_credential(access_key: str) -> kubeapi.Credential | None:
+    """The role session moto's STS issued for ``access_key``, if any."""
+    from moto.sts.models import sts_backends
+
+    for account in list(sts_backends):
+        session = sts_backends[account][PARTITION].get_assumed_role_from_access_key(access_key)
+        if session is not None:
+            return kubeapi.Credential(
+                secret=session.secret_access_key,
+                session_token=session.session_token,
+                expires_at=_timestamp(session.expiration),
+                caller=kubeapi.Caller(
+                    arn=session.arn,
+                    principal_arn=session.role_arn,
+                    account=session.account_id,
+                    session_name=session.session_name,
+                ),
+            )
+    return None
+
+
+def function_credentials(environment: str, function: str) -> dict[str, str]:
+    """The credentials of role ``<environment>-<function>``, as ECS and EKS Pod Identity answer them."""
+    from moto.iam.exceptions import NotFoundException
+    from moto.iam.models import iam_backends
+    from moto.sts.models import sts_backends
+
+    name = f"{environment}-{function}"
+    try:
+        role = iam_backends[ACCOUNT][PARTITION].get_role(name)
+    except NotFoundException as exc:
+        raise kubeapi.AdminError(
+            404,
+            f"function {function} of environment {environment} has no role {name} "
+            f"(scripts/local-cloud provision --name {environment} creates one per function)",
+        ) from exc
+    session = sts_backends[ACCOUNT][PARTITION].assume_role(
+        region_name="us-east-1",
+        role_session_name=name,
+        role_arn=role.arn,
+        policy=None,
+        duration=SESSION_SECONDS,
+        external_id=None,
+    )
+    log.info("credentials: %s runs as %s", function, session.arn)
+    expiration = dt.datetime.fromtimestamp(_timestamp(session.expiration), dt.UTC)
+    return {
+        "AccessKeyId": session.access_key_id,
+        "SecretAccessKey": session.secret_access_key,
+        "Token": session.session_token,
+        "Expiration": expiration.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "RoleArn": role.arn,
+    }
+
+
+# ---------------------------------------------------------------------------
 # Server
 # ---------------------------------------------------------------------------
 
@@ -264,6 +369,7 @@ def main() -> int:
     kube_admin_port = _port("LOCAL_CLOUD_KUBE_ADMIN_PORT", 4568)
     try:
         moto_patches.apply(clusters=kubeapi.REGISTRY, route_lambda=route_function)
+        check_identity_api()
     except moto_patches.MotoPatchError as exc:
         log.error("%s", exc)
         return 2
@@ -272,6 +378,8 @@ def main() -> int:
     # moto's other service integrations call http://localhost:$MOTO_PORT.
     os.environ["MOTO_PORT"] = str(port)
     kubeapi.EXTRA_ROUTES["lambda"] = lambda_admin
+    kubeapi.use_temporary_credentials(temporary_credential)
+    kubeapi.use_credential_source(function_credentials)
     for wanted, variable in (
         (port, "LOCAL_CLOUD_MOTO_PORT"),
         (kube_admin_port, "LOCAL_CLOUD_KUBE_ADMIN_PORT"),

@@ -7,9 +7,10 @@
                             [--name NAME]
     provision.py kube CLUSTER_OR_REGION [SCENARIO_JSON] [--name NAME]
     provision.py emulator [--name NAME] (--endpoint URL | --remove)
+    provision.py assume-role FUNCTION [--name NAME]
 
 Usually run through ``scripts/local-cloud provision`` / ``set-health`` /
-``kube`` / ``lambda``.
+``kube`` / ``lambda`` / ``assume-role``.
 
 ``provision`` creates, idempotently (the same NAME again answers the same
 resources; runs for the same NAME are serialised with a lock file):
@@ -41,6 +42,18 @@ resources; runs for the same NAME are serialised with a lock file):
   ``Default``; anything else is an error. An existing machine gets the
   definition again (``UpdateStateMachine``) when it differs.
 
+- per function of the template (an ``AWS::Serverless::Function`` with
+  ``Metadata.BuildProperties.Binary``), the IAM role ``NAME-<binary>`` (the
+  function's name; at most 64 characters), trusting Lambda. The functions
+  run as these roles: the launcher's credentials endpoint gives each its
+  own (see ``launcher.py``);
+- per cluster, an access entry per function that reaches Kubernetes, as
+  ``scripts/grant-eks-access`` makes them on AWS: ``restore-platform``'s
+  role in group ``platform-failover-restore``, ``verify-recovery``'s and
+  ``check-derp-peers``' in ``platform-failover-read``, the groups the RBAC
+  manifests (``scripts/rbac``) bind; the other functions' roles have none,
+  so a cluster refuses them (401). The manifests are checked first: one
+  that does not load fails provisioning, naming what is wrong;
 - per region, the CloudWatch alarm ``NAME-<region>-platform-health`` on
   that health check's ``AWS/Route53`` ``HealthCheckStatus`` metric (in state
   OK when created; moto never evaluates it, so a test or the drill sets its
@@ -49,10 +62,14 @@ resources; runs for the same NAME are serialised with a lock file):
 
 It prints one JSON object on stdout: name, table, topic_arn, queue_url,
 regions (each also with ``kube_admin``, the admin API URL of its cluster:
-``http://127.0.0.1:<admin port>/clusters/<cluster>``), workflow_arn,
-function_env (the function's configuration: REGIONS, INCIDENT_TABLE,
-NOTIFY_TOPIC_ARN, RECOVERY_WORKFLOW_ARN and the endpoint variables, then the
-``--env`` entries; everything else keeps the function's own defaults).
+``http://127.0.0.1:<admin port>/clusters/<cluster>``), workflow_arn, roles
+(binary -> role ARN), function_env (the function's configuration: REGIONS,
+INCIDENT_TABLE, NOTIFY_TOPIC_ARN, RECOVERY_WORKFLOW_ARN, the endpoint
+variables and ``AWS_CONTAINER_CREDENTIALS_FULL_URI``, the credentials
+endpoint of the environment; no static credentials, and AWS_CONFIG_FILE /
+AWS_SHARED_CREDENTIALS_FILE are /dev/null so that no profile of the machine
+stands in for a function's role; then the ``--env`` entries; everything
+else keeps the function's own defaults).
 ``--env-file`` also writes function_env as KEY='VALUE' lines, which a shell
 can source and ``cargo lambda watch --env-file`` can read.
 
@@ -70,6 +87,12 @@ cluster ``NAME-<region>``.
 NAME with the launcher (admin API ``PUT /lambda/NAME``), so the workflow's
 Lambda tasks for ``NAME-<binary>`` reach it; ``--remove`` forgets it
 (``DELETE /lambda/NAME``).
+
+``assume-role`` prints the credentials of function FUNCTION's role in
+environment NAME (``AccessKeyId``, ``SecretAccessKey``, ``SessionToken``,
+``Expiration``, ``Arn``), from the real STS ``AssumeRole``, as an
+administrator gets them: what a test signs an EKS token with to act as that
+function.
 
 Endpoints: moto on 127.0.0.1:$LOCAL_CLOUD_MOTO_PORT (4566), DynamoDB Local on
 127.0.0.1:$LOCAL_CLOUD_DYNAMODB_PORT (4567), the Kubernetes admin API on
@@ -117,11 +140,30 @@ EKS_VERSION = "1.31"
 ENDPOINT_ENV = {
     "AWS_ENDPOINT_URL": MOTO_URL,
     "AWS_ENDPOINT_URL_DYNAMODB": DYNAMODB_URL,
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_REGION": REGION,
     "AWS_DEFAULT_REGION": REGION,
+    # Each function's own role (launcher.py): static keys and profiles come
+    # first in the SDK's chain, so neither is there.
+    "AWS_CONFIG_FILE": "/dev/null",
+    "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
 }
+CREDENTIALS_URI = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
+
+# The Kubernetes groups scripts/grant-eks-access maps each function's role
+# to (--restore-role-arn, --read-role-arn), bound by scripts/rbac.
+KUBERNETES_GROUPS = {
+    "restore-platform": ["platform-failover-restore"],
+    "verify-recovery": ["platform-failover-read"],
+    "check-derp-peers": ["platform-failover-read"],
+}
+LAMBDA_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ],
+}
+ROLE_NAME_MAX = 64
+SESSION_SECONDS = 3600
 
 DEFAULT_NAME = "platform-failover"
 DEFAULT_REGIONS = "us-east-1,eu-west-1"
@@ -530,6 +572,75 @@ def ensure_workflow(name: str, definition: str, workflow_type: str, account: str
     return arn
 
 
+def function_binaries(document: dict) -> list[str]:
+    """The binary of every function in the template, in template order."""
+    binaries = []
+    for resource in (document.get("Resources") or {}).values():
+        if not isinstance(resource, dict) or resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        binary = ((resource.get("Metadata") or {}).get("BuildProperties") or {}).get("Binary")
+        if isinstance(binary, str) and binary:
+            binaries.append(binary)
+    return binaries
+
+
+def role_name(name: str, binary: str) -> str:
+    role = f"{name}-{binary}"
+    if len(role) > ROLE_NAME_MAX:
+        raise Failure(
+            f"--name {name!r}: the role of function {binary} would be {role} ({len(role)} characters); "
+            f"IAM role names (and Lambda function names) have at most {ROLE_NAME_MAX}"
+        )
+    return role
+
+
+def ensure_roles(name: str, binaries: list[str]) -> dict[str, str]:
+    """Role NAME-<binary> per function, trusting Lambda: binary -> role ARN."""
+    iam = client("iam")
+    roles = {}
+    for binary in binaries:
+        role = role_name(name, binary)
+        try:
+            roles[binary] = iam.get_role(RoleName=role)["Role"]["Arn"]
+            continue
+        except botocore.exceptions.ClientError as exc:
+            if error_code(exc) != "NoSuchEntity":
+                raise
+        try:
+            roles[binary] = iam.create_role(
+                RoleName=role,
+                AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST),
+                Description=f"local cloud: function {binary} of environment {name}",
+                Tags=[{"Key": "local-cloud:environment", "Value": name}],
+            )["Role"]["Arn"]
+        except botocore.exceptions.ClientError as exc:
+            if error_code(exc) != "EntityAlreadyExists":  # lost a race: it exists
+                raise
+            roles[binary] = iam.get_role(RoleName=role)["Role"]["Arn"]
+    return roles
+
+
+def ensure_access_entries(cluster: str, region: str, roles: dict[str, str]) -> None:
+    """Each Kubernetes-reaching function's role in its groups, as grant-eks-access does."""
+    for binary, groups in KUBERNETES_GROUPS.items():
+        if binary in roles:
+            admin(
+                "POST",
+                f"/clusters/{cluster}/access-entries?region={region}",
+                {"principalArn": roles[binary], "kubernetesGroups": groups},
+            )
+
+
+def check_rbac() -> None:
+    """The RBAC manifests every new cluster loads: an error here, not a failed CreateCluster."""
+    from kubeapi import chart, rbac
+
+    try:
+        rbac.load(chart.NAMESPACE, chart.DEPLOYMENT)
+    except rbac.RbacError as exc:
+        raise Failure(f"RBAC manifests: {exc}") from exc
+
+
 def env_line(key: str, value: str) -> str:
     # Always quoted: cargo lambda's env-file parser rejects a bare '=' in a value.
     if "'" not in value:
@@ -553,16 +664,22 @@ def provision(args: argparse.Namespace) -> dict:
 
     document = load_template()
     props = table_properties(document)
+    binaries = function_binaries(document)
+    for binary in binaries:
+        role_name(name, binary)
+    check_rbac()
     account = client("sts").get_caller_identity()["Account"]
     definition, workflow_type = workflow_definition(document, name, account)
     with locked(name):
         table = ensure_table(name, props)
         topic_arn, queue_url = ensure_notices(name)
+        roles = ensure_roles(name, binaries)
         route53 = client("route53")
         existing = existing_health_checks(route53)
         region_entries = []
         for region in regions:
             cluster = ensure_cluster(name, region)
+            ensure_access_entries(cluster, region, roles)
             health_check_id = ensure_health_check(route53, existing, name, region, cluster)
             region_entries.append(
                 {
@@ -584,6 +701,7 @@ def provision(args: argparse.Namespace) -> dict:
     }
     function_env.update(extra)
     function_env.update(ENDPOINT_ENV)
+    function_env[CREDENTIALS_URI] = f"{KUBE_ADMIN_URL}/credentials/{name}"
 
     result = {
         "name": name,
@@ -595,6 +713,7 @@ def provision(args: argparse.Namespace) -> dict:
             for entry in region_entries
         ],
         "workflow_arn": workflow_arn,
+        "roles": roles,
         "function_env": function_env,
     }
     if args.env_file:
@@ -675,6 +794,32 @@ def emulator(args: argparse.Namespace) -> dict:
     return admin("PUT", f"/lambda/{args.name}", {"endpoint": args.endpoint})
 
 
+def assume_role(args: argparse.Namespace) -> dict:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,200}", args.name):
+        raise Failure(f"--name {args.name!r}: use letters, digits, '-', '_', '.'")
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", args.function):
+        raise Failure(f"function {args.function!r}: a function's binary name, e.g. restore-platform")
+    role = role_name(args.name, args.function)
+    try:
+        arn = client("iam").get_role(RoleName=role)["Role"]["Arn"]
+    except botocore.exceptions.ClientError as exc:
+        if error_code(exc) != "NoSuchEntity":
+            raise
+        raise Failure(
+            f"no role {role}: is {args.function} a function of the template, and environment "
+            f"{args.name} provisioned? (scripts/local-cloud provision --name {args.name})"
+        ) from exc
+    answer = client("sts").assume_role(RoleArn=arn, RoleSessionName=role, DurationSeconds=SESSION_SECONDS)
+    credentials = answer["Credentials"]
+    return {
+        "AccessKeyId": credentials["AccessKeyId"],
+        "SecretAccessKey": credentials["SecretAccessKey"],
+        "SessionToken": credentials["SessionToken"],
+        "Expiration": credentials["Expiration"].isoformat(),
+        "Arn": answer["AssumedRoleUser"]["Arn"],
+    }
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="provision.py", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -706,6 +851,11 @@ def main(argv: list[str]) -> int:
     what.add_argument("--endpoint", help="the emulator, e.g. http://127.0.0.1:9001")
     what.add_argument("--remove", action="store_true", help="forget the environment's emulator")
     e.set_defaults(run=emulator)
+
+    a = sub.add_parser("assume-role", help="the credentials of a function's role (STS AssumeRole)")
+    a.add_argument("function", metavar="FUNCTION", help="a function's binary, e.g. verify-recovery")
+    a.add_argument("--name", default=DEFAULT_NAME, help="the environment")
+    a.set_defaults(run=assume_role)
 
     args = parser.parse_args(argv)
     try:

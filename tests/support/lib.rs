@@ -504,10 +504,28 @@ impl Answer {
     }
 }
 
+/// The static credentials an override may name (see `Emulator::start`).
+const STATIC_CREDENTIALS: [&str; 2] = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"];
+
 impl Emulator {
     /// `overrides` replace or add function variables (`""` removes one).
+    ///
+    /// Each function runs as its own role (the local cloud's credentials
+    /// endpoint in `function_env`). Static credentials come first in the
+    /// SDK's chain, so an override of one of them runs every function with
+    /// the local cloud's static credentials (`endpoints.env`) so changed.
     pub fn start(env: &Environment, overrides: &[(&str, &str)], concurrency: u32) -> Self {
         let mut vars = env.function_env.clone();
+        if overrides
+            .iter()
+            .any(|(key, _)| STATIC_CREDENTIALS.contains(key))
+        {
+            for (key, value) in endpoints() {
+                if STATIC_CREDENTIALS.contains(&key.as_str()) {
+                    vars.insert(key, value);
+                }
+            }
+        }
         for (key, value) in overrides {
             if value.is_empty() {
                 vars.remove(*key);

@@ -6,7 +6,7 @@ its own emulated Kubernetes API server (``REGISTRY.create``), and the
 launcher's ``DescribeCluster`` override answers that server's endpoint, CA
 and the scenario's ``cluster_status``. A cluster deleted through
 ``DeleteCluster`` (or a moto reset) stops its server. Python stdlib plus
-``cryptography`` only.
+``cryptography`` and PyYAML (the RBAC manifests) only.
 
 It serves the paths the Rust adapter (``functions/kube``) calls, no more, as
 a real API server answers them, and lets a test decide what the cluster looks
@@ -14,6 +14,9 @@ like and how it reacts. One module per job:
 
 ``tls``         each cluster's CA and server certificate
 ``eks_token``   the EKS bearer token check (a presigned STS URL, SigV4)
+``access``      who signed a token, access entries, the Kubernetes user
+``rbac``        the RBAC manifests (scripts/rbac), rendered and enforced
+``peer``        the local process at the other end of a connection
 ``routes``      the Kubernetes API paths, methods and query parameters
 ``selectors``   label selectors on lists
 ``scenario``    what a cluster looks like: the schema a test writes
@@ -31,8 +34,19 @@ like and how it reacts. One module per job:
 ``admin``       the admin API of tests and drills (plain HTTP)
 """
 
-from .admin import EXTRA_ROUTES, AdminError, start_admin
+from .access import Caller, Credential, use_temporary_credentials
+from .admin import EXTRA_ROUTES, AdminError, start_admin, use_credential_source
 from .cluster import KubeCluster
 from .registry import REGISTRY
 
-__all__ = ["EXTRA_ROUTES", "REGISTRY", "AdminError", "KubeCluster", "start_admin"]
+__all__ = [
+    "EXTRA_ROUTES",
+    "REGISTRY",
+    "AdminError",
+    "Caller",
+    "Credential",
+    "KubeCluster",
+    "start_admin",
+    "use_credential_source",
+    "use_temporary_credentials",
+]

@@ -29,11 +29,35 @@ out, errors ``{"error": "..."}``. ``{name}`` is the EKS cluster name; add
     the pending faults / clear them.
 ``GET /clusters/{name}/requests``
     ``{"requests": [{time, method, path, query, content_type, body, status,
-    auth, auth_error, fault, user_agent}]}``: every Kubernetes request, oldest
-    first (the last 10000); ``body`` for PATCH/PUT/POST (JSON when it parses);
-    never the token.
+    auth, auth_error, caller, user, groups, authorization, fault,
+    user_agent}]}``: every Kubernetes request, oldest first (the last 10000);
+    ``body`` for PATCH/PUT/POST (JSON when it parses); ``caller`` the ARN
+    that signed the token, ``user`` and ``groups`` what its access entry
+    made of it, ``authorization`` what RBAC saw (verb, api_group, resource,
+    name, namespace) and decided (``allowed``, ``by``); never the token.
 ``DELETE /clusters/{name}/requests``
     clears the log; answers ``{"cleared": N}``.
+``GET /clusters/{name}/access-entries``
+    ``{"accessEntries": [{principalArn, kubernetesGroups, username, type}]}``:
+    who may call the cluster (the local cloud's own user, its creator, is
+    cluster admin).
+``POST /clusters/{name}/access-entries`` ``{"principalArn", "kubernetesGroups", "username"?}``
+    creates or replaces the principal's entry, as ``aws eks
+    create-access-entry`` / ``update-access-entry`` do (``provision`` maps
+    each function's role as ``scripts/grant-eks-access`` does on AWS).
+``GET /clusters/{name}/rbac``
+    ``{manifests, namespace, deployment, grants, refused}``: every single
+    permission the RBAC manifests grant (subject, binding, role, namespace,
+    verb, api_group, resource, name) with ``used``, how many requests it
+    allowed; and every refusal (user, verb, resource, name, namespace,
+    count).
+``GET /credentials/{environment}``
+    the container credentials endpoint of the functions the Lambda runtime
+    emulator runs (``AWS_CONTAINER_CREDENTIALS_FULL_URI``): the credentials of
+    role ``<environment>-<function>``, where the function is the
+    ``AWS_LAMBDA_FUNCTION_NAME`` of the local process that holds the
+    connection (``peer``), as Lambda gives each function its own role. 403
+    for a process that is no such function.
 
 The same port serves the routes other modules add (``EXTRA_ROUTES``): the
 launcher's Lambda emulator registry, ``GET /lambda``, ``GET|PUT|DELETE
@@ -46,11 +70,14 @@ import copy
 import http.server
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from . import peer
+from .access import AccessError, access_entry_from
 from .cluster import KubeCluster
 from .faults import FaultError
 from .registry import REGISTRY
@@ -75,6 +102,20 @@ class AdminError(Exception):
 AdminRoute = Callable[[str, list[str], Callable[[], Any]], tuple[int, Any]]
 EXTRA_ROUTES: dict[str, AdminRoute] = {}
 
+# Issues a function's role credentials: (environment, function name) -> the
+# container credentials answer (AccessKeyId, SecretAccessKey, Token,
+# Expiration); raises AdminError. The launcher sets it (moto's STS).
+CredentialSource = Callable[[str, str], dict[str, Any]]
+_credential_source: CredentialSource | None = None
+# (client address, server address) of an admin request's connection.
+Connection = tuple[tuple[str, int], tuple[str, int]]
+ENVIRONMENT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,200}")
+
+
+def use_credential_source(source: CredentialSource | None) -> None:
+    global _credential_source
+    _credential_source = source
+
 
 def _only(method: str, *allowed: str) -> None:
     if method not in allowed:
@@ -94,10 +135,52 @@ def _find(name: str, region: str | None) -> KubeCluster:
     return found[0]
 
 
+def _credentials(method: str, segments: list[str], connection: Connection | None) -> tuple[int, Any]:
+    _only(method, "GET")
+    if len(segments) != 1 or not ENVIRONMENT_RE.fullmatch(segments[0]):
+        raise AdminError(404, "unknown path; use /credentials/{environment}")
+    if connection is None:
+        raise AdminError(403, "the caller's connection is unknown")
+    try:
+        environment = peer.environment_of(peer.process_of(*connection))
+    except peer.PeerError as exc:
+        raise AdminError(403, f"cannot tell which function is asking: {exc}") from exc
+    function = environment.get("AWS_LAMBDA_FUNCTION_NAME")
+    if not function or "AWS_LAMBDA_RUNTIME_API" not in environment:
+        raise AdminError(
+            403,
+            "only a function run by the Lambda runtime emulator (cargo lambda) gets its role's "
+            "credentials here; the process asking has no AWS_LAMBDA_FUNCTION_NAME",
+        )
+    if _credential_source is None:
+        raise AdminError(404, "no credential source (the launcher sets one)")
+    return 200, _credential_source(segments[0], function)
+
+
+def _access_entries(cluster: KubeCluster, method: str, read_body: Callable[[], Any]) -> tuple[int, Any]:
+    _only(method, "GET", "POST")
+    if method == "POST":
+        try:
+            entry = access_entry_from(read_body())
+        except AccessError as exc:
+            raise AdminError(400, str(exc)) from exc
+        cluster.put_access_entry(entry)
+        return 200, entry.as_json()
+    with cluster.lock:
+        entries = [e.as_json() for _, e in sorted(cluster.access_entries.items())]
+    return 200, {"accessEntries": entries}
+
+
 def route(
-    method: str, segments: list[str], region: str | None, read_body: Callable[[], Any]
+    method: str,
+    segments: list[str],
+    region: str | None,
+    read_body: Callable[[], Any],
+    connection: Connection | None = None,
 ) -> tuple[int, Any]:
     """(status, JSON) for one admin request; raises AdminError, ScenarioError or FaultError."""
+    if segments[:1] == ["credentials"]:
+        return _credentials(method, segments[1:], connection)
     if segments and segments[0] in EXTRA_ROUTES:
         return EXTRA_ROUTES[segments[0]](method, segments[1:], read_body)
     if segments == ["clusters"]:
@@ -107,7 +190,9 @@ def route(
         }
     if len(segments) < 2 or segments[0] != "clusters" or len(segments) > 3:
         raise AdminError(
-            404, "unknown path; see GET /clusters and /clusters/{name}/{scenario,state,faults,requests}"
+            404,
+            "unknown path; see GET /clusters and "
+            "/clusters/{name}/{scenario,state,faults,requests,access-entries,rbac}",
         )
     cluster = _find(segments[1], region)
     what = segments[2] if len(segments) == 3 else ""
@@ -127,6 +212,11 @@ def route(
             elif method == "DELETE":
                 cluster.faults.clear()
             return 200, {"faults": cluster.faults.pending()}
+    if what == "access-entries":
+        return _access_entries(cluster, method, read_body)
+    if what == "rbac":
+        _only(method, "GET")
+        return 200, cluster.rbac_report()
     if what == "requests":
         _only(method, "GET", "DELETE")
         with cluster.lock:
@@ -174,7 +264,8 @@ class AdminHandler(MethodDispatchingHandler):
         query = dict(parse_qsl(parts.query))
         segments = [unquote(s) for s in parts.path.strip("/").split("/") if s]
         try:
-            code, answer = route(method, segments, query.get("region"), self._body)
+            connection = (self.client_address[:2], self.server.server_address[:2])
+            code, answer = route(method, segments, query.get("region"), self._body, connection)
         except AdminError as exc:
             code, answer = exc.code, {"error": str(exc)}
         except (ScenarioError, FaultError) as exc:

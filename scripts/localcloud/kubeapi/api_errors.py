@@ -38,7 +38,7 @@ def status_body(code: int, message: str, reason: str | None = None, details: dic
         "reason": reason or REASONS.get(code, "InternalError" if code >= 500 else "BadRequest"),
         "code": code,
     }
-    if details:
+    if details is not None:
         body["details"] = details
     return body
 

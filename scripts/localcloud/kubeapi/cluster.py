@@ -1,4 +1,5 @@
-"""One EKS cluster's Kubernetes API: its objects, its HTTPS server, its test hooks."""
+"""One EKS cluster's Kubernetes API: its objects, its HTTPS server, its test
+hooks, and who may do what in it (access entries, RBAC)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import collections
 import copy
 import threading
 
+from . import chart, rbac
+from .access import AccessEntry, Caller, User, creator_entry
 from .controller import ClusterState
 from .faults import FaultQueue
 from .pods import render_pod
@@ -15,13 +18,16 @@ from .server import KubeServer
 from .tls import HOST, make_certificates, server_context
 
 REQUEST_LOG_SIZE = 10000
+_REFUSAL_KEYS = ("verb", "api_group", "resource", "name", "namespace", "path")
 
 
 class KubeCluster:
     """Serves from construction on (a daemon thread) until ``stop``.
 
-    ``lock`` guards ``state``, ``faults`` and ``requests``: the server's
-    threads and the admin API share them.
+    ``lock`` guards ``state``, ``faults``, ``requests``, ``access_entries``
+    and the RBAC counters: the server's threads and the admin API share them.
+    The RBAC policy is the shipped manifests as they were when the cluster
+    was created (a bad manifest fails the creation, naming what is wrong).
     """
 
     def __init__(self, account: str, region: str, name: str):
@@ -29,9 +35,15 @@ class KubeCluster:
         self.region = region
         self.name = name
         self.lock = threading.RLock()
+        self.policy = rbac.load(chart.NAMESPACE, chart.DEPLOYMENT)
         self.state = ClusterState(name, region)
         self.faults = FaultQueue()
         self.requests: collections.deque = collections.deque(maxlen=REQUEST_LOG_SIZE)
+        creator = creator_entry()
+        self.access_entries: dict[str, AccessEntry] = {creator.principal_arn: creator}
+        # How many requests each grant of the policy allowed, and the refusals.
+        self.grant_uses = [0] * len(self.policy.grants)
+        self.refusals: collections.Counter = collections.Counter()
 
         ca_pem, cert_pem, key_pem = make_certificates()
         self.ca_pem = ca_pem
@@ -58,6 +70,48 @@ class KubeCluster:
     def record(self, request: dict) -> None:
         with self.lock:
             self.requests.append(request)
+
+    def user_of(self, caller: Caller) -> User | None:
+        """The Kubernetes user of a caller's access entry; None: EKS refuses it (401)."""
+        with self.lock:
+            entry = self.access_entries.get(caller.principal_arn)
+        return entry.user(caller) if entry is not None else None
+
+    def put_access_entry(self, entry: AccessEntry) -> None:
+        with self.lock:
+            self.access_entries[entry.principal_arn] = entry
+
+    def authorize(self, user: User, attributes: rbac.Attributes) -> rbac.Decision:
+        """RBAC's decision (cluster admin: always allowed), counted for ``rbac_report``."""
+        if user.cluster_admin:
+            return rbac.Decision(True)
+        decision = self.policy.authorize(user.name, user.groups, attributes)
+        with self.lock:
+            for index in decision.grants:
+                self.grant_uses[index] += 1
+            if not decision.allowed:
+                summary = attributes.as_json()
+                self.refusals[(user.name, *(summary.get(k) for k in _REFUSAL_KEYS))] += 1
+        return decision
+
+    def rbac_report(self) -> dict:
+        """Every grant of the policy with how many requests it allowed, and every refusal."""
+        with self.lock:
+            grants = [
+                {**grant.as_json(), "used": self.grant_uses[index]}
+                for index, grant in enumerate(self.policy.grants)
+            ]
+            refused = [
+                {"user": key[0], **dict(zip(_REFUSAL_KEYS, key[1:], strict=True)), "count": count}
+                for key, count in sorted(self.refusals.items(), key=lambda item: [str(v) for v in item[0]])
+            ]
+        return {
+            "manifests": list(self.policy.sources),
+            "namespace": chart.NAMESPACE,
+            "deployment": chart.DEPLOYMENT,
+            "grants": grants,
+            "refused": refused,
+        }
 
     def entry(self) -> dict:
         """What ``GET /clusters`` lists, and what ``DescribeCluster`` needs."""

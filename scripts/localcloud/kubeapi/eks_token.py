@@ -13,14 +13,18 @@ is base64url without padding of a presigned STS ``GetCallerIdentity`` URL, as
   any order, none twice;
 - not expired (X-Amz-Date + X-Amz-Expires >= now - 5 s), X-Amz-Date at most
   5 min ahead;
+- the access key is one the local cloud knows (``access``: its static
+  ``testing`` key, or temporary credentials moto's STS issued for a role);
+  temporary credentials only with their own X-Amz-Security-Token and until
+  they expire, as STS checks them;
 - the SigV4 signature, recomputed for that GET with header ``x-k8s-aws-id`` =
-  THIS cluster's name and the local credentials (access key ``testing``,
-  secret ``testing``), matches; the payload hash may be that of the empty
-  body (botocore, ``aws eks get-token``) or ``UNSIGNED-PAYLOAD``. A token made
-  for another cluster fails the signature.
+  THIS cluster's name and that key's secret, matches; the payload hash may be
+  that of the empty body (botocore, ``aws eks get-token``) or
+  ``UNSIGNED-PAYLOAD``. A token made for another cluster fails the signature.
 
-``AuthError`` says what was wrong; its message never contains the token nor
-any part of its signature or security token.
+``verify_token`` answers who signed it (``access.Caller``), as EKS learns it
+from STS. ``AuthError`` says what was wrong; its message never contains the
+token nor any part of its signature or security token.
 """
 
 from __future__ import annotations
@@ -34,10 +38,9 @@ import time
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
 
+from . import access
 from .clock import rfc3339
 
-# Access key id -> secret the local cloud signs with (endpoints.env).
-CREDENTIALS = {"testing": "testing"}
 TOKEN_PREFIX = "k8s-aws-v1."
 MAX_EXPIRES = 900
 EXPIRY_SKEW = 5
@@ -73,8 +76,8 @@ class _PresignedUrl:
     params: dict[str, str]
 
 
-def verify_token(authorization: str | None, cluster: str, now: float | None = None) -> None:
-    """Raises AuthError unless ``authorization`` carries a valid EKS token for ``cluster``."""
+def verify_token(authorization: str | None, cluster: str, now: float | None = None) -> access.Caller:
+    """Who signed ``authorization``'s EKS token for ``cluster``; AuthError unless it is valid."""
     now = time.time() if now is None else now
     url = _presigned_url(authorization)
     params = url.params
@@ -85,22 +88,37 @@ def verify_token(authorization: str | None, cluster: str, now: float | None = No
     signature = params["x-amz-signature"].lower()
     if not re.fullmatch(r"[0-9a-f]{64}", signature):
         raise AuthError("X-Amz-Signature is not 64 hex digits")
-    secret = CREDENTIALS.get(access_key)
-    if secret is None:
+    known = access.credential(access_key)
+    if known is None:
         raise AuthError(
-            "the EKS token was signed with an access key the local cloud does not know (use testing/testing)"
+            "the EKS token was signed with an access key the local cloud does not know "
+            "(its own testing/testing, or a function role's credentials from the local cloud)"
         )
+    if known.session_token is not None:
+        _check_session(params.get("x-amz-security-token"), known, now)
     header_values = {"host": url.host, "x-k8s-aws-id": cluster}
     for payload_hash in (EMPTY_SHA256, "UNSIGNED-PAYLOAD"):
         expected = _signature(
-            secret, scope, params["x-amz-date"], url.pairs, header_values, signed_headers, payload_hash
+            known.secret, scope, params["x-amz-date"], url.pairs, header_values, signed_headers, payload_hash
         )
         if hmac.compare_digest(expected, signature):
-            return
+            return known.caller
     raise AuthError(
         f"the EKS token's signature does not match for cluster {cluster} "
         "(made for another cluster, or with other credentials)"
     )
+
+
+def _check_session(token: str | None, known: access.Credential, now: float) -> None:
+    if token is None:
+        raise AuthError(
+            "the EKS token was signed with temporary credentials but carries no X-Amz-Security-Token"
+        )
+    if not hmac.compare_digest(token.encode(), (known.session_token or "").encode()):
+        raise AuthError("the EKS token's X-Amz-Security-Token is not the session token of its access key")
+    if known.expires_at is not None and known.expires_at < now:
+        ended = rfc3339(dt.datetime.fromtimestamp(known.expires_at, dt.UTC))
+        raise AuthError(f"the credentials that signed the EKS token expired at {ended}")
 
 
 def _presigned_url(authorization: str | None) -> _PresignedUrl:

@@ -3,9 +3,13 @@
 HTTPS on 127.0.0.1, a free port, HTTP/1.1 with keep-alive (certificates:
 ``tls``). Every request, in this order: its fault, if one is queued
 (``faults``); the bearer token (``eks_token``: 401 ``Unauthorized`` naming
-what was wrong); then the path (``routes``). Each request is recorded in the
-cluster's request log (never the token) and logged in one line: cluster,
-method, path, status.
+what was wrong), whose signer must have an access entry on the cluster
+(``access``; none: 401, as EKS answers); RBAC (``rbac``: 403 ``Forbidden``,
+worded as the API server words it, for anything the user's groups are not
+granted, whether or not the object exists); then the path (``routes``). Each
+request is recorded in the cluster's request log (never the token: the
+caller's ARN, its Kubernetes user and groups, and what RBAC saw and decided)
+and logged in one line: cluster, method, path, status.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from . import routes
+from . import rbac, routes
 from .api_errors import ApiError, status_body
 from .eks_token import AuthError, verify_token
 
@@ -142,6 +146,10 @@ class KubeHandler(MethodDispatchingHandler):
             "status": None,
             "auth": False,
             "auth_error": None,
+            "caller": None,
+            "user": None,
+            "groups": None,
+            "authorization": None,
             "fault": False,
             "user_agent": self.headers.get("User-Agent"),
         }
@@ -163,11 +171,31 @@ class KubeHandler(MethodDispatchingHandler):
                     code, f"injected fault: the local Kubernetes API answers {code} (admin API faults)"
                 )
             try:
-                verify_token(self.headers.get("Authorization"), cluster.name)
+                caller = verify_token(self.headers.get("Authorization"), cluster.name)
             except AuthError as exc:
                 record["auth_error"] = str(exc)
                 raise ApiError(401, str(exc), "Unauthorized") from None
+            record["caller"] = caller.arn
+            user = cluster.user_of(caller)
+            if user is None:
+                message = (
+                    f"{caller.principal_arn} has no access entry on cluster {cluster.name} "
+                    "(scripts/grant-eks-access maps a function's role to its Kubernetes group)"
+                )
+                record["auth_error"] = message
+                raise ApiError(401, message, "Unauthorized")
             record["auth"] = True
+            record["user"] = user.name
+            record["groups"] = list(user.groups)
+            attributes = rbac.request_attributes(method, path, query)
+            decision = cluster.authorize(user, attributes)
+            record["authorization"] = {
+                **attributes.as_json(),
+                "allowed": decision.allowed,
+                "by": "AmazonEKSClusterAdminPolicy" if user.cluster_admin else "RBAC",
+            }
+            if not decision.allowed:
+                raise rbac.forbidden(user.name, attributes, decision.reason)
             request = routes.Request(method, path, query, content_type, body)
             with cluster.lock:
                 code, answer = routes.handle(cluster.state, request)
