@@ -304,6 +304,45 @@ async fn a_release_by_hand_needs_a_reason_and_records_it_on_the_timeline() {
     );
 }
 
+#[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
+async fn an_escalation_by_hand_closes_the_open_incident_with_who_and_why() {
+    let cloud = LocalCloud::start().await;
+    let env = cloud.provision("ctl-escalate");
+    let _emulator = Emulator::start(&env, &system::short_waits(), 2).serving_workflow();
+    let mut ctl = Ctl::new(&env);
+    ctl.lambda_endpoint = Some(unregister(&env));
+    cloud
+        .set_health(&env.region("us-east-1").health_check_id, "Failure")
+        .await;
+    let recover = ctl.run(&["--json", "recover", "us-east-1"]);
+    assert_eq!(recover.code, 0, "{recover:?}");
+    let id = recover.json()["incident_id"].as_str().unwrap().to_owned();
+
+    let missing = ctl.run(&["escalate", &id]);
+    assert_eq!(missing.code, 2, "{missing:?}");
+    let escalated = ctl.run(&["--json", "escalate", &id, "--reason", "taking it by hand"]);
+    assert_eq!(escalated.code, 0, "{escalated:?}");
+    assert_eq!(escalated.json()["outcome"], "escalated", "{escalated:?}");
+
+    let items = cloud.items(&env.table).await;
+    assert!(
+        of_kind(&items, "LEASE").is_empty(),
+        "the region is free: {items:?}"
+    );
+    let shown = ctl.run(&["--json", "show", &id]).json();
+    assert_eq!(shown["incident"]["phase"], "escalated");
+    assert_eq!(shown["incident"]["escalation"], "by_operator");
+    let by_hand = shown["timeline"].as_array().unwrap().iter().any(|e| {
+        text_of(e, "kind") == "escalated"
+            && text_of(e, "message").starts_with("escalated by arn:")
+            && text_of(e, "message").ends_with(": taking it by hand")
+    });
+    assert!(by_hand, "{}", shown["timeline"]);
+    let status = ctl.run(&["--json", "status"]);
+    assert_ne!(status.code, 3, "no incident is open any more: {status:?}");
+}
+
 fn text_of<'a>(entry: &'a Value, key: &str) -> &'a str {
     entry[key].as_str().unwrap_or_default()
 }

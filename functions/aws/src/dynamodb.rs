@@ -201,29 +201,18 @@ impl DynamoIncidentStore {
         prefix: &str,
         newest: Option<i32>,
     ) -> Result<Vec<Item>> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let answer = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                .expression_attribute_values(":pk", s(region_pk(region)))
-                .expression_attribute_values(":prefix", s(prefix))
-                .scan_index_forward(newest.is_none())
-                .set_limit(newest)
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| classify(SERVICE, e))?;
-            items.extend(answer.items.unwrap_or_default());
-            match answer.last_evaluated_key {
-                Some(key) if !key.is_empty() && newest.is_none() => start = Some(key),
-                _ => return Ok(items),
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(region_pk(region)))
+            .expression_attribute_values(":prefix", s(prefix))
+            .scan_index_forward(newest.is_none())
+            .set_limit(newest)
+            .consistent_read(true);
+        // The newest `n` are the first page; otherwise every page.
+        query_items(query, newest.is_none()).await
     }
 
     /// Runs a transaction; `Ok(false)` when a condition failed or another
@@ -516,6 +505,28 @@ impl IncidentStore for DynamoIncidentStore {
                 }
             })?;
         Ok(())
+    }
+}
+
+/// The items `query` finds: its first page only, or every page.
+pub(crate) async fn query_items(
+    query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    every_page: bool,
+) -> Result<Vec<Item>> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let answer = query
+            .clone()
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| classify(SERVICE, e))?;
+        items.extend(answer.items.unwrap_or_default());
+        match answer.last_evaluated_key {
+            Some(key) if !key.is_empty() && every_page => start = Some(key),
+            _ => return Ok(items),
+        }
     }
 }
 

@@ -13,8 +13,6 @@ use failover_core::app::ports::IncidentHistory;
 use failover_core::model::incident::TimelineEntry;
 use failover_core::{Error, Result};
 
-use crate::sdk_error::classify;
-
 const SERVICE: &str = "DynamoDB";
 type Item = HashMap<String, AttributeValue>;
 
@@ -34,28 +32,16 @@ impl DynamoHistory {
 
     /// Every item of partition `pk` whose sort key lies in `from..=to`.
     async fn items(&self, pk: String, from: String, to: String) -> Result<Vec<Item>> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let answer = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
-                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
-                .expression_attribute_values(":from", AttributeValue::S(from.clone()))
-                .expression_attribute_values(":to", AttributeValue::S(to.clone()))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| classify(SERVICE, e))?;
-            items.extend(answer.items.unwrap_or_default());
-            match answer.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(items),
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", AttributeValue::S(pk))
+            .expression_attribute_values(":from", AttributeValue::S(from))
+            .expression_attribute_values(":to", AttributeValue::S(to))
+            .consistent_read(true);
+        crate::dynamodb::query_items(query, true).await
     }
 }
 
