@@ -23,7 +23,7 @@ use crate::model::phase::Phase;
 use crate::model::remedy::Cause;
 use crate::model::trigger::AlarmState;
 use crate::notices::operator::{self, HandStep};
-use crate::rules::repair::worst_alarm;
+use crate::rules::repair::{is_down, worst_alarm};
 
 /// The region `name` of the settings; any other is refused naming the known ones.
 pub fn known_region<'a>(
@@ -70,11 +70,9 @@ pub struct RegionStatus {
 }
 
 impl RegionStatus {
-    /// Down as the reconciler sees it: Route 53 does not call it healthy,
-    /// or its alarm is in `ALARM`.
+    /// Down as the reconciler sees it ([`is_down`]).
     pub fn is_down(&self) -> bool {
-        self.health.health != crate::model::health::Health::Healthy
-            || self.alarm == Some(AlarmState::Alarm)
+        is_down(self.alarm, self.health.health)
     }
 }
 

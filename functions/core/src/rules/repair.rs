@@ -68,6 +68,18 @@ pub fn open_repair(
     }
 }
 
+/// Whether a region is down: its own Route 53 reading says so and its alarm
+/// (if it has one) does not say OK, or its alarm is in ALARM with no fresh
+/// Route 53 observation.
+pub fn is_down(alarm: Option<AlarmState>, health: Health) -> bool {
+    match (alarm, health) {
+        (Some(AlarmState::Ok), _) => false,
+        (_, Health::Unhealthy) => true,
+        (Some(AlarmState::Alarm), Health::Unknown) => true,
+        _ => false,
+    }
+}
+
 /// What to do with a region that has no open incident.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdleRepair {
@@ -92,13 +104,7 @@ pub fn idle_repair(
     policy: &crate::config::ReconcilePolicy,
     takeover_after: std::time::Duration,
 ) -> IdleRepair {
-    let down = match (alarm, health) {
-        (Some(AlarmState::Ok), _) => false,
-        (_, Health::Unhealthy) => true,
-        (Some(AlarmState::Alarm), Health::Unknown) => true,
-        _ => false,
-    };
-    if !down {
+    if !is_down(alarm, health) {
         return IdleRepair::Leave;
     }
     let why = format!(
@@ -159,6 +165,26 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    #[test]
+    fn a_region_is_down_by_its_own_reading_unless_its_alarm_says_ok() {
+        use AlarmState::{Alarm, InsufficientData, Ok};
+        let table = [
+            (None, Health::Unhealthy, true),
+            (Some(Alarm), Health::Unhealthy, true),
+            (Some(InsufficientData), Health::Unhealthy, true),
+            (Some(Ok), Health::Unhealthy, false),
+            (Some(Alarm), Health::Unknown, true),
+            (Some(InsufficientData), Health::Unknown, false),
+            (None, Health::Unknown, false),
+            // Healthy by Route 53: an alarm still in ALARM is catching up.
+            (Some(Alarm), Health::Healthy, false),
+            (None, Health::Healthy, false),
+        ];
+        for (alarm, health, down) in table {
+            assert_eq!(is_down(alarm, health), down, "{alarm:?} {health:?}");
+        }
+    }
     use crate::config::ReconcilePolicy;
     use crate::fakes::alarm_trigger;
     use crate::model::phase::Phase;
