@@ -392,3 +392,124 @@ async fn unknown_names_are_refused_naming_the_known_ones_and_nothing_changes() {
         before.iter().map(|i| text(i, "sk")).collect::<Vec<_>>()
     );
 }
+
+/// Deploys a stand-in of the stack in the local cloud's CloudFormation and
+/// Lambda: the outputs the CLI reads, and a confirm-outage function whose
+/// environment is `env`'s configuration.
+async fn stand_in_stack(cloud: &LocalCloud, env: &Environment) -> String {
+    let sdk = cloud.sdk();
+    let role = format!("arn:aws:iam::123456789012:role/{}-confirm-outage", env.name);
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    let variables = aws_sdk_lambda::types::Environment::builder()
+        .set_variables(Some(env.function_env.clone().into_iter().collect()))
+        .build();
+    for function in ["confirm-outage", "reconcile"] {
+        lambda
+            .create_function()
+            .function_name(format!("{}-{function}", env.name))
+            .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
+            .handler("bootstrap")
+            .role(&role)
+            .environment(variables.clone())
+            .code(
+                aws_sdk_lambda::types::FunctionCode::builder()
+                    .zip_file(aws_sdk_lambda::primitives::Blob::new(empty_zip()))
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    let stack = format!("{}-stack", env.name);
+    let template = json!({
+        "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {
+            "ConfirmOutageFunctionName": {"Value": format!("{}-confirm-outage", env.name)},
+            "ReconcileFunctionName": {"Value": format!("{}-reconcile", env.name)},
+        }
+    });
+    aws_sdk_cloudformation::Client::new(&sdk)
+        .create_stack()
+        .stack_name(&stack)
+        .template_body(template.to_string())
+        .send()
+        .await
+        .unwrap();
+    stack
+}
+
+/// A zip archive with no entries: the end-of-central-directory record alone.
+fn empty_zip() -> Vec<u8> {
+    let mut zip = vec![0x50, 0x4b, 0x05, 0x06];
+    zip.extend([0; 18]);
+    zip
+}
+
+/// The CLI against a stack, with the local cloud as its AWS: the endpoints
+/// and static credentials any program would get, and no local environment.
+fn against_stack(cloud: &LocalCloud, args: &[&str]) -> Run {
+    let mut command = Command::new(system::binary("failoverctl"));
+    command.current_dir(std::env::temp_dir()).args(args);
+    for (key, value) in cloud.endpoint_vars() {
+        if key.starts_with("AWS_") {
+            command.env(key, value);
+        }
+    }
+    command
+        .env_remove("FAILOVERCTL_LOCAL_ENV")
+        .env_remove("FAILOVERCTL_LAMBDA_ENDPOINT");
+    let output = command.output().expect("run failoverctl");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
+async fn a_stack_is_read_from_its_outputs_and_its_function_s_configuration() {
+    let cloud = LocalCloud::start().await;
+    let env = cloud.provision("ctl-stack");
+    let stack = stand_in_stack(&cloud, &env).await;
+    for region in &env.regions {
+        cloud.set_health(&region.health_check_id, "Success").await;
+    }
+
+    let status = against_stack(
+        &cloud,
+        &[
+            "--stack",
+            &stack,
+            "--stack-region",
+            "us-east-1",
+            "--json",
+            "status",
+        ],
+    );
+    assert_eq!(status.code, 0, "{status:?}");
+    let regions: Vec<String> = status.json()["status"]["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| text_of(r, "region").to_owned())
+        .collect();
+    assert_eq!(regions, ["us-east-1", "eu-west-1"], "{status:?}");
+
+    let unknown = against_stack(
+        &cloud,
+        &[
+            "--stack",
+            "no-such-stack",
+            "--stack-region",
+            "us-east-1",
+            "status",
+        ],
+    );
+    assert_eq!(unknown.code, 2, "{unknown:?}");
+    assert!(
+        unknown.stderr.contains("unknown stack \"no-such-stack\"")
+            && unknown.stderr.contains(&stack),
+        "names the stacks there: {unknown:?}"
+    );
+}

@@ -142,6 +142,12 @@ impl LocalCloud {
         self.sdk.clone()
     }
 
+    /// The variables of `.local-cloud/endpoints.env`: endpoints, static
+    /// credentials and region, as a program outside the functions gets them.
+    pub fn endpoint_vars(&self) -> &[(String, String)] {
+        &self.endpoints
+    }
+
     pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
         let config = aws_sdk_dynamodb::config::Builder::from(&self.sdk)
             .endpoint_url(self.endpoint("AWS_ENDPOINT_URL_DYNAMODB"))
