@@ -2,7 +2,7 @@
 //! through the core's operator use cases, triggers through the functions'
 //! own manual events, break-glass steps through the core in this process.
 
-use failover_aws::{AwsPorts, CloudWatchAlarms, DynamoHistory};
+use failover_aws::{AwsPorts, CloudWatchAlarms};
 use failover_core::app::operate::{self, ByHand, IncidentQuery};
 use failover_core::model::incident::Lane;
 use failover_core::{Error, Result};
@@ -33,7 +33,6 @@ impl Output {
 pub struct Clients {
     pub ports: AwsPorts,
     pub alarms: CloudWatchAlarms,
-    pub history: DynamoHistory,
     pub sts: aws_sdk_sts::Client,
 }
 
@@ -43,10 +42,6 @@ impl Clients {
         Self {
             ports: AwsPorts::new(sdk, &deployment.settings),
             alarms: CloudWatchAlarms::new(aws_sdk_cloudwatch::Client::new(sdk)),
-            history: DynamoHistory::new(
-                aws_sdk_dynamodb::Client::new(sdk),
-                &deployment.settings.incident_table,
-            ),
             sts: aws_sdk_sts::Client::new(sdk),
         }
     }
@@ -108,7 +103,7 @@ pub async fn run(
                 since: since.map(|s| s.at(chrono::Utc::now())),
                 limit: usize::try_from(*limit).unwrap_or(usize::MAX),
             };
-            let found = operate::incidents(settings, store, &clients.history, &query).await?;
+            let found = operate::incidents(settings, store, &clients.ports.store, &query).await?;
             Ok(Output::ok(if json {
                 json_text(&found)?
             } else {
@@ -119,7 +114,7 @@ pub async fn run(
             incident_id,
             markdown,
         } => {
-            let report = match operate::report(store, &clients.history, incident_id).await {
+            let report = match operate::report(store, &clients.ports.store, incident_id).await {
                 Ok(report) => report,
                 Err(error) => return Err(explain(error, incident_id, deployment, clients).await),
             };
@@ -243,7 +238,7 @@ async fn explain(
     let known = operate::incidents(
         &deployment.settings,
         &clients.ports.store,
-        &clients.history,
+        &clients.ports.store,
         &query,
     )
     .await;

@@ -18,17 +18,17 @@ use failover_core::{Error, Result};
 
 use crate::sdk_error::{Class, classified, classify};
 
-const SERVICE: &str = "DynamoDB";
-type Item = HashMap<String, AttributeValue>;
+pub(crate) const SERVICE: &str = "DynamoDB";
+pub(crate) type Item = HashMap<String, AttributeValue>;
 
 #[derive(Debug, Clone)]
 pub struct DynamoIncidentStore {
-    client: aws_sdk_dynamodb::Client,
-    table: String,
+    pub(crate) client: aws_sdk_dynamodb::Client,
+    pub(crate) table: String,
     retention: Duration,
 }
 
-fn region_pk(region: &str) -> String {
+pub(crate) fn region_pk(region: &str) -> String {
     format!("REGION#{region}")
 }
 
@@ -50,7 +50,7 @@ fn closed_key(region: &str, lane: Lane, closed_at: DateTime<Utc>, incident_id: &
     )
 }
 
-fn closed_prefix(lane: Lane) -> String {
+pub(crate) fn closed_prefix(lane: Lane) -> String {
     format!("CLOSED#{}#", lane.as_str())
 }
 
@@ -66,7 +66,7 @@ fn action_key(region: &str, at: DateTime<Utc>, incident_id: &str) -> Item {
     )
 }
 
-fn stamp(at: DateTime<Utc>) -> String {
+pub(crate) fn stamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 

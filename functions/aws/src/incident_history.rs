@@ -4,34 +4,21 @@
 //! closing time, for the closed ones), and an incident's timeline. Queries
 //! by key only, never a Scan.
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use failover_core::app::ports::IncidentHistory;
-use failover_core::model::incident::TimelineEntry;
+use failover_core::model::incident::{Lane, TimelineEntry};
 use failover_core::{Error, Result};
 
-const SERVICE: &str = "DynamoDB";
-type Item = HashMap<String, AttributeValue>;
+use crate::dynamodb::{
+    DynamoIncidentStore, Item, SERVICE, closed_prefix, query_items, region_pk, stamp,
+};
 
-#[derive(Debug, Clone)]
-pub struct DynamoHistory {
-    client: aws_sdk_dynamodb::Client,
-    table: String,
-}
-
-impl DynamoHistory {
-    pub fn new(client: aws_sdk_dynamodb::Client, table: &str) -> Self {
-        Self {
-            client,
-            table: table.to_owned(),
-        }
-    }
-
+/// The operator's reads, beside the functions' own on the same table.
+impl DynamoIncidentStore {
     /// Every item of partition `pk` whose sort key lies in `from..=to`.
-    async fn items(&self, pk: String, from: String, to: String) -> Result<Vec<Item>> {
+    async fn range_items(&self, pk: String, from: String, to: String) -> Result<Vec<Item>> {
         let query = self
             .client
             .query()
@@ -41,30 +28,27 @@ impl DynamoHistory {
             .expression_attribute_values(":from", AttributeValue::S(from))
             .expression_attribute_values(":to", AttributeValue::S(to))
             .consistent_read(true);
-        crate::dynamodb::query_items(query, true).await
+        query_items(query, true).await
     }
-}
-
-fn stamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// The sort-key ranges under `REGION#<region>` that name the region's
 /// incidents: both leases, and each lane's pointers closed since `since`.
 fn region_ranges(since: Option<DateTime<Utc>>) -> Vec<(String, String)> {
     let mut ranges = vec![("LEASE".to_owned(), "LEASE#~".to_owned())];
-    for lane in ["live", "dry_run"] {
+    for lane in [Lane::Live, Lane::DryRun] {
+        let prefix = closed_prefix(lane);
         let from = match since {
-            Some(since) => format!("CLOSED#{lane}#{}", stamp(since)),
-            None => format!("CLOSED#{lane}#"),
+            Some(since) => format!("{prefix}{}", stamp(since)),
+            None => prefix.clone(),
         };
-        ranges.push((from, format!("CLOSED#{lane}#~")));
+        ranges.push((from, format!("{prefix}~")));
     }
     ranges
 }
 
 #[async_trait]
-impl IncidentHistory for DynamoHistory {
+impl IncidentHistory for DynamoIncidentStore {
     async fn incident_ids(
         &self,
         region: &str,
@@ -72,7 +56,7 @@ impl IncidentHistory for DynamoHistory {
     ) -> Result<Vec<String>> {
         let mut ids = Vec::new();
         for (from, to) in region_ranges(since) {
-            for item in self.items(format!("REGION#{region}"), from, to).await? {
+            for item in self.range_items(region_pk(region), from, to).await? {
                 match item.get("incident_id") {
                     Some(AttributeValue::S(id)) => ids.push(id.clone()),
                     _ => {
@@ -92,7 +76,7 @@ impl IncidentHistory for DynamoHistory {
 
     async fn timeline(&self, incident_id: &str) -> Result<Vec<TimelineEntry>> {
         let items = self
-            .items(
+            .range_items(
                 format!("INCIDENT#{incident_id}"),
                 "TIMELINE#".into(),
                 "TIMELINE#~".into(),
@@ -114,6 +98,8 @@ impl IncidentHistory for DynamoHistory {
 
 #[cfg(test)]
 mod contract_tests {
+    use std::collections::HashMap;
+
     use aws_sdk_dynamodb::Client;
     use aws_sdk_dynamodb::operation::query::{QueryInput, QueryOutput};
     use aws_smithy_mocks::{MockResponse, Rule, mock};
@@ -171,7 +157,11 @@ mod contract_tests {
             ),
             page(&requests, vec![], None),
         ];
-        let history = DynamoHistory::new(mocked_client!(aws_sdk_dynamodb, &rules), TABLE);
+        let history = DynamoIncidentStore::new(
+            mocked_client!(aws_sdk_dynamodb, &rules),
+            TABLE,
+            std::time::Duration::from_secs(3600),
+        );
         let since: DateTime<Utc> = "2026-11-22T10:00:00Z".parse().unwrap();
 
         let ids = history
@@ -234,7 +224,11 @@ mod contract_tests {
             page(&requests, vec![item], None),
             page(&requests, vec![broken], None),
         ];
-        let history = DynamoHistory::new(mocked_client!(aws_sdk_dynamodb, &rules), TABLE);
+        let history = DynamoIncidentStore::new(
+            mocked_client!(aws_sdk_dynamodb, &rules),
+            TABLE,
+            std::time::Duration::from_secs(3600),
+        );
 
         assert_eq!(history.timeline(ID).await.unwrap(), [entry]);
         let error = history.timeline(ID).await.unwrap_err();

@@ -24,7 +24,6 @@ pub mod verify_event;
 pub use clock::SystemClock;
 pub use cloudwatch::CloudWatchAlarms;
 pub use dynamodb::DynamoIncidentStore;
-pub use incident_history::DynamoHistory;
 pub use lambda::{
     answer, cold_start, failure, in_span, init_tracing, log_subscriber, may_log, record,
 };
