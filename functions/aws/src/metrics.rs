@@ -30,13 +30,6 @@ pub fn install(namespace: &str) -> Result<(), Error> {
         .cloudwatch_namespace(namespace.to_owned())
         .init()
         .map_err(|e| Error::Internal(format!("the metrics collector did not start: {e}")))?;
-    for name in Metric::NAMES {
-        let unit = match name {
-            "TimeToRecover" | "DetectionToAction" => Unit::Seconds,
-            _ => Unit::Count,
-        };
-        metrics::describe_counter!(name, unit, "");
-    }
     let _ = COLLECTOR.set(collector);
     Ok(())
 }
@@ -68,10 +61,20 @@ impl Metrics for EmfMetrics {
             .map(|(name, value)| Label::new(name, value))
             .collect();
         let name = metric.name();
+        // The unit goes with the value's kind; declaring it again is a no-op.
         match metric.value() {
-            Value::Count(n) => metrics::counter!(name, labels).increment(n),
-            Value::Seconds(seconds) => metrics::histogram!(name, labels).record(seconds),
-            Value::Level(level) => metrics::gauge!(name, labels).set(level),
+            Value::Count(n) => {
+                metrics::describe_counter!(name, Unit::Count, "");
+                metrics::counter!(name, labels).increment(n);
+            }
+            Value::Seconds(seconds) => {
+                metrics::describe_histogram!(name, Unit::Seconds, "");
+                metrics::histogram!(name, labels).record(seconds);
+            }
+            Value::Level(level) => {
+                metrics::describe_gauge!(name, Unit::Count, "");
+                metrics::gauge!(name, labels).set(level);
+            }
         }
     }
 }
