@@ -71,14 +71,14 @@ fn incidents(summary: &Value) -> &[Value] {
     summary["incidents"].as_array().map_or(&[], Vec::as_slice)
 }
 
-/// The delivered notices' subjects; with `late`, only those that waited
-/// in the outbox.
-fn subjects(summary: &Value, late: bool) -> Vec<&str> {
+/// The delivered notices' subjects; with `held`, only those the drill saw
+/// waiting in an outbox while SNS was down.
+fn subjects(summary: &Value, held: bool) -> Vec<&str> {
     summary["notices"]
         .as_array()
         .map(|n| {
             n.iter()
-                .filter(|n| !late || n["late_s"].is_number())
+                .filter(|n| !held || n["held"] == true)
                 .filter_map(|n| n["subject"].as_str())
                 .collect()
         })
@@ -214,7 +214,7 @@ async fn sns_outage() {
             "[CRITICAL] us-east-1 platform outage confirmed",
             "[WARNING] us-east-1 platform restarted"
         ],
-        "held while SNS was down, delivered late: {summary}"
+        "held while SNS was down, delivered once it was back: {summary}"
     );
 }
 

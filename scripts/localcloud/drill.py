@@ -21,7 +21,8 @@ the stack does, and ends with one JSON line:
 or ``timeout``; ``incidents`` lists every incident (id, phase, what opened
 it, escalation cause), ``repairs`` the reconciler's repairs, ``notices``
 each delivered notice with how late it arrived (``late_s``, null when on
-time), ``leases`` the lease items left, ``failed_attempts`` the error type
+time) and whether the drill saw it waiting while a fault held notices back
+(``held``), ``leases`` the lease items left, ``failed_attempts`` the error type
 of each confirm-outage attempt that failed (Lambda retried it).
 The exit status is 0 when the outcome and the scenario's checks are what the
 scenario expects, 1 otherwise, 2 on bad usage.
@@ -110,6 +111,11 @@ class Fault:
     # there. A phase: that emulator serves everything (the alarm, the
     # workflow's tasks, the reconciler) until an incident reaches the phase.
     until: str
+    # A fault that holds notices back (SNS) ends only once a notice of that
+    # phase is seen waiting in an outbox: the function that reaches the
+    # phase may write its notice after the drill saw the phase, and the
+    # drill proves each notice was held by seeing it wait, not by timing.
+    holds_notices: bool = False
 
     @property
     def variable(self) -> str:
@@ -243,8 +249,8 @@ def _sns_outage(r: Result) -> list[str]:
         if len(_delivered(r, w)) != 1
     ]
     for held in wanted[:2]:
-        if any(n["late_s"] is None for n in _delivered(r, held)):
-            problems.append(f"the '{held}' notice was not held back: SNS was down when it was written")
+        if not all(n["held"] for n in _delivered(r, held)):
+            problems.append(f"the '{held}' notice was not seen waiting in the outbox while SNS was down")
     return problems + _check(_actions(r) == ["rollout_restart"], f"expected one restart, got {_actions(r)}")
 
 
@@ -378,7 +384,7 @@ SCENARIOS = [
         " once SNS is back",
         "recovered",
         clusters={FAILED: {"pods": "crashloop", "after_restart": "ready"}},
-        fault=Fault("SNS", "SNS", until="restoring"),
+        fault=Fault("SNS", "SNS", until="restoring", holds_notices=True),
         checks=_sns_outage,
     ),
     Scenario(
@@ -608,6 +614,9 @@ class Timeline:
         # Notice id -> when it was written, for notices seen in an outbox;
         # the states each execution entered; the last scan of the table.
         self.written: dict[str, dt.datetime] = {}
+        # While a fault holds notices back: the ids seen waiting meanwhile.
+        self.holding = False
+        self.held: set[str] = set()
         self.entered: dict[str, list[str]] = {}
         self.last_items: list[dict] = []
         self._notes: list[Row] = []
@@ -644,6 +653,8 @@ class Timeline:
                 # Shown once it has waited longer than a delivery takes.
                 written = parse_time(notice["created_at"])
                 self.written.setdefault(notice["id"], written)
+                if self.holding:
+                    self.held.add(notice["id"])
                 key = f"outbox#{notice['id']}"
                 if key not in self.seen and (now - written).total_seconds() > LATE_SECONDS:
                     self.seen.add(key)
@@ -702,6 +713,7 @@ class Timeline:
                     "body": envelope.get("Message", ""),
                     "id": notice_id,
                     "late_s": late,
+                    "held": notice_id in self.held,
                 }
                 self.notices.append(notice)
                 events.append(
@@ -1003,6 +1015,14 @@ def reached(phase: str, until: str) -> bool:
     return phase == until
 
 
+def fault_ends(fault: Fault, incident: dict) -> bool:
+    """Whether ``incident`` ends ``fault``: it reached the fault's phase and,
+    for a fault that holds notices back, a notice of that phase waits."""
+    if not reached(incident["phase"], fault.until):
+        return False
+    return not fault.holds_notices or any(n.get("phase") == fault.until for n in incident.get("outbox", []))
+
+
 def follow(scenario: Scenario, cloud: Cloud, env: dict, regions: dict, functions: Functions) -> int:
     fault = scenario.fault
     # Until its fault ends, a broken dependency breaks it for every function.
@@ -1053,6 +1073,7 @@ def follow(scenario: Scenario, cloud: Cloud, env: dict, regions: dict, functions
     executions: list[dict] = []
     quiet_since: float | None = None
     fault_over = fault is None or fault.until == FIRST_ATTEMPT
+    timeline.holding = not fault_over and fault is not None and fault.holds_notices
     stopped = False
     try:
         while time.monotonic() < deadline:
@@ -1066,9 +1087,10 @@ def follow(scenario: Scenario, cloud: Cloud, env: dict, regions: dict, functions
                 timeline.note(
                     utcnow(), "reconcile", f"scheduled every {RECONCILE_EVERY_SECONDS:g} s from now"
                 )
-            if not fault_over and fault and any(reached(i["phase"], fault.until) for i in incidents):
+            if not fault_over and fault and any(fault_ends(fault, i) for i in incidents):
                 functions.serve(functions.healthy)
                 fault_over = True
+                timeline.holding = False
                 timeline.note(utcnow(), "drill", f"{fault.service} is back: the functions reach it again")
             if scenario.stop_in and not stopped:
                 for execution in executions:
@@ -1211,7 +1233,9 @@ def follow(scenario: Scenario, cloud: Cloud, env: dict, regions: dict, functions
             for i in incidents
         ],
         "repairs": reconciler.repairs,
-        "notices": [{"subject": n["subject"], "late_s": n["late_s"]} for n in timeline.notices],
+        "notices": [
+            {"subject": n["subject"], "late_s": n["late_s"], "held": n["held"]} for n in timeline.notices
+        ],
         "leases": result.leases,
         "failed_attempts": failed,
     }

@@ -146,6 +146,29 @@ def test_reached_orders_the_open_phases(phase: str, until: str, reached: bool) -
     assert drill.reached(phase, until) is reached
 
 
+SNS_DOWN = drill.Fault("SNS", "SNS", until="restoring", holds_notices=True)
+ROUTE_53_DOWN = drill.Fault("Route 53", "ROUTE_53", until="restoring")
+
+
+@pytest.mark.parametrize(
+    ("fault", "phase", "waiting", "ends"),
+    [
+        # The phase is written before the action; its notice after it.
+        (SNS_DOWN, "restoring", ["confirmed"], False),
+        (SNS_DOWN, "restoring", ["confirmed", "restoring"], True),
+        (SNS_DOWN, "confirmed", ["confirmed"], False),
+        (SNS_DOWN, "restoring", [], False),
+        (ROUTE_53_DOWN, "restoring", [], True),
+        (ROUTE_53_DOWN, "confirmed", [], False),
+    ],
+)
+def test_a_fault_that_holds_notices_ends_once_the_phases_notice_waits(
+    fault: drill.Fault, phase: str, waiting: list[str], ends: bool
+) -> None:
+    incident = {"phase": phase, "outbox": [{"id": f"n{i}", "phase": p} for i, p in enumerate(waiting)]}
+    assert drill.fault_ends(fault, incident) is ends
+
+
 # --- events and times ----------------------------------------------------------------
 
 
