@@ -404,31 +404,37 @@ async fn unknown_names_are_refused_naming_the_known_ones_and_nothing_changes() {
 
 /// Deploys a stand-in of the stack in the local cloud's CloudFormation and
 /// Lambda: the outputs the CLI reads, and a confirm-outage function whose
-/// environment is `env`'s configuration.
+/// environment is `env`'s configuration (`provision` made the function; the
+/// stand-in gives it the stack's configuration).
 async fn stand_in_stack(cloud: &LocalCloud, env: &Environment) -> String {
     let sdk = cloud.sdk();
-    let role = format!("arn:aws:iam::123456789012:role/{}-confirm-outage", env.name);
+    let role = format!("arn:aws:iam::123456789012:role/{}-reconcile", env.name);
     let lambda = aws_sdk_lambda::Client::new(&sdk);
     let variables = aws_sdk_lambda::types::Environment::builder()
         .set_variables(Some(env.function_env.clone().into_iter().collect()))
         .build();
-    for function in ["confirm-outage", "reconcile"] {
-        lambda
-            .create_function()
-            .function_name(format!("{}-{function}", env.name))
-            .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
-            .handler("bootstrap")
-            .role(&role)
-            .environment(variables.clone())
-            .code(
-                aws_sdk_lambda::types::FunctionCode::builder()
-                    .zip_file(aws_sdk_lambda::primitives::Blob::new(empty_zip()))
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-    }
+    lambda
+        .update_function_configuration()
+        .function_name(format!("{}-confirm-outage", env.name))
+        .environment(variables.clone())
+        .send()
+        .await
+        .unwrap();
+    lambda
+        .create_function()
+        .function_name(format!("{}-reconcile", env.name))
+        .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
+        .handler("bootstrap")
+        .role(&role)
+        .environment(variables)
+        .code(
+            aws_sdk_lambda::types::FunctionCode::builder()
+                .zip_file(aws_sdk_lambda::primitives::Blob::new(empty_zip()))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
     let stack = format!("{}-stack", env.name);
     let template = json!({
         "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
@@ -515,5 +521,68 @@ async fn a_stack_is_read_from_its_outputs_and_its_function_s_configuration() {
         unknown.stderr.contains("unknown stack \"no-such-stack\"")
             && unknown.stderr.contains(&stack),
         "names the stacks there: {unknown:?}"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
+async fn readiness_is_evaluated_by_hand_and_the_stored_report_read_back() {
+    let cloud = LocalCloud::start().await;
+    let env = cloud.provision("ctl-ready");
+    let emulator = Emulator::start(&env, &[], 2).serving_workflow();
+    let ctl = Ctl::new(&env);
+
+    let none = ctl.run(&["readiness"]);
+    assert_eq!(none.code, 2, "{none:?}");
+    assert!(
+        none.stderr
+            .contains("no readiness report is stored in ctl-ready")
+            && none.stderr.contains("failoverctl readiness --evaluate"),
+        "{none:?}"
+    );
+
+    env.region("eu-west-1")
+        .kube()
+        .scenario(json!({"deployment": {"image": "ghcr.io/loft-sh/vcluster-platform:4.7.2"}}));
+    let evaluated = ctl.run(&["readiness", "--evaluate"]);
+    assert_eq!(
+        evaluated.code,
+        5,
+        "a failing check: {evaluated:?}\n{}",
+        emulator.log()
+    );
+    assert!(
+        evaluated.stdout.starts_with("readiness fail: "),
+        "{evaluated:?}"
+    );
+    let drift = evaluated
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("FAIL") && l.contains("image_drift"))
+        .unwrap_or_else(|| panic!("no failing image_drift row: {evaluated:?}"));
+    assert!(
+        drift.contains("eu-west-1 ghcr.io/loft-sh/vcluster-platform:4.7.2"),
+        "{drift}"
+    );
+    assert!(
+        evaluated.stdout.contains("- image_drift (orchestrator): in eu-west-1: kubectl --namespace vcluster-platform set image deployment/loft"),
+        "{evaluated:?}"
+    );
+
+    let stored = ctl.run(&["--json", "readiness"]);
+    assert_eq!(stored.code, 5, "{stored:?}");
+    let stored = stored.json();
+    assert_eq!(stored["status"], "fail", "{stored}");
+    let checks = stored["report"]["checks"].as_array().unwrap();
+    assert!(
+        checks
+            .iter()
+            .any(|c| c["kind"] == "image_drift" && c["status"] == "fail"),
+        "the stored report is the one just made: {stored}"
+    );
+    assert_eq!(
+        of_kind(&cloud.items(&env.table).await, "REPORT#").len(),
+        1,
+        "reading evaluates nothing"
     );
 }

@@ -1,7 +1,8 @@
 //! `template.yaml` against what the functions need and say: the workflow's
-//! timeouts and retries, its waits and how it ends, the reconciler's
-//! triggers and its IAM, the alarms on the orchestrator, their topic and its
-//! key, the dashboard, the functions' sizing and network;
+//! timeouts and retries, its waits and how it ends, the reconciler's and
+//! the readiness evaluation's triggers and IAM, the functions' names, the
+//! alarms on the orchestrator, their topic and its key, the dashboard, the
+//! functions' sizing and network, the console's parameter groups;
 //! and one source of truth for the contract strings: every Choice of the
 //! workflow is an answer the functions give, its Retry list is exactly the
 //! errors whose policy is retry, every parameter's default and range is the
@@ -9,14 +10,16 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use failover_core::Error;
-use failover_core::config::{MAX_POLLS, Settings};
+use failover_core::config::{MAX_POLLS, ReadinessTargets, Settings};
 use failover_core::error::RetryPolicy;
 use failover_core::model::remedy::{Cause, Remedy};
 use failover_core::rules::guardrails::Gate;
+use failover_core::rules::readiness::PROBED;
 use failover_core::rules::recovery::Recovery;
+use system::template::substituted;
 
 use serde_json::Value;
 
@@ -191,6 +194,219 @@ fn reconcile_may_call_exactly_what_it_calls() {
         assert_ne!(
             statement["Resource"], "*",
             "{statement}: scoped to its resources"
+        );
+    }
+}
+
+/// The function built from `binary`, by logical id.
+fn function_by_binary<'t>(template: &'t Value, binary: &str) -> (&'t String, &'t Value) {
+    let found: Named<'t> = resources(template, "AWS::Serverless::Function")
+        .into_iter()
+        .filter(|(_, f)| f["Metadata"]["BuildProperties"]["Binary"] == binary)
+        .collect();
+    assert_eq!(found.len(), 1, "functions built from {binary}: {found:?}");
+    found[0]
+}
+
+/// The resources a policy statement names, one or many.
+fn statement_resources(statement: &Value) -> Vec<&Value> {
+    match &statement["Resource"] {
+        Value::Array(many) => many.iter().collect(),
+        Value::Null => panic!("{statement} names no Resource"),
+        one => vec![one],
+    }
+}
+
+/// A resource of a statement as text: a `Fn::Sub` with its placeholders
+/// named, anything else as its JSON.
+fn resource_text(resource: &Value) -> String {
+    if resource.get("Fn::Sub").is_some() {
+        substituted(resource, true)
+    } else {
+        resource.to_string()
+    }
+}
+
+fn arn_of(logical: &str) -> String {
+    serde_json::json!({"Fn::GetAtt": format!("{logical}.Arn")}).to_string()
+}
+
+fn ref_to(logical: &str) -> String {
+    serde_json::json!({"Ref": logical}).to_string()
+}
+
+#[test]
+fn evaluate_readiness_may_call_exactly_what_it_calls() {
+    let template = template();
+    let policies = template["Resources"]["EvaluateReadinessFunction"]["Properties"]["Policies"]
+        .as_array()
+        .unwrap();
+    assert_eq!(policies.len(), 1, "one policy of its own: {policies:?}");
+    let mut granted: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for statement in policies[0]["Statement"].as_array().unwrap() {
+        assert_eq!(statement["Effect"], "Allow", "{statement}");
+        for resource in statement_resources(statement) {
+            let text = resource_text(resource);
+            assert!(
+                !text.contains('*'),
+                "{statement}: scoped to its resources, not {text}"
+            );
+            for action in actions(statement) {
+                granted.entry(action).or_default().insert(text.clone());
+            }
+        }
+    }
+
+    let health_checks: BTreeSet<String> = ["RegionAHealthCheckId", "RegionBHealthCheckId"]
+        .map(|id| format!("arn:AWS::Partition:route53:::healthcheck/{id}"))
+        .into();
+    let (health, _) = alarms(&template);
+    let health_alarms: BTreeSet<String> = health
+        .iter()
+        .map(|(_, alarm)| {
+            format!(
+                "arn:AWS::Partition:cloudwatch:AWS::Region:AWS::AccountId:alarm:{}",
+                substituted(&alarm["Properties"]["AlarmName"], true)
+            )
+        })
+        .collect();
+    assert_eq!(health_alarms.len(), 2, "{health_alarms:?}");
+    let probed: BTreeSet<String> = PROBED
+        .iter()
+        .map(|binary| arn_of(function_by_binary(&template, binary).0))
+        .collect();
+    assert_eq!(probed.len(), 3, "{probed:?}");
+    let confirm = BTreeSet::from([arn_of(function_by_binary(&template, "confirm-outage").0)]);
+    let table = BTreeSet::from([arn_of("IncidentTable")]);
+    let topic = BTreeSet::from([ref_to("OpsTopic")]);
+    let key = BTreeSet::from([arn_of("OpsKey")]);
+    let calls: BTreeMap<&str, BTreeSet<String>> = BTreeMap::from([
+        // Route53HealthChecks::config
+        ("route53:GetHealthCheck", health_checks),
+        // CloudWatchAlarms::configs
+        ("cloudwatch:DescribeAlarms", health_alarms),
+        // LambdaInvokePolicy::alarm_sources, of confirm-outage
+        ("lambda:GetPolicy", confirm),
+        // LambdaProbes: each probed function's permissions, and
+        // verify-recovery's view of each region's cluster
+        ("lambda:InvokeFunction", probed),
+        // GetItem, Query, and TransactWriteItems of two Puts
+        ("dynamodb:GetItem", table.clone()),
+        ("dynamodb:Query", table.clone()),
+        ("dynamodb:PutItem", table),
+        // SnsNotifier::publish to the operations topic, under its key
+        ("sns:Publish", topic),
+        ("kms:GenerateDataKey", key.clone()),
+        ("kms:Decrypt", key),
+    ]);
+    assert_eq!(granted, calls);
+    assert_eq!(
+        template["Resources"]["OpsTopic"]["Properties"]["KmsMasterKeyId"]["Ref"], "OpsKey",
+        "the key it may use is the topic's"
+    );
+}
+
+#[test]
+fn every_function_is_named_as_evaluate_readiness_names_it() {
+    let template = template();
+    let variables = &template["Resources"]["EvaluateReadinessFunction"]["Properties"]["Environment"]
+        ["Variables"];
+    assert_eq!(variables["OPS_TOPIC_ARN"]["Ref"], "OpsTopic");
+    assert_eq!(
+        variables["FUNCTION_NAME_PREFIX"]["Fn::Sub"],
+        "${AWS::StackName}-"
+    );
+    let stack = "platform-failover";
+    let prefix = substituted(&variables["FUNCTION_NAME_PREFIX"], true);
+    let targets = ReadinessTargets::from_vars([
+        (
+            "OPS_TOPIC_ARN",
+            format!("arn:aws:sns:us-east-1:123456789012:{stack}-ops"),
+        ),
+        (
+            "FUNCTION_NAME_PREFIX",
+            prefix.replace("AWS::StackName", stack),
+        ),
+    ])
+    .unwrap_or_else(|e| panic!("evaluate-readiness refuses its variables: {e}"));
+    // The functions it names: the probed ones and confirm-outage.
+    for binary in PROBED.into_iter().chain(["confirm-outage"]) {
+        function_by_binary(&template, binary);
+    }
+    let functions = resources(&template, "AWS::Serverless::Function");
+    assert!(functions.len() > PROBED.len(), "{functions:?}");
+    for (name, function) in functions {
+        let binary = function["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name} has no Binary"));
+        let named = &function["Properties"]["FunctionName"];
+        assert_eq!(
+            named["Fn::Sub"],
+            format!("${{AWS::StackName}}-{binary}"),
+            "{name}"
+        );
+        assert_eq!(
+            substituted(named, true).replace("AWS::StackName", stack),
+            targets.function(binary),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn evaluate_readiness_runs_every_30_minutes_unless_turned_off() {
+    let template = template();
+    let function = &template["Resources"]["EvaluateReadinessFunction"];
+    assert_eq!(
+        function["Metadata"]["BuildProperties"]["Binary"],
+        "evaluate-readiness"
+    );
+    let properties = &function["Properties"];
+    let events = properties["Events"].as_object().unwrap();
+    assert_eq!(
+        events.keys().collect::<Vec<_>>(),
+        ["Schedule"],
+        "its schedule is its only trigger"
+    );
+    let schedule = &events["Schedule"];
+    assert_eq!(schedule["Type"], "Schedule");
+    assert_eq!(
+        schedule["Properties"]["Schedule"]["Ref"],
+        "ReadinessSchedule"
+    );
+    assert_eq!(
+        schedule["Properties"]["Name"]["Fn::Sub"],
+        "${AWS::StackName}-readiness"
+    );
+    assert_eq!(
+        schedule["Properties"]["Enabled"],
+        serde_json::json!({"Fn::If": ["ReadinessOn", true, false]})
+    );
+    assert_eq!(
+        template["Conditions"]["ReadinessOn"],
+        serde_json::json!({"Fn::Equals": [{"Ref": "ReadinessEnabled"}, "true"]})
+    );
+    let parameters = &template["Parameters"];
+    assert_eq!(
+        parameters["ReadinessSchedule"]["Default"],
+        "rate(30 minutes)"
+    );
+    assert_eq!(parameters["ReadinessEnabled"]["Default"], "true");
+    assert_eq!(
+        parameters["ReadinessEnabled"]["AllowedValues"],
+        serde_json::json!(["true", "false"])
+    );
+    let retries = number(&properties["EventInvokeConfig"]["MaximumRetryAttempts"]);
+    assert!(retries <= 1, "the next scheduled run comes soon: {retries}");
+    // A callee that runs to its own timeout still leaves the run time to finish.
+    let global = number(&template["Globals"]["Function"]["Timeout"]);
+    let timeout = properties.get("Timeout").map_or(global, number);
+    for binary in PROBED {
+        let (name, callee) = function_by_binary(&template, binary);
+        let callee = callee["Properties"].get("Timeout").map_or(global, number);
+        assert!(
+            callee < timeout,
+            "{name}'s {callee} s must fit in evaluate-readiness's {timeout} s"
         );
     }
 }
@@ -385,6 +601,38 @@ const NARROWER: &[(&str, &str)] = &[
     ),
 ];
 
+/// What the functions accept of a variable.
+enum Accepts {
+    /// Every whole number from the first to the second.
+    Range(u32, u32),
+    /// These and nothing else.
+    Only(&'static [u32]),
+}
+
+/// Variables every function's configuration reads, with the parameter the
+/// template passes each from, the functions' own default and what they
+/// accept (functions/core/src/config.rs).
+const TUNING: &[(&str, &str, u32, Accepts)] = &[
+    (
+        "DRILL_EVIDENCE_DAYS",
+        "DrillEvidenceDays",
+        60,
+        Accepts::Range(1, 3650),
+    ),
+    (
+        "HEALTH_CHECK_INTERVAL_SECONDS",
+        "HealthCheckIntervalSeconds",
+        30,
+        Accepts::Only(&[10, 30]),
+    ),
+    (
+        "HEALTH_CHECK_FAILURE_THRESHOLD",
+        "HealthCheckFailureThreshold",
+        3,
+        Accepts::Range(1, 10),
+    ),
+];
+
 #[test]
 fn every_parameter_default_and_range_is_the_functions_own() {
     let template = template();
@@ -399,7 +647,7 @@ fn every_parameter_default_and_range_is_the_functions_own() {
         vars.push((var.to_owned(), value));
         Settings::from_vars(vars)
     };
-    let mut checked = 0;
+    let mut checked = BTreeSet::new();
     for (var, value) in variables {
         let Some(name) = value["Ref"].as_str() else {
             continue;
@@ -427,7 +675,7 @@ fn every_parameter_default_and_range_is_the_functions_own() {
                     "{var} refuses {name}'s {value}"
                 );
             }
-            checked += 1;
+            checked.insert(var.as_str());
             continue;
         }
         let narrower = NARROWER.iter().any(|(n, _)| *n == name);
@@ -447,9 +695,89 @@ fn every_parameter_default_and_range_is_the_functions_own() {
             ));
             assert!(refused.to_string().contains(var.as_str()), "{refused}");
         }
-        checked += 1;
+        checked.insert(var.as_str());
     }
-    assert!(checked >= 15, "only {checked} parameters checked");
+    assert!(checked.len() >= 18, "only {checked:?} checked");
+
+    for (var, name, default, accepts) in TUNING {
+        assert_eq!(
+            variables.get(*var).map(|v| &v["Ref"]),
+            Some(&Value::from(*name)),
+            "every function gets {var} from {name}"
+        );
+        assert!(checked.contains(var), "{var} was not compared");
+        let parameter = &parameters[name];
+        assert_eq!(number(&parameter["Default"]), u64::from(*default), "{name}");
+        assert_eq!(
+            with(var, default.to_string()).as_ref(),
+            Ok(&defaults),
+            "{default} is not {var}'s default"
+        );
+        match accepts {
+            Accepts::Range(low, high) => {
+                assert_eq!(number(&parameter["MinValue"]), u64::from(*low), "{name}");
+                assert_eq!(number(&parameter["MaxValue"]), u64::from(*high), "{name}");
+                for (value, ok) in [
+                    (low - 1, false),
+                    (*low, true),
+                    (*high, true),
+                    (high + 1, false),
+                ] {
+                    assert_eq!(with(var, value.to_string()).is_ok(), ok, "{var} {value}");
+                }
+            }
+            Accepts::Only(values) => {
+                let allowed: Vec<u64> = parameter["AllowedValues"]
+                    .as_array()
+                    .unwrap_or_else(|| panic!("{name} has no AllowedValues"))
+                    .iter()
+                    .map(number)
+                    .collect();
+                let want: Vec<u64> = values.iter().copied().map(u64::from).collect();
+                assert_eq!(allowed, want, "{name}");
+                let top = values.iter().max().unwrap() * 2;
+                for value in 0..=top {
+                    assert_eq!(
+                        with(var, value.to_string()).is_ok(),
+                        values.contains(&value),
+                        "{var} {value}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn every_parameter_is_in_one_group_of_the_console() {
+    let template = template();
+    let interface = &template["Metadata"]["AWS::CloudFormation::Interface"];
+    let grouped: Vec<&str> = interface["ParameterGroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["Parameters"].as_array().unwrap())
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    let once: BTreeSet<&str> = grouped.iter().copied().collect();
+    assert_eq!(
+        once.len(),
+        grouped.len(),
+        "a parameter in two groups: {grouped:?}"
+    );
+    let declared: BTreeSet<&str> = template["Parameters"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(once, declared, "the console groups every parameter");
+    for label in interface["ParameterLabels"].as_object().unwrap().keys() {
+        assert!(
+            declared.contains(label.as_str()),
+            "a label for no parameter: {label}"
+        );
+    }
 }
 
 /// Resources by logical id.
@@ -612,7 +940,7 @@ fn the_function_alarms_add_up_every_function() {
         .into_iter()
         .map(|(name, _)| name.as_str())
         .collect();
-    assert_eq!(functions.len(), 6, "{functions:?}");
+    assert_eq!(functions.len(), 7, "{functions:?}");
     for (alarm, metric) in [
         ("FunctionErrorsAlarm", "Errors"),
         ("FunctionThrottlesAlarm", "Throttles"),
@@ -863,6 +1191,7 @@ fn rows(dashboard: &Value) -> Vec<&Vec<Value>> {
 #[test]
 fn the_dashboard_is_json_that_shows_every_custom_metric_and_alarm() {
     use failover_core::model::metric::Metric;
+    use failover_core::model::readiness::CheckKind;
     use failover_core::model::remedy::Remedy;
 
     let template = template();
@@ -907,6 +1236,7 @@ fn the_dashboard_is_json_that_shows_every_custom_metric_and_alarm() {
             "ActionsApplied",
             "ReconcilerHeartbeat",
             "HealthAlarmInsufficientData",
+            "ReadinessChecksFailing",
         ] {
             assert!(shown.contains(name), "the dashboard leaves out {name}");
         }
@@ -933,6 +1263,20 @@ fn the_dashboard_is_json_that_shows_every_custom_metric_and_alarm() {
             ]),
             "the action dimension as the functions write it"
         );
+        let checks: Vec<&str> = rows(&board)
+            .into_iter()
+            .filter(|r| r[1] == "ReadinessChecksFailing")
+            .map(|r| {
+                assert_eq!(r[2], "check", "{r:?}");
+                r[3].as_str().unwrap()
+            })
+            .collect();
+        assert_eq!(
+            checks.iter().copied().collect::<BTreeSet<_>>(),
+            BTreeSet::from(CheckKind::ALL.map(CheckKind::as_str)),
+            "one line per check, the check dimension as the function writes it"
+        );
+        assert_eq!(checks.len(), CheckKind::ALL.len(), "{checks:?}");
 
         let listed: BTreeSet<String> = board["widgets"]
             .as_array()

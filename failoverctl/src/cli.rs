@@ -11,7 +11,8 @@ Exit codes:
   1  the operation failed: AWS or a function answered an error (the message says whether a retry can help)
   2  bad usage: an unknown region, incident or stack, a refused request (nothing was changed)
   3  status: an incident is open (the orchestrator is at work)
-  4  status: a region is down and no open incident holds it (escalated or not detected: a person should look)";
+  4  status: a region is down and no open incident holds it (escalated or not detected: a person should look)
+  5  readiness: a check fails (a recovery that began now would not work unattended)";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -105,6 +106,14 @@ pub enum Command {
         #[arg(long)]
         reason: Option<String>,
     },
+    /// The latest readiness report: every check, and the fix of each one
+    /// that did not pass.
+    Readiness {
+        /// Evaluate now (invokes evaluate-readiness, with your identity as
+        /// the reason) instead of reading the latest report.
+        #[arg(long)]
+        evaluate: bool,
+    },
     /// Runs the reconciler once (its manual event), with your identity as the reason.
     Reconcile {
         #[arg(long)]
@@ -187,6 +196,16 @@ mod tests {
     fn good_command_lines_parse_to_what_they_say() {
         let cli = parse(&["status"]).unwrap();
         assert!(matches!(cli.command, Command::Status));
+        for (args, evaluates) in [
+            (&["readiness"][..], false),
+            (&["readiness", "--evaluate"], true),
+        ] {
+            let cli = parse(args).unwrap();
+            assert!(
+                matches!(cli.command, Command::Readiness { evaluate } if evaluate == evaluates),
+                "{args:?}"
+            );
+        }
         assert!(!cli.json && !cli.target.local && cli.target.stack.is_none());
 
         let cli = parse(&[

@@ -4,7 +4,10 @@
 
 use failover_aws::{AwsPorts, CloudWatchAlarms};
 use failover_core::app::operate::{self, ByHand, IncidentQuery};
+use failover_core::app::ports::ReadinessReports;
 use failover_core::model::incident::Lane;
+use failover_core::model::readiness::Report;
+use failover_core::notices::readiness::summary;
 use failover_core::{Error, Result};
 use serde::Serialize;
 use serde_json::json;
@@ -145,6 +148,45 @@ pub async fn run(
             } else {
                 render::recovered(&answer)
             }))
+        }
+        Command::Readiness { evaluate } => {
+            let report = if *evaluate {
+                let function = deployment.evaluate_readiness.as_ref().ok_or_else(|| {
+                    Error::Config(format!(
+                        "stack {} has no output EvaluateReadinessFunctionName: it was deployed before evaluate-readiness existed (sam deploy)",
+                        deployment.name
+                    ))
+                })?;
+                let by = aws::caller(&clients.sts).await?;
+                let event = json!({"reason": requested(None, &by)});
+                let answer = aws::invoke(&deployment.invoker()?, function, &event).await?;
+                serde_json::from_value::<Report>(answer).map_err(|e| {
+                    Error::rejected(
+                        "Lambda",
+                        format!("{function} answered no readiness report: {e}"),
+                    )
+                })?
+            } else {
+                clients.ports.store.latest().await?.ok_or_else(|| {
+                    Error::InvalidEvent(format!(
+                        "no readiness report is stored in {} yet: failoverctl readiness --evaluate makes one",
+                        deployment.name
+                    ))
+                })?
+            };
+            let text = if json {
+                json_text(&json!({
+                    "status": report.status(),
+                    "summary": summary(&report),
+                    "report": report,
+                }))?
+            } else {
+                render::readiness(&report)
+            };
+            Ok(Output {
+                text,
+                code: exit::of_readiness(report.status()),
+            })
         }
         Command::Reconcile { reason } => {
             let by = aws::caller(&clients.sts).await?;

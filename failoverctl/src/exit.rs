@@ -4,12 +4,14 @@
 use failover_core::Error;
 use failover_core::app::operate::Attention;
 use failover_core::error::RetryPolicy;
+use failover_core::model::readiness::Status;
 
 pub const OK: u8 = 0;
 pub const FAILED: u8 = 1;
 pub const USAGE: u8 = 2;
 pub const INCIDENT_OPEN: u8 = 3;
 pub const REGION_DOWN: u8 = 4;
+pub const READINESS_FAILING: u8 = 5;
 
 /// A refusal of the request as given (an unknown name, a missing reason, a
 /// closed incident) is bad usage; everything else failed on the way.
@@ -21,6 +23,14 @@ pub fn of_error(error: &Error) -> u8 {
         | Error::Rejected { .. }
         | Error::Conflict(_)
         | Error::Internal(_) => FAILED,
+    }
+}
+
+/// A warning is for a person to read; only a failing check fails the call.
+pub fn of_readiness(status: Status) -> u8 {
+    match status {
+        Status::Pass | Status::Warn => OK,
+        Status::Fail => READINESS_FAILING,
     }
 }
 
@@ -96,5 +106,16 @@ mod tests {
         assert_eq!(of_attention(Attention::None), 0);
         assert_eq!(of_attention(Attention::IncidentOpen), 3);
         assert_eq!(of_attention(Attention::RegionDown), 4);
+    }
+
+    #[test]
+    fn only_a_failing_readiness_check_fails_the_call() {
+        for (status, code) in [
+            (Status::Pass, OK),
+            (Status::Warn, OK),
+            (Status::Fail, READINESS_FAILING),
+        ] {
+            assert_eq!(of_readiness(status), code, "{status}");
+        }
     }
 }

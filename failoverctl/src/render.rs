@@ -4,6 +4,8 @@
 use chrono::{DateTime, Utc};
 use failover_core::app::operate::{HandReport, IncidentReport, StatusReport};
 use failover_core::model::incident::Incident;
+use failover_core::model::readiness::{Check, Report};
+use failover_core::notices::readiness::summary;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -57,6 +59,43 @@ fn ago(now: DateTime<Utc>, at: DateTime<Utc>) -> String {
 
 fn minutes_seconds(seconds: i64) -> String {
     format!("{}m{:02}s", seconds / 60, seconds % 60)
+}
+
+/// Every check, the ones that did not pass first, each with its fix.
+pub fn readiness(report: &Report) -> String {
+    let mut checks: Vec<&Check> = report.checks.iter().collect();
+    checks.sort_by_key(|c| std::cmp::Reverse(c.status));
+    let rows: Vec<Vec<String>> = checks
+        .iter()
+        .map(|c| {
+            vec![
+                c.status.as_str().to_ascii_uppercase(),
+                c.kind.to_string(),
+                c.scope.clone(),
+                c.detail.clone(),
+            ]
+        })
+        .collect();
+    let mut text = format!(
+        "readiness {} (evaluated {})\n\n",
+        summary(report),
+        time(report.evaluated_at)
+    );
+    text.push_str(&table(&["STATUS", "CHECK", "SCOPE", "DETAIL"], &rows));
+    let fixes: Vec<String> = checks
+        .iter()
+        .filter_map(|c| {
+            c.fix
+                .as_ref()
+                .map(|fix| format!("- {} ({}): {fix}", c.kind, c.scope))
+        })
+        .collect();
+    if !fixes.is_empty() {
+        text.push_str("\nfixes:\n");
+        text.push_str(&fixes.join("\n"));
+        text.push('\n');
+    }
+    text
 }
 
 pub fn status(report: &StatusReport) -> String {
@@ -575,6 +614,49 @@ mod tests {
             leases: Vec::new(),
             open: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_readiness_report_lists_what_did_not_pass_first_with_each_fix() {
+        use failover_core::model::readiness::{CheckKind, ORCHESTRATOR};
+        let report = Report {
+            evaluated_at: at("2026-12-02T06:30:00Z"),
+            checks: vec![
+                Check::pass(
+                    CheckKind::HealthCheck,
+                    "us-east-1",
+                    "health check hc-a is enabled",
+                ),
+                Check::warn(
+                    CheckKind::DrillEvidence,
+                    "eu-west-1",
+                    "no successful recovery or drill in the last 60 days",
+                    "exercise the recovery of eu-west-1",
+                ),
+                Check::fail(
+                    CheckKind::ImageDrift,
+                    ORCHESTRATOR,
+                    "the platform images differ",
+                    "in eu-west-1: kubectl set image",
+                ),
+            ],
+        };
+        let text = readiness(&report);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "readiness fail: 1 fail, 1 warn, 1 pass (evaluated 2026-12-02T06:30:00Z)"
+        );
+        assert!(lines[2].starts_with("STATUS  CHECK"), "{text}");
+        assert!(lines[3].starts_with("FAIL    image_drift"), "{text}");
+        assert!(lines[4].starts_with("WARN    drill_evidence"), "{text}");
+        assert!(lines[5].starts_with("PASS    health_check"), "{text}");
+        assert!(
+            text.ends_with(
+                "fixes:\n- image_drift (orchestrator): in eu-west-1: kubectl set image\n- drill_evidence (eu-west-1): exercise the recovery of eu-west-1\n"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub struct Deployment {
     pub sdk: aws_config::SdkConfig,
     pub confirm_outage: String,
     pub reconcile: String,
+    /// `None` for a stack deployed before the function existed.
+    pub evaluate_readiness: Option<String>,
     lambda: LambdaAt,
 }
 
@@ -92,6 +94,7 @@ async fn stack(target: &cli::Target) -> Result<Deployment> {
     };
     let confirm_outage = output("ConfirmOutageFunctionName")?;
     let reconcile = output("ReconcileFunctionName")?;
+    let evaluate_readiness = outputs.get("EvaluateReadinessFunctionName").cloned();
     let vars =
         aws::function_environment(&aws_sdk_lambda::Client::new(&sdk), &confirm_outage).await?;
     let settings = Settings::from_vars(vars)
@@ -102,6 +105,7 @@ async fn stack(target: &cli::Target) -> Result<Deployment> {
         sdk,
         confirm_outage,
         reconcile,
+        evaluate_readiness,
         lambda: LambdaAt::Aws,
     })
 }
@@ -178,6 +182,7 @@ async fn local(target: &cli::Target) -> Result<Deployment> {
         // `cargo lambda watch` serves each function by its binary's name.
         confirm_outage: "confirm-outage".into(),
         reconcile: "reconcile".into(),
+        evaluate_readiness: Some("evaluate-readiness".into()),
         lambda,
     })
 }

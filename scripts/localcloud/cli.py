@@ -46,8 +46,8 @@ LOCAL_CLOUD_KUBE_ADMIN in endpoints.env; details in scripts/localcloud/kubeapi):
   GET    /clusters/NAME/scenario         the scenario (defaults filled in)
   PUT    /clusters/NAME/scenario         replace it, start the cluster over
   PATCH  /clusters/NAME/scenario         merge (JSON merge patch)
-         scenario keys: cluster_status, deployment {exists, replicas, paused,
-         image}, pods and after_restart (ready | crashloop | imagepull |
+         scenario keys: cluster_status, kubernetes_version ("1.31"),
+         deployment {exists, replicas, paused, image}, pods and after_restart (ready | crashloop | imagepull |
          configerror | pending), nodes {ready, not_ready}, ingress {exists,
          hostname}, peers [{name, online, homeDerpRegion, lastSeen}]
   GET    /clusters/NAME/state            scenario, summary, deployment, pods
@@ -58,12 +58,20 @@ LOCAL_CLOUD_KUBE_ADMIN in endpoints.env; details in scripts/localcloud/kubeapi):
   GET    /clusters/NAME/access-entries   who may call the cluster, in which groups
   POST   /clusters/NAME/access-entries   {"principalArn", "kubernetesGroups"}
   GET    /clusters/NAME/rbac             every permission scripts/rbac grants, how
-                                         often each was used, every refusal
+                                         often each was used, every refusal, what
+                                         was changed
+  DELETE /clusters/NAME/rbac/roles/NS/ROLE/verbs/VERB[?resource=R]
+  DELETE /clusters/NAME/rbac/clusterroles/ROLE/verbs/VERB[?resource=R]
+                                         take one verb out of one role of that
+                                         cluster (a drill's missing permission)
+  POST   /clusters/NAME/rbac/reload      apply scripts/rbac again, undoing every
+                                         change
   GET    /credentials/ENV                the functions' credentials endpoint (each
                                          function gets its own role ENV-<function>)
   GET    /lambda                         Lambda emulators by environment
   PUT    /lambda/ENV                     {"endpoint": "http://127.0.0.1:PORT"}: the
-                                         workflow's tasks for ENV-<binary> go there
+                                         workflow's tasks and Lambda Invoke of
+                                         ENV-<binary> go there
   DELETE /lambda/ENV                     forget it
 
 Environment:

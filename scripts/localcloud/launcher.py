@@ -1,4 +1,4 @@
-"""Local cloud: moto server in-process, with three answers replaced (the
+"""Local cloud: moto server in-process, with four answers replaced (the
 patches are in ``moto_patches.py``, which refuses any moto but the pinned one).
 
 Runs ``moto.server.ThreadedMotoServer`` on 127.0.0.1, port
@@ -112,6 +112,34 @@ Step Functions: Lambda tasks reach the Lambda runtime emulators
     background and adds a late ``TaskSucceeded`` to the history;
     ``StopExecution`` interrupts a ``Wait`` state at once but not a retry
     interval, and its ``error`` / ``cause`` are not kept.
+
+Lambda ``Invoke``: the functions' own calls reach the same emulators
+    ``POST /2015-03-31/functions/<FunctionName>/invocations`` on moto's
+    endpoint, ``FunctionName`` a name, a partial or full ARN (qualifier,
+    account and region ignored), goes to the emulator the registry above
+    routes ``<environment>-<binary>`` to, so a function can invoke its
+    siblings through ``AWS_ENDPOINT_URL``. The answers are Lambda's over HTTP:
+
+    - ``RequestResponse`` (or no ``X-Amz-Invocation-Type``): 200 with the
+      function's payload and ``X-Amz-Executed-Version: $LATEST``; the
+      function failed: the same with ``X-Amz-Function-Error: Unhandled`` and
+      its ``{"errorType", "errorMessage"}``; the emulator has no such binary:
+      404, header ``x-amzn-ErrorType: ResourceNotFoundException``, body
+      ``{"Type": "User", "message": "Function not found: <arn>"}``; the
+      emulator does not answer or answers anything else: 500
+      ``ServiceException`` (``"Type": "Service"``);
+    - ``Event``: 202, empty, at once; the payload is posted to the emulator
+      in the background and the outcome only logged (a missing binary
+      included);
+    - ``DryRun``: 204, empty; nothing runs, the binary is not looked up;
+    - any other type: 400 ``InvalidParameterValueException`` naming it.
+
+    There is no ``X-Amz-Log-Result`` (``LogType: Tail`` gets no log). The
+    invoked function runs as its own role (below), not as its caller. A name
+    no registered environment routes is moto's own, and so is every other
+    Lambda call: functions made in moto answer ``GetFunctionConfiguration``
+    etc. as before, even under a routed prefix (only their ``Invoke`` goes
+    to the emulator).
 
 Function identities: every function runs as its own IAM role
     On AWS each function gets its own role's credentials from Lambda, and

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any, Protocol
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from botocore.exceptions import ClientError
 
@@ -371,7 +371,7 @@ def describe_cluster(self: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------
-# Step Functions: Lambda tasks go to the Lambda runtime emulators
+# Lambda: Step Functions tasks and Invoke calls go to the Lambda runtime emulators
 # ---------------------------------------------------------------------------
 
 # A function name, a partial ARN (ACCOUNT:function:NAME) or a full ARN, each
@@ -382,6 +382,7 @@ FUNCTION_RE = re.compile(
     r"(?P<name>[A-Za-z0-9_.-]+)(?::(?P<qualifier>[A-Za-z0-9_$-]+))?"
 )
 INVOKE_TIMEOUT = 900  # Lambda's longest function timeout; a task's TimeoutSeconds comes first
+EXECUTED_VERSION = "$LATEST"  # cargo lambda serves one version of each binary
 
 
 def _metadata(status: int, request_id: str) -> dict[str, Any]:
@@ -402,6 +403,97 @@ def lambda_error(status: int, code: str, message: str) -> ClientError:
     )
 
 
+class LambdaFault(Exception):
+    """An error of Lambda itself (not of the function), as Lambda's API answers it."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+    def client_error(self) -> ClientError:
+        return lambda_error(self.status, self.code, self.message)
+
+    def http_answer(self) -> tuple[int, dict[str, str], bytes]:
+        body = {"Type": "User" if self.status < 500 else "Service", "message": self.message}
+        headers = {
+            "status": str(self.status),
+            "content-type": "application/json",
+            "x-amzn-ErrorType": self.code,
+        }
+        return self.status, headers, json.dumps(body).encode()
+
+
+@dataclass(frozen=True)
+class FunctionRef:
+    name: str
+    # Without the qualifier: the emulator has one version, and errors name the function.
+    arn: str
+
+
+def function_ref(function_name: str | None, region: str, account: str) -> FunctionRef | None:
+    """The function a ``FunctionName`` names, or None when it is no name or ARN."""
+    match = FUNCTION_RE.fullmatch(function_name or "")
+    if match is None:
+        return None
+    name = match["name"]
+    account = match["account"] or match["partial_account"] or account
+    return FunctionRef(name, f"arn:aws:lambda:{match['region'] or region}:{account}:function:{name}")
+
+
+def function_not_found(function: FunctionRef) -> LambdaFault:
+    return LambdaFault(404, "ResourceNotFoundException", f"Function not found: {function.arn}")
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """What the function answered: its payload, or its error (``FunctionError``)."""
+
+    payload: bytes
+    function_error: str | None = None
+
+
+def invoke_emulator(function: FunctionRef, route: tuple[str, str], payload: bytes) -> Invocation:
+    """Runs the function in its emulator (``route``: endpoint, binary) and reads
+    the answer as Lambda reports it; LambdaFault when Lambda itself would fail."""
+    endpoint, binary = route
+    url = f"{endpoint}/2015-03-31/functions/{quote(binary, safe='')}/invocations"
+    request = urllib.request.Request(
+        url, data=payload or b"{}", method="POST", headers={"Content-Type": "application/json"}
+    )
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(request, timeout=INVOKE_TIMEOUT) as answer:
+            status, body = answer.status, answer.read()
+    except urllib.error.HTTPError as exc:
+        status, body = exc.code, exc.read()
+    except OSError as exc:
+        log.info("lambda %s -> %s: no answer (%s)", function.name, url, exc)
+        raise LambdaFault(
+            500, "ServiceException", f"The Lambda emulator at {endpoint} did not answer: {exc}"
+        ) from exc
+    log.info("lambda %s -> %s: %d (%.2f s)", function.name, url, status, time.monotonic() - started)
+
+    if 200 <= status < 300:
+        return Invocation(body)
+    if status == 404 and b"Missing function" in body:
+        raise function_not_found(function)
+    try:
+        error = json.loads(body)
+    except ValueError:
+        error = None
+    # cargo lambda answers a function's error with HTTP 500 and no X-Amz-Function-Error.
+    if isinstance(error, dict) and isinstance(error.get("errorType"), str):
+        return Invocation(body, function_error="Unhandled")
+    text = body[:500].decode("utf-8", "replace")
+    raise LambdaFault(500, "ServiceException", f"The Lambda emulator at {endpoint} answered {status}: {text}")
+
+
+def _route_lambda() -> LambdaRoute:
+    return _wiring.route_lambda or (lambda _name: None)
+
+
 class EmulatorLambdaClient:
     """The part of a boto3 Lambda client moto's Lambda tasks use: ``invoke``."""
 
@@ -412,73 +504,103 @@ class EmulatorLambdaClient:
     def invoke(
         self, FunctionName: str, Payload: bytes | str | None = None, **_ignored: Any
     ) -> dict[str, Any]:  # noqa: N803 - boto3's names
-        match = FUNCTION_RE.fullmatch(FunctionName or "")
-        if match is None:
+        from moto.core import DEFAULT_ACCOUNT_ID
+
+        function = function_ref(FunctionName, self.region, DEFAULT_ACCOUNT_ID)
+        if function is None:
             raise lambda_error(
                 400,
                 "InvalidParameterValueException",
                 f"FunctionName {FunctionName!r} is not a function name or ARN",
             )
-        from moto.core import DEFAULT_ACCOUNT_ID
-
-        name = match["name"]
-        account = match["account"] or match["partial_account"] or DEFAULT_ACCOUNT_ID
-        arn = f"arn:aws:lambda:{match['region'] or self.region}:{account}:function:{name}"
-        route = self.route(name)
-        if route is None:
-            log.info("lambda %s: no emulator registered for it (GET /lambda)", name)
-            raise lambda_error(404, "ResourceNotFoundException", f"Function not found: {arn}")
-        endpoint, binary = route
+        route = self.route(function.name)
         body = Payload.encode() if isinstance(Payload, str) else (Payload or b"{}")
-        url = f"{endpoint}/2015-03-31/functions/{quote(binary, safe='')}/invocations"
-        request = urllib.request.Request(
-            url, data=body, method="POST", headers={"Content-Type": "application/json"}
-        )
-        started = time.monotonic()
         try:
-            with urllib.request.urlopen(request, timeout=INVOKE_TIMEOUT) as answer:
-                status, payload = answer.status, answer.read()
-        except urllib.error.HTTPError as exc:
-            status, payload = exc.code, exc.read()
-        except OSError as exc:
-            log.info("lambda %s -> %s: no answer (%s)", name, url, exc)
-            raise lambda_error(
-                500, "ServiceException", f"The Lambda emulator at {endpoint} did not answer: {exc}"
-            ) from exc
-        log.info("lambda %s -> %s: %d (%.2f s)", name, url, status, time.monotonic() - started)
-
+            if route is None:
+                log.info("lambda %s: no emulator registered for it (GET /lambda)", function.name)
+                raise function_not_found(function)
+            invocation = invoke_emulator(function, route, body)
+        except LambdaFault as fault:
+            raise fault.client_error() from fault
         result: dict[str, Any] = {
             "ResponseMetadata": _metadata(200, str(uuid.uuid4())),
             "StatusCode": 200,
-            "ExecutedVersion": "$LATEST",
+            "ExecutedVersion": EXECUTED_VERSION,
+            "Payload": io.BytesIO(invocation.payload),
         }
-        if 200 <= status < 300:
-            result["Payload"] = io.BytesIO(payload)
-            return result
-        if status == 404 and b"Missing function" in payload:
-            raise lambda_error(404, "ResourceNotFoundException", f"Function not found: {arn}")
-        try:
-            error = json.loads(payload)
-        except ValueError:
-            error = None
-        if isinstance(error, dict) and isinstance(error.get("errorType"), str):
-            result["FunctionError"] = "Unhandled"
-            result["Payload"] = io.BytesIO(payload)
-            return result
-        text = payload[:500].decode("utf-8", "replace")
-        raise lambda_error(
-            500, "ServiceException", f"The Lambda emulator at {endpoint} answered {status}: {text}"
-        )
+        if invocation.function_error:
+            result["FunctionError"] = invocation.function_error
+        return result
 
 
 def wrap_boto_client_for(moto_boto_client_for: Callable[..., Any]) -> Callable[..., Any]:
     def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
         """moto's client for every service but Lambda, which goes to the emulators."""
         if service == "lambda":
-            return EmulatorLambdaClient(region, _wiring.route_lambda or (lambda _name: None))
+            return EmulatorLambdaClient(region, _route_lambda())
         return moto_boto_client_for(region=region, service=service, state_credentials=state_credentials)
 
     return boto_client_for
+
+
+def _invoke_in_background(function: FunctionRef, route: tuple[str, str], payload: bytes) -> None:
+    # An Event invocation's outcome reaches no caller on AWS either (no destinations here).
+    def run() -> None:
+        try:
+            invocation = invoke_emulator(function, route, payload)
+        except LambdaFault as fault:
+            log.info("lambda %s (Event): %s %s", function.name, fault.code, fault.message)
+            return
+        if invocation.function_error:
+            log.info("lambda %s (Event): function error %s", function.name, invocation.payload[:500])
+
+    threading.Thread(target=run, name=f"lambda-event-{function.name}", daemon=True).start()
+
+
+def emulator_invoke_answer(
+    function: FunctionRef, route: tuple[str, str], invocation_type: str, payload: bytes
+) -> tuple[int, dict[str, str], bytes]:
+    """Lambda's HTTP answer to ``Invoke`` of a function an emulator serves."""
+    if invocation_type == "RequestResponse":
+        try:
+            invocation = invoke_emulator(function, route, payload)
+        except LambdaFault as fault:
+            return fault.http_answer()
+        headers = {
+            "status": "200",
+            "content-type": "application/json",
+            "X-Amz-Executed-Version": EXECUTED_VERSION,
+        }
+        if invocation.function_error:
+            headers["X-Amz-Function-Error"] = invocation.function_error
+        return 200, headers, invocation.payload
+    if invocation_type == "Event":
+        _invoke_in_background(function, route, payload)
+        return 202, {"status": "202"}, b""
+    if invocation_type == "DryRun":
+        # Lambda only checks the caller and the function; nothing runs (the binary is not looked up).
+        return 204, {"status": "204"}, b""
+    return LambdaFault(
+        400,
+        "InvalidParameterValueException",
+        f"InvocationType {invocation_type!r}: expected RequestResponse, Event or DryRun",
+    ).http_answer()
+
+
+def wrap_lambda_invoke(moto_invoke: Callable[..., Any]) -> Callable[..., Any]:
+    def invoke(self):  # type: ignore[no-untyped-def]
+        """moto's own Invoke, unless an emulator is registered for the function."""
+        name = unquote(self.path.rsplit("/", 2)[-2])
+        function = function_ref(name, self.region, self.current_account)
+        route = _route_lambda()(function.name) if function else None
+        if function is None or route is None:
+            return moto_invoke(self)
+        raw = self.raw_body
+        payload = raw.encode() if isinstance(raw, str) else (raw or b"")
+        invocation_type = self.headers.get("X-Amz-Invocation-Type") or "RequestResponse"
+        return emulator_invoke_answer(function, route, invocation_type, payload)
+
+    return invoke
 
 
 # ---------------------------------------------------------------------------
@@ -512,6 +634,8 @@ PATCHES = [
     ),
     # The workflow's Lambda tasks would go to moto's Lambda, where the functions do not exist.
     Patch("stepfunctions-lambda-client", f"{LAMBDA_EVAL_UTILS}:boto_client_for", wrap_boto_client_for),
+    # The functions' own Invoke calls would go to moto's Lambda too.
+    Patch("lambda-invoke", "moto.awslambda.responses:LambdaResponse.invoke", wrap_lambda_invoke),
     # Read on every Step Functions request: executions run in moto's interpreter.
     Patch(
         "stepfunctions-execute-state-machine",

@@ -21,7 +21,9 @@ resources; runs for the same NAME are serialised with a lock file):
   (``LOCAL_CLOUD_TEMPLATE`` names another template file);
 - SNS topic ``NAME-notices`` in moto and SQS queue ``NAME-notices-inbox``
   subscribed to it (not raw: the queue gets the SNS envelope, with Subject
-  and MessageAttributes);
+  and MessageAttributes); the same for the operations topic ``NAME-ops``
+  and ``NAME-ops-inbox`` (where ``evaluate-readiness`` tells a changed
+  outcome);
 - per region, a Route 53 health check (HTTPS, ``platform.<region>.example.test``,
   ``/healthz``, tag ``Name`` = ``NAME-<region>``, tag ``local-cloud:cluster``
   = ``<region>/NAME-<region>``: the cluster whose platform the health value
@@ -54,17 +56,27 @@ resources; runs for the same NAME are serialised with a lock file):
   manifests (``scripts/rbac``) bind; the other functions' roles have none,
   so a cluster refuses them (401). The manifests are checked first: one
   that does not load fails provisioning, naming what is wrong;
+- the Lambda function ``NAME-confirm-outage`` in moto (an empty package,
+  role ``NAME-confirm-outage``): never invoked there, it holds the resource
+  policy that lets the alarms invoke it, as on AWS;
 - per region, the CloudWatch alarm ``NAME-<region>-platform-health`` on
-  that health check's ``AWS/Route53`` ``HealthCheckStatus`` metric (in state
-  OK when created; moto never evaluates it, so a test or the drill sets its
-  state with the real ``SetAlarmState`` API, as CloudWatch would when the
-  check fails). ``reconcile`` reads it with ``DescribeAlarms``.
+  that health check's ``AWS/Route53`` ``HealthCheckStatus`` metric, acting
+  on ``NAME-confirm-outage`` (in state OK when created; moto never
+  evaluates it nor runs its action, so a test or the drill sets its state
+  with the real ``SetAlarmState`` API, as CloudWatch would when the check
+  fails, and invokes confirm-outage itself), and the statement of
+  confirm-outage's resource policy that lets it invoke the function
+  (``lambda:AddPermission``, principal ``lambda.alarms.cloudwatch.amazonaws.com``,
+  the alarm as source). ``reconcile`` reads the alarm with
+  ``DescribeAlarms``; ``evaluate-readiness`` reads both.
 
 It prints one JSON object on stdout: name, table, topic_arn, queue_url,
+ops_topic_arn, ops_queue_url,
 regions (each also with ``kube_admin``, the admin API URL of its cluster:
 ``http://127.0.0.1:<admin port>/clusters/<cluster>``), workflow_arn, roles
 (binary -> role ARN), function_env (the function's configuration: REGIONS,
-INCIDENT_TABLE, NOTIFY_TOPIC_ARN, RECOVERY_WORKFLOW_ARN, the endpoint
+INCIDENT_TABLE, NOTIFY_TOPIC_ARN, RECOVERY_WORKFLOW_ARN, OPS_TOPIC_ARN,
+FUNCTION_NAME_PREFIX (``NAME-``: the functions are ``NAME-<binary>``), the endpoint
 variables and ``AWS_CONTAINER_CREDENTIALS_FULL_URI``, the credentials
 endpoint of the environment; no static credentials, and AWS_CONFIG_FILE /
 AWS_SHARED_CREDENTIALS_FILE are /dev/null so that no profile of the machine
@@ -426,10 +438,11 @@ def ensure_table(name: str, props: dict) -> str:
     return table
 
 
-def ensure_notices(name: str) -> tuple[str, str]:
+def ensure_notices(name: str, topic: str = "notices") -> tuple[str, str]:
+    """Topic ``NAME-<topic>`` and the queue ``NAME-<topic>-inbox`` subscribed to it."""
     sns, sqs = client("sns"), client("sqs")
-    topic_arn = sns.create_topic(Name=f"{name}-notices")["TopicArn"]
-    queue_url = sqs.create_queue(QueueName=f"{name}-notices-inbox")["QueueUrl"]
+    topic_arn = sns.create_topic(Name=f"{name}-{topic}")["TopicArn"]
+    queue_url = sqs.create_queue(QueueName=f"{name}-{topic}-inbox")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
@@ -520,13 +533,60 @@ def ensure_cluster(name: str, region: str) -> str:
     return cluster
 
 
-def ensure_alarm(name: str, region: str, health_check_id: str) -> str:
-    """The region's health alarm, as template.yaml defines it; an existing
-    one is kept (with its state)."""
+# A zip archive with no entries (the end-of-central-directory record alone):
+# moto stores a function's package without running it.
+EMPTY_ZIP = b"PK\x05\x06" + bytes(18)
+ALARMS_PRINCIPAL = "lambda.alarms.cloudwatch.amazonaws.com"
+
+
+def ensure_confirm_outage(name: str, role_arn: str) -> str:
+    """The function the alarms act on, in moto: its ARN."""
+    lam = client("lambda")
+    function = f"{name}-confirm-outage"
+    try:
+        return lam.get_function_configuration(FunctionName=function)["FunctionArn"]
+    except botocore.exceptions.ClientError as exc:
+        if error_code(exc) != "ResourceNotFoundException":
+            raise
+    try:
+        return lam.create_function(
+            FunctionName=function,
+            Runtime="provided.al2023",
+            Handler="bootstrap",
+            Role=role_arn,
+            Code={"ZipFile": EMPTY_ZIP},
+            Description="local cloud: holds the resource policy the alarms invoke through",
+        )["FunctionArn"]
+    except botocore.exceptions.ClientError as exc:
+        if error_code(exc) != "ResourceConflictException":  # lost a race: it exists
+            raise
+        return lam.get_function_configuration(FunctionName=function)["FunctionArn"]
+
+
+def allow_alarm_invoke(function_arn: str, alarm_arn: str, alarm: str) -> None:
+    """The template's ``AWS::Lambda::Permission`` for one alarm."""
+    try:
+        client("lambda").add_permission(
+            FunctionName=function_arn,
+            StatementId=f"{alarm}-invoke",
+            Action="lambda:InvokeFunction",
+            Principal=ALARMS_PRINCIPAL,
+            SourceArn=alarm_arn,
+        )
+    except botocore.exceptions.ClientError as exc:
+        if error_code(exc) != "ResourceConflictException":  # granted before
+            raise
+
+
+def ensure_alarm(name: str, region: str, health_check_id: str, action_arn: str) -> tuple[str, str]:
+    """The region's health alarm, as template.yaml defines it, acting on
+    ``action_arn``: its name and ARN. An existing one is kept (with its
+    state and actions)."""
     alarm = f"{name}-{region}-platform-health"
     cloudwatch = client("cloudwatch")
-    if cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"]:
-        return alarm
+    existing = cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"]
+    if existing:
+        return alarm, existing[0]["AlarmArn"]
     cloudwatch.put_metric_alarm(
         AlarmName=alarm,
         Namespace="AWS/Route53",
@@ -538,8 +598,10 @@ def ensure_alarm(name: str, region: str, health_check_id: str) -> str:
         Threshold=1,
         ComparisonOperator="LessThanThreshold",
         TreatMissingData="breaching",
+        ActionsEnabled=True,
+        AlarmActions=[action_arn],
     )
-    return alarm
+    return alarm, cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"][0]["AlarmArn"]
 
 
 def ensure_workflow(name: str, definition: str, workflow_type: str, account: str) -> str:
@@ -673,7 +735,9 @@ def provision(args: argparse.Namespace) -> dict:
     with locked(name):
         table = ensure_table(name, props)
         topic_arn, queue_url = ensure_notices(name)
+        ops_topic_arn, ops_queue_url = ensure_notices(name, "ops")
         roles = ensure_roles(name, binaries)
+        confirm_outage = ensure_confirm_outage(name, roles["confirm-outage"])
         route53 = client("route53")
         existing = existing_health_checks(route53)
         region_entries = []
@@ -681,12 +745,14 @@ def provision(args: argparse.Namespace) -> dict:
             cluster = ensure_cluster(name, region)
             ensure_access_entries(cluster, region, roles)
             health_check_id = ensure_health_check(route53, existing, name, region, cluster)
+            alarm, alarm_arn = ensure_alarm(name, region, health_check_id, confirm_outage)
+            allow_alarm_invoke(confirm_outage, alarm_arn, alarm)
             region_entries.append(
                 {
                     "name": region,
                     "cluster": cluster,
                     "health_check_id": health_check_id,
-                    "alarm_names": [ensure_alarm(name, region, health_check_id)],
+                    "alarm_names": [alarm],
                 }
             )
         workflow_arn = ensure_workflow(name, definition, workflow_type, account)
@@ -698,6 +764,8 @@ def provision(args: argparse.Namespace) -> dict:
         "INCIDENT_TABLE": table,
         "NOTIFY_TOPIC_ARN": topic_arn,
         "RECOVERY_WORKFLOW_ARN": workflow_arn,
+        "OPS_TOPIC_ARN": ops_topic_arn,
+        "FUNCTION_NAME_PREFIX": f"{name}-",
     }
     function_env.update(extra)
     function_env.update(ENDPOINT_ENV)
@@ -708,6 +776,8 @@ def provision(args: argparse.Namespace) -> dict:
         "table": table,
         "topic_arn": topic_arn,
         "queue_url": queue_url,
+        "ops_topic_arn": ops_topic_arn,
+        "ops_queue_url": ops_queue_url,
         "regions": [
             {**entry, "kube_admin": f"{KUBE_ADMIN_URL}/clusters/{entry['cluster']}"}
             for entry in region_entries

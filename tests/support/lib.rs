@@ -279,6 +279,20 @@ impl LocalCloud {
         expected: usize,
         within: Duration,
     ) -> Vec<Delivered> {
+        self.inbox(&env.queue_url, expected, within).await
+    }
+
+    /// What the operations topic delivered, as [`Self::notices`].
+    pub async fn ops_notices(
+        &self,
+        env: &Environment,
+        expected: usize,
+        within: Duration,
+    ) -> Vec<Delivered> {
+        self.inbox(&env.ops_queue_url, expected, within).await
+    }
+
+    async fn inbox(&self, queue_url: &str, expected: usize, within: Duration) -> Vec<Delivered> {
         let sqs = aws_sdk_sqs::Client::new(&self.sdk);
         let mut delivered = Vec::new();
         let deadline = Instant::now() + within;
@@ -294,7 +308,7 @@ impl LocalCloud {
             }
             let answer = sqs
                 .receive_message()
-                .queue_url(&env.queue_url)
+                .queue_url(queue_url)
                 .max_number_of_messages(10)
                 .wait_time_seconds(1)
                 .send()
@@ -306,7 +320,7 @@ impl LocalCloud {
                 delivered.push(Delivered::from_envelope(&envelope));
                 if let Some(handle) = message.receipt_handle() {
                     sqs.delete_message()
-                        .queue_url(&env.queue_url)
+                        .queue_url(queue_url)
                         .receipt_handle(handle)
                         .send()
                         .await
@@ -361,6 +375,9 @@ pub struct Environment {
     pub table: String,
     pub topic_arn: String,
     pub queue_url: String,
+    /// The operations topic, and the queue subscribed to it.
+    pub ops_topic_arn: String,
+    pub ops_queue_url: String,
     pub regions: Vec<RegionEnv>,
     pub function_env: BTreeMap<String, String>,
     /// The recovery workflow: `template.yaml`'s definition, provisioned.
@@ -436,6 +453,17 @@ impl KubeAdmin {
 
     pub fn clear_faults(&self) {
         self.call("DELETE", "/faults", None);
+    }
+
+    /// Takes `verb` out of the rules of one role of this cluster's RBAC
+    /// (`roles/<namespace>/<role>` or `clusterroles/<role>`) that name
+    /// `resource`, as a permission nobody granted.
+    pub fn remove_verb(&self, role: &str, verb: &str, resource: &str) {
+        self.call(
+            "DELETE",
+            &format!("/rbac/{role}/verbs/{verb}?resource={resource}"),
+            None,
+        );
     }
 
     /// The Kubernetes requests the cluster received (never the token).

@@ -1,15 +1,20 @@
-//! The health-check alarms' current state (CloudWatch `DescribeAlarms`):
-//! what the reconciler compares with the incidents.
+//! The health-check alarms as CloudWatch describes them (`DescribeAlarms`):
+//! their state, which the reconciler compares with the incidents, and the
+//! rest of their configuration, which the readiness evaluation checks.
 
 use async_trait::async_trait;
-use aws_sdk_cloudwatch::types::StateValue;
+use aws_sdk_cloudwatch::types::{MetricAlarm, StateValue};
 use failover_core::app::ports::Alarms;
+use failover_core::model::readiness::AlarmConfig;
 use failover_core::model::trigger::AlarmState;
 use failover_core::{Error, Result};
 
 use crate::sdk_error::classify;
 
 const SERVICE: &str = "CloudWatch";
+
+/// The most names one `DescribeAlarms` takes.
+const NAMES_PER_CALL: usize = 100;
 
 #[derive(Debug, Clone)]
 pub struct CloudWatchAlarms {
@@ -25,25 +30,68 @@ impl CloudWatchAlarms {
 #[async_trait]
 impl Alarms for CloudWatchAlarms {
     async fn states(&self, names: &[String]) -> Result<Vec<(String, AlarmState)>> {
-        let mut states = Vec::new();
-        // DescribeAlarms takes at most 100 names per call.
-        for chunk in names.chunks(100) {
-            let answer = self
-                .client
-                .describe_alarms()
-                .set_alarm_names(Some(chunk.to_vec()))
-                .send()
-                .await
-                .map_err(|e| classify(SERVICE, e))?;
-            for alarm in answer.metric_alarms() {
-                let (Some(name), Some(value)) = (alarm.alarm_name(), alarm.state_value()) else {
-                    continue;
-                };
-                states.push((name.to_owned(), state(value)?));
+        Ok(self
+            .configs(names)
+            .await?
+            .into_iter()
+            .map(|alarm| (alarm.name, alarm.state))
+            .collect())
+    }
+
+    async fn configs(&self, names: &[String]) -> Result<Vec<AlarmConfig>> {
+        let mut configs = Vec::new();
+        for chunk in names.chunks(NAMES_PER_CALL) {
+            // CloudWatch pages its answer (50 alarms by default) even when
+            // every name fits in one request.
+            let mut token: Option<String> = None;
+            loop {
+                let answer = self
+                    .client
+                    .describe_alarms()
+                    .set_alarm_names(Some(chunk.to_vec()))
+                    .set_next_token(token.clone())
+                    .send()
+                    .await
+                    .map_err(|e| classify(SERVICE, e))?;
+                for alarm in answer.metric_alarms() {
+                    if let Some(config) = config(alarm)? {
+                        configs.push(config);
+                    }
+                }
+                match answer.next_token() {
+                    Some(next) if !next.is_empty() => {
+                        // The same token again would read the same page forever.
+                        if token.as_deref() == Some(next) {
+                            return Err(Error::rejected(
+                                SERVICE,
+                                format!(
+                                    "DescribeAlarms answered the NextToken {next:?} it was sent"
+                                ),
+                            ));
+                        }
+                        token = Some(next.to_owned());
+                    }
+                    _ => break,
+                }
             }
         }
-        Ok(states)
+        Ok(configs)
     }
+}
+
+/// An alarm without a name or a state yet has nothing to compare: it is
+/// left out. `ActionsEnabled` left out is CloudWatch's default, enabled.
+fn config(alarm: &MetricAlarm) -> Result<Option<AlarmConfig>> {
+    let (Some(name), Some(value)) = (alarm.alarm_name(), alarm.state_value()) else {
+        return Ok(None);
+    };
+    Ok(Some(AlarmConfig {
+        name: name.to_owned(),
+        arn: alarm.alarm_arn().unwrap_or_default().to_owned(),
+        actions_enabled: alarm.actions_enabled().unwrap_or(true),
+        alarm_actions: alarm.alarm_actions().to_vec(),
+        state: state(value)?,
+    }))
 }
 
 fn state(value: &StateValue) -> Result<AlarmState> {
@@ -154,6 +202,157 @@ mod contract_tests {
         }
     }
 
+    fn page(
+        alarms: Vec<MetricAlarm>,
+        next: Option<&'static str>,
+    ) -> impl Fn() -> MockResponse<
+        DescribeAlarmsOutput,
+        aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsError,
+    > {
+        move || {
+            MockResponse::Output(
+                DescribeAlarmsOutput::builder()
+                    .set_metric_alarms(Some(alarms.clone()))
+                    .set_next_token(next.map(str::to_owned))
+                    .build(),
+            )
+        }
+    }
+
+    fn request(names: &[String], token: Option<&str>) -> DescribeAlarmsInput {
+        DescribeAlarmsInput::builder()
+            .set_alarm_names(Some(names.to_vec()))
+            .set_next_token(token.map(str::to_owned))
+            .build()
+            .unwrap()
+    }
+
+    const ARN: &str = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:failover-health-us-east-1";
+    const CONFIRM_OUTAGE: &str =
+        "arn:aws:lambda:us-east-1:123456789012:function:failover-confirm-outage";
+
+    #[tokio::test]
+    async fn an_alarm_is_described_with_its_arn_actions_and_state() {
+        let described = |actions_enabled: Option<bool>, actions: &[&str], state: &str| {
+            MetricAlarm::builder()
+                .alarm_name("failover-health-us-east-1")
+                .alarm_arn(ARN)
+                .set_actions_enabled(actions_enabled)
+                .set_alarm_actions(Some(actions.iter().map(|a| (*a).to_owned()).collect()))
+                .ok_actions("arn:aws:sns:us-east-1:123456789012:elsewhere")
+                .state_value(StateValue::from(state))
+                .namespace("AWS/Route53")
+                .metric_name("HealthCheckStatus")
+                .build()
+        };
+        let config = |actions_enabled: bool, actions: &[&str], state: AlarmState| AlarmConfig {
+            name: "failover-health-us-east-1".into(),
+            arn: ARN.into(),
+            actions_enabled,
+            alarm_actions: actions.iter().map(|a| (*a).to_owned()).collect(),
+            state,
+        };
+        let sns = "arn:aws:sns:us-east-1:123456789012:failover-notices";
+        let cases = [
+            (
+                "acting on confirm-outage",
+                described(Some(true), &[CONFIRM_OUTAGE], "OK"),
+                config(true, &[CONFIRM_OUTAGE], AlarmState::Ok),
+            ),
+            (
+                "actions disabled",
+                described(Some(false), &[CONFIRM_OUTAGE, sns], "ALARM"),
+                config(false, &[CONFIRM_OUTAGE, sns], AlarmState::Alarm),
+            ),
+            (
+                "no actions; ActionsEnabled left out is enabled",
+                described(None, &[], "INSUFFICIENT_DATA"),
+                config(true, &[], AlarmState::InsufficientData),
+            ),
+        ];
+        for (case, alarm, expected) in cases {
+            let read = mock!(Client::describe_alarms)
+                .then_compute_response(move |_| answer(vec![alarm.clone()])());
+
+            let configs = CloudWatchAlarms::new(mocked(&[&read]))
+                .configs(&["failover-health-us-east-1".to_owned()])
+                .await;
+
+            assert_eq!(configs, Ok(vec![expected]), "{case}");
+        }
+    }
+
+    #[tokio::test]
+    async fn every_page_of_every_call_is_read() {
+        let names: Vec<String> = (0..150)
+            .map(|i| format!("failover-health-{i:03}"))
+            .collect();
+        let requests = Requests::new();
+        let rules = [
+            mock!(Client::describe_alarms).then_compute_response(requests.answer(page(
+                vec![alarm("failover-health-000", Some("ALARM"))],
+                Some("page-2"),
+            ))),
+            mock!(Client::describe_alarms).then_compute_response(requests.answer(page(
+                vec![alarm("failover-health-060", Some("OK"))],
+                // An empty token ends the answer, as none does.
+                Some(""),
+            ))),
+            mock!(Client::describe_alarms).then_compute_response(requests.answer(page(
+                vec![alarm("failover-health-120", Some("OK"))],
+                Some("next-of-the-second-call"),
+            ))),
+            mock!(Client::describe_alarms).then_compute_response(requests.answer(page(
+                vec![alarm("failover-health-149", Some("ALARM"))],
+                None,
+            ))),
+        ];
+
+        let states = CloudWatchAlarms::new(mocked(&rules.iter().collect::<Vec<_>>()))
+            .states(&names)
+            .await;
+
+        assert_eq!(
+            states,
+            Ok(vec![
+                ("failover-health-000".to_owned(), AlarmState::Alarm),
+                ("failover-health-060".to_owned(), AlarmState::Ok),
+                ("failover-health-120".to_owned(), AlarmState::Ok),
+                ("failover-health-149".to_owned(), AlarmState::Alarm),
+            ]),
+            "every alarm of every page"
+        );
+        assert_eq!(
+            requests.all(),
+            vec![
+                request(&names[..100], None),
+                request(&names[..100], Some("page-2")),
+                request(&names[100..], None),
+                request(&names[100..], Some("next-of-the-second-call")),
+            ],
+            "each page asked from where the last ended, the names kept"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_token_that_does_not_move_is_refused() {
+        let rules = [
+            mock!(Client::describe_alarms)
+                .then_compute_response(move |_| page(vec![], Some("again"))()),
+            mock!(Client::describe_alarms)
+                .then_compute_response(move |_| page(vec![], Some("again"))()),
+        ];
+
+        let configs = CloudWatchAlarms::new(mocked(&rules.iter().collect::<Vec<_>>()))
+            .configs(&["failover-health-000".to_owned()])
+            .await;
+
+        assert!(
+            matches!(&configs, Err(e) if e.kind() == "UpstreamRejected" && e.to_string().contains("again")),
+            "{configs:?}"
+        );
+    }
+
     #[tokio::test]
     async fn alarms_are_read_by_name_at_most_a_hundred_a_call() {
         let names: Vec<String> = (0..150)
@@ -230,10 +429,33 @@ mod contract_tests {
                 }
                 Failure::Unreachable(how) => unreachable(how),
             };
-            let result = CloudWatchAlarms::new(client)
-                .states(&["failover-health-000".to_owned()])
-                .await;
-            assert_failed_as(failure, kind, result);
+            let names = ["failover-health-000".to_owned()];
+            let alarms = CloudWatchAlarms::new(client);
+            assert_failed_as(failure, kind, alarms.configs(&names).await);
         }
+    }
+
+    #[tokio::test]
+    async fn a_failed_later_page_fails_the_read() {
+        let rules = [
+            mock!(Client::describe_alarms).then_compute_response(move |_| {
+                page(
+                    vec![alarm("failover-health-000", Some("OK"))],
+                    Some("page-2"),
+                )()
+            }),
+            mock!(Client::describe_alarms)
+                .then_http_response(|| xml_error(400, "Throttling", FAILURE_MESSAGE)),
+        ];
+
+        let states = CloudWatchAlarms::new(mocked(&rules.iter().collect::<Vec<_>>()))
+            .states(&["failover-health-000".to_owned()])
+            .await;
+
+        assert_failed_as(
+            Failure::Answer(400, "Throttling"),
+            "UpstreamUnavailable",
+            states,
+        );
     }
 }

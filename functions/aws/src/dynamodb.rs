@@ -83,7 +83,7 @@ fn incident_key(id: &str) -> Item {
     key(format!("INCIDENT#{id}"), "INCIDENT".to_owned())
 }
 
-fn key(pk: String, sk: String) -> Item {
+pub(crate) fn key(pk: String, sk: String) -> Item {
     HashMap::from([
         ("pk".to_owned(), AttributeValue::S(pk)),
         ("sk".to_owned(), AttributeValue::S(sk)),
@@ -108,7 +108,7 @@ impl DynamoIncidentStore {
     }
 
     /// When DynamoDB may delete an item written for `from` (its TTL).
-    fn expiry(&self, from: DateTime<Utc>) -> Result<AttributeValue> {
+    pub(crate) fn expiry(&self, from: DateTime<Utc>) -> Result<AttributeValue> {
         chrono::Duration::from_std(self.retention)
             .ok()
             .and_then(|retention| from.checked_add_signed(retention))
@@ -150,7 +150,7 @@ impl DynamoIncidentStore {
         Ok(item)
     }
 
-    fn put(&self, item: Item, condition: Option<&str>) -> Result<TransactWriteItem> {
+    pub(crate) fn put(&self, item: Item, condition: Option<&str>) -> Result<TransactWriteItem> {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
@@ -217,7 +217,7 @@ impl DynamoIncidentStore {
 
     /// Runs a transaction; `Ok(false)` when a condition failed or another
     /// transaction got in the way.
-    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<bool> {
+    pub(crate) async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<bool> {
         match self
             .client
             .transact_write_items()
@@ -245,7 +245,7 @@ impl DynamoIncidentStore {
         }
     }
 
-    async fn get_item(&self, key: Item) -> Result<Option<Item>> {
+    pub(crate) async fn get_item(&self, key: Item) -> Result<Option<Item>> {
         let answer = self
             .client
             .get_item()

@@ -1,6 +1,7 @@
 //! AWS adapters of the failover orchestrator: the ports of
-//! `failover-core` implemented over Route 53, DynamoDB and SNS, the decoding
-//! of the events AWS delivers, and the Lambda plumbing every function shares.
+//! `failover-core` implemented over Route 53, DynamoDB, SNS, Step Functions,
+//! CloudWatch and Lambda, the decoding of the events AWS delivers, and the
+//! Lambda plumbing every function shares.
 
 pub mod alarm_event;
 mod clock;
@@ -8,9 +9,14 @@ mod cloudwatch;
 mod dynamodb;
 pub mod escalate_event;
 mod incident_history;
+mod invoke_policy;
 mod lambda;
 pub mod metrics;
 pub mod peers_event;
+pub mod probe_event;
+mod probes;
+pub mod readiness_event;
+mod readiness_reports;
 pub mod reconcile_event;
 pub mod restore_event;
 mod route53;
@@ -24,10 +30,12 @@ pub mod verify_event;
 pub use clock::SystemClock;
 pub use cloudwatch::CloudWatchAlarms;
 pub use dynamodb::DynamoIncidentStore;
+pub use invoke_policy::{ALARMS_PRINCIPAL, ANY_SOURCE, LambdaInvokePolicy};
 pub use lambda::{
     answer, cold_start, failure, in_span, init_tracing, log_subscriber, may_log, record,
 };
 pub use metrics::EmfMetrics;
+pub use probes::{CLUSTER_READER, LambdaProbes};
 pub use route53::Route53HealthChecks;
 pub use sns::SnsNotifier;
 pub use stepfunctions::StepFunctionsWorkflow;

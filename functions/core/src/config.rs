@@ -27,6 +27,82 @@ pub struct Settings {
     pub recovery_workflow_arn: Option<String>,
     /// The CloudWatch namespace of the orchestrator's own metrics.
     pub metrics_namespace: String,
+    pub readiness: ReadinessPolicy,
+}
+
+/// What the readiness evaluation holds a ready setup to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadinessPolicy {
+    /// The Route 53 `RequestInterval` the confirmation's sampling assumes.
+    pub health_check_interval: u32,
+    /// The Route 53 `FailureThreshold` it assumes.
+    pub health_check_failure_threshold: u32,
+    /// A reconciler heartbeat older than this means it stopped running.
+    pub reconciler_stale_after: Duration,
+    /// How old the last successful recovery or drill of a region may be.
+    pub drill_evidence_max_age: Duration,
+}
+
+/// What evaluate-readiness alone is given: where it tells a changed
+/// outcome, and how the stack names its functions (`<prefix><binary>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadinessTargets {
+    pub ops_topic_arn: String,
+    pub function_name_prefix: String,
+}
+
+impl ReadinessTargets {
+    pub fn from_env() -> Result<Self> {
+        Self::from_vars(std::env::vars())
+    }
+
+    pub fn from_vars<K, V>(vars: impl IntoIterator<Item = (K, V)>) -> Result<Self>
+    where
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let vars: BTreeMap<String, String> = vars
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        let mut reader = Reader {
+            vars: &vars,
+            problems: Vec::new(),
+        };
+        let ops_topic_arn = reader.required("OPS_TOPIC_ARN");
+        if !ops_topic_arn.is_empty() && !is_sns_topic_arn(&ops_topic_arn) {
+            reader.problem(
+                "OPS_TOPIC_ARN",
+                "is not an SNS topic ARN (arn:<partition>:sns:<region>:<account>:<name>)",
+            );
+        }
+        let function_name_prefix = reader.required("FUNCTION_NAME_PREFIX");
+        // A Lambda function name is at most 64 letters, digits, '-' or '_';
+        // the longest binary name is 18.
+        if !function_name_prefix.is_empty()
+            && (function_name_prefix.len() > 46
+                || !function_name_prefix
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        {
+            reader.problem(
+                "FUNCTION_NAME_PREFIX",
+                "must be at most 46 letters, digits, '-' or '_' (the stack's function names are <prefix><function>)",
+            );
+        }
+        if !reader.problems.is_empty() {
+            return Err(Error::Config(reader.problems.join("; ")));
+        }
+        Ok(Self {
+            ops_topic_arn,
+            function_name_prefix,
+        })
+    }
+
+    /// The stack's name for one of its functions (`restore-platform`).
+    pub fn function(&self, binary: &str) -> String {
+        format!("{}{binary}", self.function_name_prefix)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,6 +274,27 @@ impl Settings {
                 0..=3600,
             ))),
         };
+        let health_check_interval = reader.number("HEALTH_CHECK_INTERVAL_SECONDS", 30, 10..=30);
+        if health_check_interval != 10 && health_check_interval != 30 {
+            reader.problem(
+                "HEALTH_CHECK_INTERVAL_SECONDS",
+                "must be 10 or 30, the request intervals Route 53 offers",
+            );
+        }
+        let readiness = ReadinessPolicy {
+            health_check_interval,
+            health_check_failure_threshold: reader.number(
+                "HEALTH_CHECK_FAILURE_THRESHOLD",
+                3,
+                1..=10,
+            ),
+            reconciler_stale_after: Duration::from_secs(
+                u64::from(reader.number("RECONCILER_STALE_MINUTES", 5, 2..=1440)) * 60,
+            ),
+            drill_evidence_max_age: Duration::from_secs(
+                u64::from(reader.number("DRILL_EVIDENCE_DAYS", 60, 1..=3650)) * 86_400,
+            ),
+        };
         if takeover_seconds < samples.saturating_sub(1) * interval_seconds {
             // A confirmation still sampling must not look abandoned.
             reader.problem(
@@ -228,6 +325,7 @@ impl Settings {
             reconcile,
             recovery_workflow_arn,
             metrics_namespace,
+            readiness,
         })
     }
 
@@ -465,6 +563,15 @@ pub(crate) mod tests {
         assert_eq!(s.reconcile.hold, Duration::from_secs(3600));
         assert_eq!(s.reconcile.reminder_every, Duration::from_secs(1800));
         assert_eq!(s.metrics_namespace, "PlatformFailover");
+        assert_eq!(
+            s.readiness,
+            ReadinessPolicy {
+                health_check_interval: 30,
+                health_check_failure_threshold: 3,
+                reconciler_stale_after: Duration::from_secs(300),
+                drill_evidence_max_age: Duration::from_secs(60 * 86_400),
+            }
+        );
     }
 
     #[test]
@@ -474,12 +581,57 @@ pub(crate) mod tests {
             ("CONFIRM_SAMPLES", "2"),
             ("CONFIRM_INTERVAL_SECONDS", "0"),
             ("METRICS_NAMESPACE", "PlatformFailover/my-stack"),
+            ("HEALTH_CHECK_INTERVAL_SECONDS", "10"),
+            ("DRILL_EVIDENCE_DAYS", "7"),
         ])
         .unwrap();
         assert_eq!(s.metrics_namespace, "PlatformFailover/my-stack");
+        assert_eq!(s.readiness.health_check_interval, 10);
+        assert_eq!(
+            s.readiness.drill_evidence_max_age,
+            Duration::from_secs(7 * 86_400)
+        );
         assert!(s.dry_run);
         assert_eq!(s.confirmation.samples, 2);
         assert_eq!(s.confirmation.interval, Duration::ZERO);
+    }
+
+    #[test]
+    fn the_readiness_targets_are_read_and_each_bad_one_named() {
+        let targets = ReadinessTargets::from_vars([
+            ("OPS_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:ops"),
+            ("FUNCTION_NAME_PREFIX", "platform-failover-"),
+        ])
+        .unwrap();
+        assert_eq!(
+            targets.function("restore-platform"),
+            "platform-failover-restore-platform"
+        );
+        type Vars<'a> = &'a [(&'a str, &'a str)];
+        let cases: &[(Vars, &[&str])] = &[
+            (
+                &[],
+                &[
+                    "OPS_TOPIC_ARN is required",
+                    "FUNCTION_NAME_PREFIX is required",
+                ],
+            ),
+            (
+                &[("OPS_TOPIC_ARN", "ops"), ("FUNCTION_NAME_PREFIX", "a b")],
+                &[
+                    "OPS_TOPIC_ARN is not an SNS topic ARN",
+                    "FUNCTION_NAME_PREFIX must be at most 46 letters",
+                ],
+            ),
+        ];
+        for (vars, problems) in cases {
+            let error = ReadinessTargets::from_vars(vars.iter().copied())
+                .unwrap_err()
+                .to_string();
+            for problem in *problems {
+                assert!(error.contains(problem), "{vars:?}: {error}");
+            }
+        }
     }
 
     #[test]
@@ -525,6 +677,22 @@ pub(crate) mod tests {
             (
                 &[("REMINDER_MINUTES", "0")],
                 &["REMINDER_MINUTES must be a whole number from 1 to 1440"],
+            ),
+            (
+                &[("HEALTH_CHECK_INTERVAL_SECONDS", "20")],
+                &["HEALTH_CHECK_INTERVAL_SECONDS must be 10 or 30"],
+            ),
+            (
+                &[("HEALTH_CHECK_INTERVAL_SECONDS", "60")],
+                &["HEALTH_CHECK_INTERVAL_SECONDS must be a whole number from 10 to 30"],
+            ),
+            (
+                &[("DRILL_EVIDENCE_DAYS", "0")],
+                &["DRILL_EVIDENCE_DAYS must be a whole number from 1 to 3650"],
+            ),
+            (
+                &[("RECONCILER_STALE_MINUTES", "1")],
+                &["RECONCILER_STALE_MINUTES must be a whole number from 2 to 1440"],
             ),
             (
                 &[("CONFIRM_SAMPLES", "0")],

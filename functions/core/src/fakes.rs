@@ -24,6 +24,7 @@ use crate::model::health::CheckerObservation;
 use crate::model::incident::{Incident, Lane, TimelineEntry};
 use crate::model::metric::Metric;
 use crate::model::notice::Notice;
+use crate::model::readiness::{AlarmConfig, HealthCheckConfig};
 use crate::model::trigger::AlarmState;
 use crate::model::workflow::ExecutionStatus;
 
@@ -58,6 +59,8 @@ pub struct ScriptedHealth {
     /// Route 53 throttles every call while set.
     pub failing: Mutex<bool>,
     pub now: Mutex<Option<DateTime<Utc>>>,
+    /// What `GetHealthCheck` answers; a check not here does not exist.
+    pub configs: Mutex<BTreeMap<String, HealthCheckConfig>>,
 }
 
 impl ScriptedHealth {
@@ -106,6 +109,13 @@ impl HealthChecks for ScriptedHealth {
         Ok((0..8)
             .map(|i| CheckerObservation::from_status(format!("checker-{i}"), status, at))
             .collect())
+    }
+
+    async fn config(&self, health_check_id: &str) -> Result<Option<HealthCheckConfig>> {
+        if *self.failing.lock().unwrap() {
+            return Err(Error::unavailable("Route 53", "Throttling: Rate exceeded"));
+        }
+        Ok(self.configs.lock().unwrap().get(health_check_id).cloned())
     }
 }
 
@@ -444,23 +454,47 @@ impl crate::app::ports::Workflow for RecordingWorkflow {
     }
 }
 
-/// Alarm states as a test sets them.
+/// Alarms as a test sets them: by state alone (acting on nothing), or
+/// configured whole.
 #[derive(Default)]
-pub struct FakeAlarms(pub Mutex<BTreeMap<String, AlarmState>>);
+pub struct FakeAlarms(pub Mutex<BTreeMap<String, AlarmConfig>>);
 
 impl FakeAlarms {
     pub fn set(&self, name: &str, state: AlarmState) {
-        self.0.lock().unwrap().insert(name.to_owned(), state);
+        let mut alarms = self.0.lock().unwrap();
+        let alarm = alarms
+            .entry(name.to_owned())
+            .or_insert_with(|| AlarmConfig {
+                name: name.to_owned(),
+                arn: format!("arn:aws:cloudwatch:us-east-1:123456789012:alarm:{name}"),
+                actions_enabled: true,
+                alarm_actions: Vec::new(),
+                state,
+            });
+        alarm.state = state;
+    }
+
+    pub fn configure(&self, alarm: AlarmConfig) {
+        self.0.lock().unwrap().insert(alarm.name.clone(), alarm);
     }
 }
 
 #[async_trait]
 impl Alarms for FakeAlarms {
     async fn states(&self, names: &[String]) -> Result<Vec<(String, AlarmState)>> {
-        let states = self.0.lock().unwrap();
+        Ok(self
+            .configs(names)
+            .await?
+            .into_iter()
+            .map(|a| (a.name, a.state))
+            .collect())
+    }
+
+    async fn configs(&self, names: &[String]) -> Result<Vec<AlarmConfig>> {
+        let alarms = self.0.lock().unwrap();
         Ok(names
             .iter()
-            .filter_map(|n| states.get(n).map(|s| (n.clone(), *s)))
+            .filter_map(|n| alarms.get(n).cloned())
             .collect())
     }
 }
@@ -702,6 +736,7 @@ pub struct Fakes {
     pub workflow: RecordingWorkflow,
     pub alarms: FakeAlarms,
     pub platform: FakePlatform,
+    pub readiness: FakeReadiness,
 }
 
 impl Fakes {
@@ -718,6 +753,7 @@ impl Fakes {
             workflow: RecordingWorkflow::default(),
             alarms: FakeAlarms::default(),
             platform: FakePlatform::seeing(healthy_platform()),
+            readiness: FakeReadiness::default(),
         }
     }
 
@@ -732,6 +768,23 @@ impl Fakes {
             &self.clock,
             &self.metrics,
         )
+    }
+
+    /// What a probe of `function` borrows, reviewing `wanted`.
+    pub fn prober<'a>(
+        &'a self,
+        function: &'a str,
+        wanted: &'a [crate::model::readiness::Access],
+        reads_standby: bool,
+    ) -> crate::app::probe::Prober<'a> {
+        crate::app::probe::Prober {
+            function,
+            settings: &self.settings,
+            reviews: &self.readiness,
+            standby: reads_standby
+                .then_some(&self.readiness as &dyn crate::app::ports::StandbyClusters),
+            wanted,
+        }
     }
 
     pub fn records(&self) -> Records<'_> {
@@ -767,4 +820,100 @@ pub fn event_payload(file: &str) -> serde_json::Value {
     let path = format!("{}/../../events/{file}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The readiness evaluation's own reads, as a test sets them: who may
+/// invoke confirm-outage, each function's probe, each region's cluster.
+#[derive(Default)]
+pub struct FakeReadiness {
+    pub alarm_sources: Mutex<Vec<String>>,
+    /// A function with no probe here cannot be invoked.
+    pub probes: Mutex<BTreeMap<String, crate::model::readiness::Probe>>,
+    /// A region with no facts here cannot be read.
+    pub clusters: Mutex<BTreeMap<String, crate::model::readiness::ClusterFacts>>,
+    /// Accesses every review answers as denied.
+    pub denied: Mutex<Vec<crate::model::readiness::Access>>,
+}
+
+#[async_trait]
+impl crate::app::ports::InvokePolicy for FakeReadiness {
+    async fn alarm_sources(&self) -> Result<Vec<String>> {
+        Ok(self.alarm_sources.lock().unwrap().clone())
+    }
+}
+
+#[async_trait]
+impl crate::app::ports::Probes for FakeReadiness {
+    async fn probe(&self, function: &str) -> Result<crate::model::readiness::Probe> {
+        self.probes
+            .lock()
+            .unwrap()
+            .get(function)
+            .cloned()
+            .ok_or_else(|| Error::unavailable("Lambda", format!("{function} timed out")))
+    }
+}
+
+#[async_trait]
+impl crate::app::ports::StandbyClusters for FakeReadiness {
+    async fn facts(
+        &self,
+        region: &crate::config::RegionSettings,
+    ) -> Result<crate::model::readiness::ClusterFacts> {
+        self.clusters
+            .lock()
+            .unwrap()
+            .get(&region.name)
+            .cloned()
+            .ok_or_else(|| Error::unavailable("EKS", format!("{} did not answer", region.cluster)))
+    }
+}
+
+#[async_trait]
+impl crate::app::ports::AccessReviews for FakeReadiness {
+    async fn review(
+        &self,
+        region: &crate::config::RegionSettings,
+        wanted: &[crate::model::readiness::Access],
+    ) -> crate::model::readiness::RegionAccess {
+        let denied = self.denied.lock().unwrap();
+        crate::model::readiness::RegionAccess {
+            region: region.name.clone(),
+            describe_error: None,
+            answers: wanted
+                .iter()
+                .map(|access| crate::model::readiness::AccessAnswer {
+                    access: access.clone(),
+                    allowed: !denied.contains(access),
+                    reason: String::new(),
+                })
+                .collect(),
+            review_error: None,
+        }
+    }
+}
+
+/// The readiness reports, kept in memory.
+#[derive(Default)]
+pub struct MemoryReports {
+    pub history: Mutex<Vec<crate::model::readiness::Report>>,
+    pub failing: Mutex<bool>,
+}
+
+#[async_trait]
+impl crate::app::ports::ReadinessReports for MemoryReports {
+    async fn latest(&self) -> Result<Option<crate::model::readiness::Report>> {
+        if *self.failing.lock().unwrap() {
+            return Err(Error::unavailable("DynamoDB", "throttled"));
+        }
+        Ok(self.history.lock().unwrap().last().cloned())
+    }
+
+    async fn save(&self, report: &crate::model::readiness::Report) -> Result<()> {
+        if *self.failing.lock().unwrap() {
+            return Err(Error::unavailable("DynamoDB", "throttled"));
+        }
+        self.history.lock().unwrap().push(report.clone());
+        Ok(())
+    }
 }

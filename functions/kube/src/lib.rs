@@ -1,15 +1,19 @@
 //! EKS and Kubernetes adapters: the bearer token EKS expects, a Kubernetes
 //! client per cluster (TLS verified against the cluster's CA, kept from a
 //! diagnosis for the calls that follow it), and the platform deployment read
-//! and changed through the Kubernetes API.
+//! and changed through the Kubernetes API; what each function may do there,
+//! proven by its own access reviews.
 
+mod access;
 mod cluster;
 mod connections;
 pub mod eks_token;
+mod inspection;
 mod kube_error;
 mod platform;
 #[cfg(test)]
 mod testing;
 
+pub use access::{ClusterFunction, needed};
 pub use cluster::{EksClusters, kube_client};
 pub use platform::KubePlatform;

@@ -14,9 +14,10 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::Api;
-use kube::api::{ApiResource, DynamicObject, ListParams, Patch, PatchParams};
+use kube::api::{DynamicObject, ListParams, Patch, PatchParams};
 use serde_json::json;
 
+use crate::access::{Request, network_peers};
 use crate::cluster::{Connect, Described, EksClusters};
 use crate::connections::{Connections, REUSE_FOR};
 use crate::kube_error::classify;
@@ -26,8 +27,21 @@ pub(crate) const ATTEMPTS: u32 = 3;
 pub(crate) const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 
 pub struct KubePlatform {
-    connections: Connections,
-    platform: PlatformSettings,
+    pub(crate) connections: Connections,
+    pub(crate) platform: PlatformSettings,
+}
+
+/// The first step of every look at a region's cluster (a diagnosis, the
+/// readiness facts): a fresh connection, then the deployment.
+pub(crate) enum Look {
+    Reached {
+        client: kube::Client,
+        kept: Option<u64>,
+        /// Boxed: a deployment is kilobytes, an unreached look a few words.
+        deployment: Option<Box<Deployment>>,
+    },
+    /// What the region looks like: nothing more can be read.
+    Unreached(ClusterReach),
 }
 
 impl KubePlatform {
@@ -35,7 +49,7 @@ impl KubePlatform {
         Self::connecting_with(Box::new(clusters), platform)
     }
 
-    fn connecting_with(connector: Box<dyn Connect>, platform: PlatformSettings) -> Self {
+    pub(crate) fn connecting_with(connector: Box<dyn Connect>, platform: PlatformSettings) -> Self {
         Self {
             connections: Connections::new(connector, REUSE_FOR),
             platform,
@@ -54,10 +68,55 @@ impl KubePlatform {
         }
     }
 
+    /// Asks EKS afresh, then reads the deployment. An API that stays
+    /// unavailable after the retries is an unreachable cluster, not an error.
+    pub(crate) async fn look(&self, region: &RegionSettings) -> Result<Look> {
+        let connection = self.connections.fresh(region).await?;
+        let client = match connection.described {
+            Described::Active(client) => client,
+            Described::NotActive(status) => {
+                return Ok(Look::Unreached(ClusterReach::NotActive(status)));
+            }
+        };
+        let kept = connection.kept;
+        let platform = &self.platform;
+        let deployments: Api<Deployment> = Api::namespaced(client.clone(), &platform.namespace);
+        match self
+            .retrying(region, kept, Request::ReadDeployment.what(), || {
+                deployments.get_opt(&platform.deployment)
+            })
+            .await
+        {
+            Ok(deployment) => Ok(Look::Reached {
+                client,
+                kept,
+                deployment: deployment.map(Box::new),
+            }),
+            Err(error @ Error::Unavailable { .. }) => Ok(Look::Unreached(
+                ClusterReach::Unreachable(error.to_string()),
+            )),
+            Err(error) => Err(error),
+        }
+    }
+
+    pub(crate) async fn list_peers(
+        &self,
+        region: &RegionSettings,
+        client: kube::Client,
+        kept: Option<u64>,
+    ) -> Result<Vec<PeerView>> {
+        let peers: Api<DynamicObject> = Api::all_with(client, &network_peers());
+        let all = ListParams::default();
+        let list = self
+            .retrying(region, kept, Request::ListPeers.what(), || peers.list(&all))
+            .await?;
+        Ok(list.items.iter().map(peer_view).collect())
+    }
+
     /// Retries what may pass (5xx, throttling, timeouts) with a doubling
     /// backoff. A 401 also drops the kept connection the client came from:
     /// its token no longer passes, and the next call signs a new one.
-    async fn retrying<T, F, Fut>(
+    pub(crate) async fn retrying<T, F, Fut>(
         &self,
         region: &RegionSettings,
         kept: Option<u64>,
@@ -97,44 +156,30 @@ impl KubePlatform {
 #[async_trait]
 impl Platform for KubePlatform {
     async fn diagnose(&self, region: &RegionSettings) -> Result<Diagnosis> {
-        let connection = self.connections.fresh(region).await?;
-        let client = match connection.described {
-            Described::Active(client) => client,
-            Described::NotActive(status) => {
-                return Ok(Diagnosis::unreached(ClusterReach::NotActive(status)));
-            }
+        let (client, kept, deployment) = match self.look(region).await? {
+            Look::Reached {
+                client,
+                kept,
+                deployment,
+            } => (client, kept, deployment),
+            Look::Unreached(reach) => return Ok(Diagnosis::unreached(reach)),
         };
-        let kept = connection.kept;
         let platform = &self.platform;
-        let deployments: Api<Deployment> = Api::namespaced(client.clone(), &platform.namespace);
-        let deployment = match self
-            .retrying(region, kept, "read the deployment", || {
-                deployments.get_opt(&platform.deployment)
-            })
-            .await
-        {
-            Ok(deployment) => deployment,
-            // The API stayed unavailable after the retries: that is what the region looks like.
-            Err(error @ Error::Unavailable { .. }) => {
-                return Ok(Diagnosis::unreached(ClusterReach::Unreachable(
-                    error.to_string(),
-                )));
-            }
-            Err(error) => return Err(error),
-        };
         let pods: Api<Pod> = Api::namespaced(client.clone(), &platform.namespace);
         let selector = ListParams::default().labels(&platform.selector);
         let pods = self
-            .retrying(region, kept, "list the pods", || pods.list(&selector))
+            .retrying(region, kept, Request::ListPods.what(), || {
+                pods.list(&selector)
+            })
             .await?;
         let nodes: Api<Node> = Api::all(client.clone());
         let all = ListParams::default();
         let nodes = self
-            .retrying(region, kept, "list the nodes", || nodes.list(&all))
+            .retrying(region, kept, Request::ListNodes.what(), || nodes.list(&all))
             .await?;
         let ingresses: Api<Ingress> = Api::namespaced(client, &platform.namespace);
         let ingress = self
-            .retrying(region, kept, "read the ingress", || {
+            .retrying(region, kept, Request::ReadIngress.what(), || {
                 ingresses.get_opt(&platform.deployment)
             })
             .await?;
@@ -142,7 +187,7 @@ impl Platform for KubePlatform {
         let nodes_ready = nodes.items.iter().filter(|n| node_ready(n)).count();
         Ok(Diagnosis {
             cluster: ClusterReach::Reachable,
-            deployment: deployment.as_ref().map(deployment_view),
+            deployment: deployment.as_deref().map(deployment_view),
             pods: pods.items.iter().map(pod_view).collect(),
             nodes_ready: count(nodes_ready),
             nodes_not_ready: count(nodes.items.len() - nodes_ready),
@@ -163,7 +208,7 @@ impl Platform for KubePlatform {
         let deployments: Api<Deployment> = Api::namespaced(client, &self.platform.namespace);
         let patch = Patch::Merge(json!({ "spec": { "replicas": replicas } }));
         let params = PatchParams::default();
-        self.retrying(region, kept, "scale the deployment", || {
+        self.retrying(region, kept, Request::Scale.what(), || {
             deployments.patch_scale(&self.platform.deployment, &params, &patch)
         })
         .await?;
@@ -177,7 +222,7 @@ impl Platform for KubePlatform {
             json!({ "spec": { "template": { "metadata": { "annotations": { RESTARTED_AT: restarted_at } } } } }),
         );
         let params = PatchParams::default();
-        self.retrying(region, kept, "restart the deployment", || {
+        self.retrying(region, kept, Request::Restart.what(), || {
             deployments.patch(&self.platform.deployment, &params, &patch)
         })
         .await?;
@@ -189,19 +234,7 @@ impl Platform for KubePlatform {
 impl Peers for KubePlatform {
     async fn peers(&self, region: &RegionSettings) -> Result<Vec<PeerView>> {
         let (client, kept) = self.client(region).await?;
-        let resource = ApiResource {
-            group: "storage.loft.sh".into(),
-            version: "v1".into(),
-            api_version: "storage.loft.sh/v1".into(),
-            kind: "NetworkPeer".into(),
-            plural: "networkpeers".into(),
-        };
-        let peers: Api<DynamicObject> = Api::all_with(client, &resource);
-        let all = ListParams::default();
-        let list = self
-            .retrying(region, kept, "list the DERP peers", || peers.list(&all))
-            .await?;
-        Ok(list.items.iter().map(peer_view).collect())
+        self.list_peers(region, client, kept).await
     }
 }
 
@@ -229,7 +262,7 @@ fn non_negative(n: Option<i32>) -> u32 {
     u32::try_from(n.unwrap_or(0)).unwrap_or(0)
 }
 
-fn deployment_view(deployment: &Deployment) -> DeploymentView {
+pub(crate) fn deployment_view(deployment: &Deployment) -> DeploymentView {
     let spec = deployment.spec.clone().unwrap_or_default();
     let status = deployment.status.clone().unwrap_or_default();
     DeploymentView {

@@ -2,21 +2,28 @@
 //! the runbook's remedy (scale back up or rollout restart) within the
 //! guardrails, or escalates.
 
-use failover_aws::{AwsPorts, answer, cold_start, failure, in_span, record, restore_event};
+use failover_aws::{
+    AwsPorts, answer, cold_start, failure, in_span, probe_event, record, restore_event,
+};
 use failover_core::app::context::Context;
 use failover_core::app::ports::Platform;
+use failover_core::app::probe::{self, Prober};
 use failover_core::app::restore_platform::restore_platform;
-use failover_kube::{EksClusters, KubePlatform};
+use failover_kube::{ClusterFunction, EksClusters, KubePlatform};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::Value;
 
 async fn handler(
     deps: &Context<'_>,
     platform: &dyn Platform,
+    prober: &Prober<'_>,
     event: LambdaEvent<Value>,
 ) -> Result<Value, Diagnostic> {
     let (payload, context) = event.into_parts();
     in_span(&context.request_id, async {
+        if let Some(request) = probe_event::decode(&payload).map_err(failure)? {
+            return answer(&probe::answer(prober, &request).await.map_err(failure)?);
+        }
         let request = restore_event::decode(&payload).map_err(failure)?;
         record(request.region.as_deref(), request.incident_id.as_deref());
         let report = restore_platform(deps, platform, &request, &context.request_id)
@@ -35,7 +42,19 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let ports = AwsPorts::new(&config, &settings);
     let platform = KubePlatform::new(EksClusters::new(config), settings.platform.clone());
     let deps = ports.context(&settings);
-    lambda_runtime::run(service_fn(|event| handler(&deps, &platform, event))).await
+    let function = ClusterFunction::RestorePlatform;
+    let wanted = function.needs(&settings.platform);
+    let prober = Prober {
+        function: function.name(),
+        settings: &settings,
+        reviews: &platform,
+        standby: None,
+        wanted: &wanted,
+    };
+    lambda_runtime::run(service_fn(|event| {
+        handler(&deps, &platform, &prober, event)
+    }))
+    .await
 }
 
 #[cfg(test)]
@@ -66,6 +85,7 @@ mod tests {
         let answer = handler(
             &fakes.context(),
             &fakes.platform,
+            &fakes.prober("restore-platform", &[], false),
             event(event_payload("restore-platform-incident.json")),
         )
         .await
@@ -87,6 +107,7 @@ mod tests {
         let answer = handler(
             &fakes.context(),
             &fakes.platform,
+            &fakes.prober("restore-platform", &[], false),
             event(event_payload("restore-platform-dry-run.json")),
         )
         .await
@@ -102,6 +123,7 @@ mod tests {
         let error = handler(
             &fakes.context(),
             &fakes.platform,
+            &fakes.prober("restore-platform", &[], false),
             event(serde_json::json!({"incident_id": "us-east-1-20991231-000000-missing"})),
         )
         .await
@@ -113,5 +135,47 @@ mod tests {
             error.error_message
         );
         assert_eq!(fakes.platform.changes(), (vec![], vec![]));
+    }
+
+    #[tokio::test]
+    async fn a_probe_reviews_every_request_and_changes_nothing() {
+        let fakes = crash_loop().await;
+        let wanted = ClusterFunction::RestorePlatform.needs(&fakes.settings.platform);
+        let prober = fakes.prober("restore-platform", &wanted, false);
+        let answer = handler(
+            &fakes.context(),
+            &fakes.platform,
+            &prober,
+            event(event_payload("probe-permissions.json")),
+        )
+        .await
+        .unwrap();
+        assert_eq!(answer["function"], "restore-platform", "{answer}");
+        let regions: Vec<&str> = answer["regions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["region"].as_str().unwrap())
+            .collect();
+        assert_eq!(regions, ["us-east-1", "eu-west-1"]);
+        assert_eq!(
+            answer["regions"][0]["answers"].as_array().unwrap().len(),
+            wanted.len()
+        );
+        let (scaled, restarted) = fakes.platform.changes();
+        assert!(
+            scaled.is_empty() && restarted.is_empty(),
+            "a probe changes nothing"
+        );
+
+        let error = handler(
+            &fakes.context(),
+            &fakes.platform,
+            &prober,
+            event(event_payload("probe-cluster.json")),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(error.error_type, "InvalidEvent", "{}", error.error_message);
     }
 }

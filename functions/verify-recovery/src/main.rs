@@ -2,11 +2,14 @@
 //! (and closes the incident with its time to recover), keep waiting, or
 //! failed (and escalates).
 
-use failover_aws::{AwsPorts, answer, cold_start, failure, in_span, record, verify_event};
+use failover_aws::{
+    AwsPorts, answer, cold_start, failure, in_span, probe_event, record, verify_event,
+};
 use failover_core::app::context::Context;
 use failover_core::app::ports::{Peers, Platform};
+use failover_core::app::probe::{self, Prober};
 use failover_core::app::verify_recovery::verify_recovery;
-use failover_kube::{EksClusters, KubePlatform};
+use failover_kube::{ClusterFunction, EksClusters, KubePlatform};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::Value;
 
@@ -14,10 +17,14 @@ async fn handler(
     deps: &Context<'_>,
     platform: &dyn Platform,
     peers: &dyn Peers,
+    prober: &Prober<'_>,
     event: LambdaEvent<Value>,
 ) -> Result<Value, Diagnostic> {
     let (payload, context) = event.into_parts();
     in_span(&context.request_id, async {
+        if let Some(request) = probe_event::decode(&payload).map_err(failure)? {
+            return answer(&probe::answer(prober, &request).await.map_err(failure)?);
+        }
         let request = verify_event::decode(&payload).map_err(failure)?;
         record(None, Some(&request.incident_id));
         let report = verify_recovery(deps, platform, peers, &request, &context.request_id)
@@ -36,8 +43,19 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let ports = AwsPorts::new(&config, &settings);
     let platform = KubePlatform::new(EksClusters::new(config), settings.platform.clone());
     let deps = ports.context(&settings);
+    let function = ClusterFunction::VerifyRecovery;
+    let wanted = function.needs(&settings.platform);
+    // verify-recovery reads standby clusters for the readiness evaluation:
+    // it has read-only access to them anyway.
+    let prober = Prober {
+        function: function.name(),
+        settings: &settings,
+        reviews: &platform,
+        standby: Some(&platform),
+        wanted: &wanted,
+    };
     lambda_runtime::run(service_fn(|event| {
-        handler(&deps, &platform, &platform, event)
+        handler(&deps, &platform, &platform, &prober, event)
     }))
     .await
 }
@@ -74,6 +92,7 @@ mod tests {
             &fakes.context(),
             &fakes.platform,
             &fakes.platform,
+            &fakes.prober("verify-recovery", &[], true),
             event(event_payload("verify-recovery.json")),
         )
         .await
@@ -94,6 +113,7 @@ mod tests {
             &fakes.context(),
             &fakes.platform,
             &fakes.platform,
+            &fakes.prober("verify-recovery", &[], true),
             event(event_payload("verify-recovery.json")),
         )
         .await
@@ -109,6 +129,7 @@ mod tests {
             &fakes.context(),
             &fakes.platform,
             &fakes.platform,
+            &fakes.prober("verify-recovery", &[], true),
             event(serde_json::json!({"timing": {}})),
         )
         .await
@@ -118,6 +139,52 @@ mod tests {
             error.error_message.contains("incident_id"),
             "{}",
             error.error_message
+        );
+    }
+
+    #[tokio::test]
+    async fn a_probe_reviews_every_request_and_reads_a_standby() {
+        let fakes = Fakes::new(events_settings(&[]));
+        let wanted = ClusterFunction::VerifyRecovery.needs(&fakes.settings.platform);
+        fakes
+            .readiness
+            .denied
+            .lock()
+            .unwrap()
+            .push(wanted[0].clone());
+        let prober = fakes.prober("verify-recovery", &wanted, true);
+        let answer = handler(
+            &fakes.context(),
+            &fakes.platform,
+            &fakes.platform,
+            &prober,
+            event(event_payload("probe-permissions.json")),
+        )
+        .await
+        .unwrap();
+        assert_eq!(answer["function"], "verify-recovery", "{answer}");
+        let east = &answer["regions"][0];
+        assert_eq!(east["answers"].as_array().unwrap().len(), wanted.len());
+        assert_eq!(east["answers"][0]["allowed"], false, "{answer}");
+        assert_eq!(east["answers"][1]["allowed"], true, "{answer}");
+
+        let error = handler(
+            &fakes.context(),
+            &fakes.platform,
+            &fakes.platform,
+            &prober,
+            event(event_payload("probe-cluster.json")),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            error.error_type, "UpstreamUnavailable",
+            "{}",
+            error.error_message
+        );
+        assert!(
+            fakes.store.incidents.lock().unwrap().is_empty(),
+            "a probe changes nothing"
         );
     }
 }

@@ -15,7 +15,9 @@ like and how it reacts. One module per job:
 ``tls``         each cluster's CA and server certificate
 ``eks_token``   the EKS bearer token check (a presigned STS URL, SigV4)
 ``access``      who signed a token, access entries, the Kubernetes user
-``rbac``        the RBAC manifests (scripts/rbac), rendered and enforced
+``rbac``        the RBAC manifests (scripts/rbac), rendered and enforced,
+                and Kubernetes' bootstrap policy
+``reviews``     SelfSubjectAccessReviews, decided by the caller's own RBAC
 ``peer``        the local process at the other end of a connection
 ``routes``      the Kubernetes API paths, methods and query parameters
 ``selectors``   label selectors on lists

@@ -17,8 +17,9 @@ out, errors ``{"error": "..."}``. ``{name}`` is the EKS cluster name; add
 ``PATCH /clusters/{name}/scenario`` (a JSON merge patch of the scenario)
     merges: ``pods`` re-labels the current pods, ``deployment`` fields
     change the spec (``image`` means new pods, ``exists`` removes /
-    recreates the deployment), ``after_restart`` restarts its list.
-    Answers the state.
+    recreates the deployment), ``after_restart`` restarts its list,
+    ``kubernetes_version`` changes what ``GET /version`` and the nodes
+    answer. Answers the state.
 ``GET /clusters/{name}/state``
     ``{cluster, scenario, summary, deployment, pods, rollouts, faults}``;
     ``summary`` is the short view (generation, observedGeneration, counts,
@@ -46,11 +47,28 @@ out, errors ``{"error": "..."}``. ``{name}`` is the EKS cluster name; add
     create-access-entry`` / ``update-access-entry`` do (``provision`` maps
     each function's role as ``scripts/grant-eks-access`` does on AWS).
 ``GET /clusters/{name}/rbac``
-    ``{manifests, namespace, deployment, grants, refused}``: every single
-    permission the RBAC manifests grant (subject, binding, role, namespace,
-    verb, api_group, resource, name) with ``used``, how many requests it
-    allowed; and every refusal (user, verb, resource, name, namespace,
-    count).
+    ``{manifests, namespace, deployment, grants, refused, changes}``: every
+    single permission the RBAC manifests grant (subject, binding, role,
+    namespace, verb, api_group, resource, name) with ``used``, how many
+    requests it allowed; every refusal (user, verb, resource, name,
+    namespace, count); and what was taken out of them (``changes``, the
+    ``removed`` entries below). SelfSubjectAccessReviews neither use a grant
+    nor count as refusals.
+``DELETE /clusters/{name}/rbac/roles/{namespace}/{role}/verbs/{verb}``,
+``DELETE /clusters/{name}/rbac/clusterroles/{role}/verbs/{verb}`` (``?resource=R``)
+    takes the verb out of every rule of the role, or only of the rules
+    naming resource ``R`` (``deployments/scale``, as a rule names it): one
+    permission gone in one cluster, as if the role had been edited there. A
+    rule left without a verb goes. No body; answers ``{"removed": [{role,
+    rule, apiGroups, resources, resourceNames, verbs: [verb]}], "role": the
+    Role or ClusterRole now applied}``; 404 naming the roles, the role's
+    resources or its verbs when there is no such role, rule or verb. It
+    lasts until reloaded (a scenario PUT keeps it).
+``POST /clusters/{name}/rbac/reload``
+    applies ``scripts/rbac/*.yaml`` again as they are on disk, undoing every
+    change (counts of the grants still there are kept); answers
+    ``{"manifests", "undone": N}``; 400 naming a manifest that does not
+    load (the applied RBAC then stays).
 ``GET /credentials/{environment}``
     the container credentials endpoint of the functions the Lambda runtime
     emulator runs (``AWS_CONTAINER_CREDENTIALS_FULL_URI``): the credentials of
@@ -76,7 +94,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from . import peer
+from . import peer, rbac
 from .access import AccessError, access_entry_from
 from .cluster import KubeCluster
 from .faults import FaultError
@@ -171,12 +189,51 @@ def _access_entries(cluster: KubeCluster, method: str, read_body: Callable[[], A
     return 200, {"accessEntries": entries}
 
 
+_RBAC_PATHS = (
+    "/clusters/{name}/rbac, /clusters/{name}/rbac/reload, "
+    "/clusters/{name}/rbac/roles/{namespace}/{role}/verbs/{verb} or "
+    "/clusters/{name}/rbac/clusterroles/{role}/verbs/{verb}"
+)
+
+
+def _rbac(cluster: KubeCluster, method: str, rest: list[str], query: dict[str, str]) -> tuple[int, Any]:
+    if not rest:
+        _only(method, "GET")
+        return 200, cluster.rbac_report()
+    if rest == ["reload"]:
+        _only(method, "POST")
+        try:
+            return 200, cluster.reload_rbac()
+        except rbac.RbacError as exc:
+            raise AdminError(400, f"RBAC manifests: {exc}; the applied RBAC stays") from exc
+    if rest[0] == "roles" and len(rest) == 5 and rest[3] == "verbs":
+        kind, namespace, role, verb = "Role", rest[1], rest[2], rest[4]
+    elif rest[0] == "clusterroles" and len(rest) == 4 and rest[2] == "verbs":
+        kind, namespace, role, verb = "ClusterRole", None, rest[1], rest[3]
+    else:
+        raise AdminError(404, f"unknown path; use {_RBAC_PATHS}")
+    _only(method, "DELETE")
+    unknown = sorted(set(query) - {"region", "resource"})
+    if unknown:
+        raise AdminError(
+            400, f"unknown query parameter {', '.join(unknown)} (this path takes region, resource)"
+        )
+    resource = query.get("resource")
+    if resource == "":
+        raise AdminError(400, "resource: empty; leave it out to take the verb out of every rule")
+    try:
+        return 200, cluster.remove_verb(kind, namespace, role, verb, resource)
+    except rbac.RbacError as exc:
+        raise AdminError(404, str(exc)) from exc
+
+
 def route(
     method: str,
     segments: list[str],
     region: str | None,
     read_body: Callable[[], Any],
     connection: Connection | None = None,
+    query: dict[str, str] | None = None,
 ) -> tuple[int, Any]:
     """(status, JSON) for one admin request; raises AdminError, ScenarioError or FaultError."""
     if segments[:1] == ["credentials"]:
@@ -188,14 +245,15 @@ def route(
         return 200, {
             "clusters": [c.entry() for c in sorted(REGISTRY.all(), key=lambda c: (c.name, c.region))]
         }
-    if len(segments) < 2 or segments[0] != "clusters" or len(segments) > 3:
+    deeper = len(segments) > 3 and segments[2] != "rbac"
+    if len(segments) < 2 or segments[0] != "clusters" or deeper:
         raise AdminError(
             404,
             "unknown path; see GET /clusters and "
             "/clusters/{name}/{scenario,state,faults,requests,access-entries,rbac}",
         )
     cluster = _find(segments[1], region)
-    what = segments[2] if len(segments) == 3 else ""
+    what = segments[2] if len(segments) >= 3 else ""
     if what == "":
         _only(method, "GET")
         return 200, cluster.entry()
@@ -215,8 +273,7 @@ def route(
     if what == "access-entries":
         return _access_entries(cluster, method, read_body)
     if what == "rbac":
-        _only(method, "GET")
-        return 200, cluster.rbac_report()
+        return _rbac(cluster, method, segments[3:], query or {})
     if what == "requests":
         _only(method, "GET", "DELETE")
         with cluster.lock:
@@ -261,11 +318,12 @@ class AdminHandler(MethodDispatchingHandler):
     def _serve(self) -> None:
         method = self.command
         parts = urlsplit(self.path)
-        query = dict(parse_qsl(parts.query))
+        # Blank values kept: ``?resource=`` is an error, not "every rule".
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
         segments = [unquote(s) for s in parts.path.strip("/").split("/") if s]
         try:
             connection = (self.client_address[:2], self.server.server_address[:2])
-            code, answer = route(method, segments, query.get("region"), self._body, connection)
+            code, answer = route(method, segments, query.get("region") or None, self._body, connection, query)
         except AdminError as exc:
             code, answer = exc.code, {"error": str(exc)}
         except (ScenarioError, FaultError) as exc:

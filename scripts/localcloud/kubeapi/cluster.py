@@ -24,10 +24,13 @@ _REFUSAL_KEYS = ("verb", "api_group", "resource", "name", "namespace", "path")
 class KubeCluster:
     """Serves from construction on (a daemon thread) until ``stop``.
 
-    ``lock`` guards ``state``, ``faults``, ``requests``, ``access_entries``
-    and the RBAC counters: the server's threads and the admin API share them.
-    The RBAC policy is the shipped manifests as they were when the cluster
-    was created (a bad manifest fails the creation, naming what is wrong).
+    ``lock`` guards ``state``, ``faults``, ``requests``, ``access_entries``,
+    the RBAC policy and its counters: the server's threads and the admin API
+    share them. The RBAC policy is the shipped manifests as they were when the
+    cluster was created (a bad manifest fails the creation, naming what is
+    wrong), changed only through the admin API (``remove_verb``,
+    ``reload_rbac``); Kubernetes' bootstrap policy (``rbac.bootstrap``) is
+    consulted after it and never changes.
     """
 
     def __init__(self, account: str, region: str, name: str):
@@ -44,6 +47,8 @@ class KubeCluster:
         # How many requests each grant of the policy allowed, and the refusals.
         self.grant_uses = [0] * len(self.policy.grants)
         self.refusals: collections.Counter = collections.Counter()
+        # What the admin API took out of the shipped RBAC since it was last applied.
+        self.rbac_changes: list[dict] = []
 
         ca_pem, cert_pem, key_pem = make_certificates()
         self.ca_pem = ca_pem
@@ -81,36 +86,88 @@ class KubeCluster:
         with self.lock:
             self.access_entries[entry.principal_arn] = entry
 
+    def _decide(self, user: User, attributes: rbac.Attributes) -> tuple[rbac.Policy, rbac.Decision]:
+        with self.lock:
+            policy = self.policy
+        if user.cluster_admin:
+            return policy, rbac.Decision(True)
+        decision = policy.authorize(user.name, user.groups, attributes)
+        if not decision.allowed:
+            builtin = rbac.bootstrap().authorize(user.name, user.groups, attributes)
+            if builtin.allowed:
+                # Its grants index another policy's: none of the manifests' was used.
+                decision = rbac.Decision(True, (), builtin.reason)
+        return policy, decision
+
     def authorize(self, user: User, attributes: rbac.Attributes) -> rbac.Decision:
         """RBAC's decision (cluster admin: always allowed), counted for ``rbac_report``."""
+        policy, decision = self._decide(user, attributes)
         if user.cluster_admin:
-            return rbac.Decision(True)
-        decision = self.policy.authorize(user.name, user.groups, attributes)
+            return decision
         with self.lock:
-            for index in decision.grants:
-                self.grant_uses[index] += 1
+            # A policy replaced meanwhile has other grant indexes.
+            if policy is self.policy:
+                for index in decision.grants:
+                    self.grant_uses[index] += 1
             if not decision.allowed:
                 summary = attributes.as_json()
                 self.refusals[(user.name, *(summary.get(k) for k in _REFUSAL_KEYS))] += 1
         return decision
 
+    def review(self, user: User, attributes: rbac.Attributes) -> rbac.Decision:
+        """The same decision for a SelfSubjectAccessReview: it asks, it neither
+        uses a grant nor is refused, so nothing is counted."""
+        return self._decide(user, attributes)[1]
+
+    def _use_policy(self, policy: rbac.Policy) -> None:
+        """Counts of the grants still there carry over."""
+        uses: dict[rbac.Grant, int] = {}
+        for grant, used in zip(self.policy.grants, self.grant_uses, strict=True):
+            uses[grant] = uses.get(grant, 0) + used
+        self.grant_uses = [uses.pop(grant, 0) for grant in policy.grants]
+        self.policy = policy
+
+    def remove_verb(
+        self, kind: str, namespace: str | None, name: str, verb: str, resource: str | None
+    ) -> dict:
+        """Takes one verb out of one role (``rbac.without_verb``; RbacError names what is not there)."""
+        with self.lock:
+            policy, removed = rbac.without_verb(self.policy, kind, namespace, name, verb, resource)
+            self._use_policy(policy)
+            self.rbac_changes.extend(removed)
+            role = policy.role(kind, namespace, name)
+            assert role is not None
+            return {"removed": removed, "role": rbac.role_json(role)}
+
+    def reload_rbac(self) -> dict:
+        """The shipped manifests as they are now, every change undone (RbacError: the old policy stays)."""
+        policy = rbac.load(chart.NAMESPACE, chart.DEPLOYMENT)
+        with self.lock:
+            undone = len(self.rbac_changes)
+            self._use_policy(policy)
+            self.rbac_changes = []
+        return {"manifests": list(policy.sources), "undone": undone}
+
     def rbac_report(self) -> dict:
         """Every grant of the policy with how many requests it allowed, and every refusal."""
         with self.lock:
+            policy = self.policy
+            changes = [dict(change) for change in self.rbac_changes]
             grants = [
                 {**grant.as_json(), "used": self.grant_uses[index]}
-                for index, grant in enumerate(self.policy.grants)
+                for index, grant in enumerate(policy.grants)
             ]
             refused = [
                 {"user": key[0], **dict(zip(_REFUSAL_KEYS, key[1:], strict=True)), "count": count}
                 for key, count in sorted(self.refusals.items(), key=lambda item: [str(v) for v in item[0]])
             ]
         return {
-            "manifests": list(self.policy.sources),
+            "manifests": list(policy.sources),
             "namespace": chart.NAMESPACE,
             "deployment": chart.DEPLOYMENT,
             "grants": grants,
             "refused": refused,
+            "changes": changes,
         }
 
     def entry(self) -> dict:

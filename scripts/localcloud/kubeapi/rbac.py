@@ -18,16 +18,33 @@ resourceNames match; a request without a name (a list) never matches a rule
 with resourceNames. ``forbidden`` is the API server's 403 for a refusal,
 word for word.
 
+An allowed decision's ``reason`` is the API server's
+(``RBAC: allowed by RoleBinding "name/namespace" of Role "role" to Group
+"group"``), naming the first binding RBAC visits that allows it: cluster
+role bindings first, then the namespace's role bindings.
+
 ``Policy.grants`` lists every single permission the manifests give: one
 verb on one resource (and name) to one subject through one binding, so a
 test can show each one is used by the functions it was written for.
 ``request_attributes`` derives what RBAC sees (verb, API group, resource,
 subresource, name, namespace) from the method and path as the API server's
 request-info parser does.
+
+``bootstrap`` is the part of Kubernetes' own default policy every EKS cluster
+has and a caller of these APIs relies on: ``system:basic-user`` (create
+SelfSubjectAccessReviews), ``system:discovery`` and
+``system:public-info-viewer`` (``GET /version``), bound to
+``system:authenticated``. It is a policy of its own, so that the shipped
+manifests' grants and their use are reported alone.
+
+``without_verb`` is a policy with one verb taken out of one role (every rule
+of it, or the rules naming one resource): how a drill makes one permission
+go missing in one cluster.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from dataclasses import dataclass, field
@@ -213,7 +230,8 @@ class Decision:
     allowed: bool
     # Indexes into Policy.grants of the grants that allowed the request.
     grants: tuple[int, ...] = ()
-    # Why a refusal is not a plain "no rule matched" (a binding names a missing role).
+    # The API server's reason: what allowed it, or why a refusal is not a
+    # plain "no rule matched" (a binding names a missing role).
     reason: str = ""
 
 
@@ -291,7 +309,8 @@ class Policy:
     def authorize(self, user: str, groups: tuple[str, ...], attributes: Attributes) -> Decision:
         allowed: list[int] = []
         errors: list[str] = []
-        matched = False
+        # The first allowing binding of each kind, for the reason RBAC gives.
+        allowed_by: dict[str, str] = {}
         for b_index, binding in enumerate(self.bindings):
             if binding.kind == "RoleBinding" and binding.namespace != attributes.namespace:
                 continue
@@ -308,14 +327,18 @@ class Policy:
             for r_index, rule in enumerate(role.rules):
                 if not rule_matches(rule, attributes):
                     continue
-                matched = True
+                allowed_by.setdefault(binding.kind, _describe(binding, subjects[0][1]))
                 for s_index, _ in subjects:
                     for g_index in self._rule_grants.get((b_index, s_index, r_index), []):
                         if _grant_matches(self.grants[g_index], attributes):
                             allowed.append(g_index)
-        if matched:
-            return Decision(True, tuple(sorted(set(allowed))))
+        if allowed_by:
+            source = allowed_by.get("ClusterRoleBinding") or allowed_by["RoleBinding"]
+            return Decision(True, tuple(sorted(set(allowed))), f"RBAC: allowed by {source}")
         return Decision(False, (), f"RBAC: {', '.join(errors)}" if errors else "")
+
+    def role(self, kind: str, namespace: str | None, name: str) -> Role | None:
+        return self.roles.get((kind, namespace if kind == "Role" else None, name))
 
     def _index(self) -> None:
         for b_index, binding in enumerate(self.bindings):
@@ -329,6 +352,16 @@ class Policy:
                     for grant in _atoms(rule, subject, binding, role, namespace):
                         indexes.append(len(self.grants))
                         self.grants.append(grant)
+
+
+def _describe(binding: Binding, subject: Subject) -> str:
+    """The binding and subject as the RBAC authorizer's reason names them."""
+    if subject.kind == "ServiceAccount":
+        who = f"ServiceAccount {_go_quote(f'{subject.name}/{subject.namespace or binding.namespace}')}"
+    else:
+        who = f"{subject.kind} {_go_quote(subject.name)}"
+    name = f"{binding.name}/{binding.namespace}" if binding.kind == "RoleBinding" else binding.name
+    return f"{binding.kind} {_go_quote(name)} of {binding.role_kind} {_go_quote(binding.role_name)} to {who}"
 
 
 def _atoms(rule: Rule, subject: Subject, binding: Binding, role: Role, namespace: str | None) -> list[Grant]:
@@ -484,6 +517,146 @@ def load(namespace: str, deployment: str, directory: Path = MANIFESTS) -> Policy
             )
     policy._index()
     return policy
+
+
+# --- Kubernetes' own default policy ---------------------------------------------
+
+BOOTSTRAP_SOURCE = "Kubernetes' bootstrap policy"
+# As kube-apiserver creates them (plugin/pkg/auth/authorizer/rbac/bootstrappolicy),
+# reduced to what a caller of this API meets.
+_BOOTSTRAP = """
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: "system:basic-user"}
+rules:
+  - apiGroups: [authorization.k8s.io]
+    resources: [selfsubjectaccessreviews, selfsubjectrulesreviews]
+    verbs: [create]
+  - apiGroups: [authentication.k8s.io]
+    resources: [selfsubjectreviews]
+    verbs: [create]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: "system:basic-user"}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "system:basic-user"}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: "system:authenticated"}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: "system:discovery"}
+rules:
+  - nonResourceURLs: [/api, /api/*, /apis, /apis/*, /healthz, /livez, /openapi, /openapi/*, /readyz,
+                      /version, /version/]
+    verbs: [get]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: "system:discovery"}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "system:discovery"}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: "system:authenticated"}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: "system:public-info-viewer"}
+rules:
+  - nonResourceURLs: [/healthz, /livez, /readyz, /version, /version/]
+    verbs: [get]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: "system:public-info-viewer"}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "system:public-info-viewer"}
+subjects:
+  - {apiGroup: rbac.authorization.k8s.io, kind: Group, name: "system:authenticated"}
+  - {apiGroup: rbac.authorization.k8s.io, kind: Group, name: "system:unauthenticated"}
+"""
+
+
+@functools.cache
+def bootstrap() -> Policy:
+    """The default policy every cluster has besides the shipped manifests (never changed)."""
+    policy = Policy()
+    parse(_BOOTSTRAP, BOOTSTRAP_SOURCE, policy)
+    policy.sources.append(BOOTSTRAP_SOURCE)
+    policy._index()
+    return policy
+
+
+# --- changing one role -----------------------------------------------------------
+
+
+def rule_json(rule: Rule) -> dict[str, Any]:
+    """A rule as the API server answers it (empty lists left out)."""
+    fields = (
+        ("apiGroups", rule.api_groups),
+        ("resources", rule.resources),
+        ("resourceNames", rule.resource_names),
+        ("nonResourceURLs", rule.non_resource_urls),
+        ("verbs", rule.verbs),
+    )
+    return {key: list(value) for key, value in fields if value or key == "verbs"}
+
+
+def role_json(role: Role) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"name": role.name}
+    if role.namespace:
+        metadata["namespace"] = role.namespace
+    return {
+        "apiVersion": API_VERSION,
+        "kind": role.kind,
+        "metadata": metadata,
+        "rules": [rule_json(rule) for rule in role.rules],
+    }
+
+
+def without_verb(
+    policy: Policy, kind: str, namespace: str | None, name: str, verb: str, resource: str | None = None
+) -> tuple[Policy, list[dict[str, Any]]]:
+    """``policy`` with ``verb`` taken out of the rules of one role (those naming
+    ``resource``, if given), and what was taken out: one entry per rule. A rule
+    left with no verb is dropped, as the API server admits none. RbacError
+    names what is not there."""
+    role = policy.role(kind, namespace, name)
+    label = Role(kind, name, namespace if kind == "Role" else None, ()).label
+    if role is None:
+        known = ", ".join(sorted(r.label for r in policy.roles.values())) or "none"
+        raise RbacError(f"no {label} in the applied RBAC (roles: {known})")
+    targets = [
+        index
+        for index, rule in enumerate(role.rules)
+        if resource is None or resource in rule.resources or resource in rule.non_resource_urls
+    ]
+    if not targets:
+        named = sorted({r for rule in role.rules for r in (*rule.resources, *rule.non_resource_urls)})
+        raise RbacError(
+            f"{label} has no rule on {resource!r} (its rules name: {', '.join(named) or 'nothing'})"
+        )
+    removed: list[dict[str, Any]] = []
+    rules: list[Rule] = []
+    for index, rule in enumerate(role.rules):
+        if index not in targets or verb not in rule.verbs:
+            rules.append(rule)
+            continue
+        removed.append({"role": label, "rule": index, **rule_json(rule), "verbs": [verb]})
+        kept = tuple(v for v in rule.verbs if v != verb)
+        if kept:
+            rules.append(
+                Rule(rule.api_groups, rule.resources, kept, rule.resource_names, rule.non_resource_urls)
+            )
+    if not removed:
+        verbs = sorted({v for index in targets for v in role.rules[index].verbs})
+        where = f" on {resource!r}" if resource is not None else ""
+        raise RbacError(
+            f"{label} does not grant verb {verb!r}{where} (its verbs{where}: {', '.join(verbs)}; "
+            "a * is removed only as *)"
+        )
+    changed = Policy(roles=dict(policy.roles), bindings=list(policy.bindings), sources=list(policy.sources))
+    changed.roles[(role.kind, role.namespace, role.name)] = Role(
+        role.kind, role.name, role.namespace, tuple(rules)
+    )
+    changed._index()
+    return changed, removed
 
 
 # --- requests ----------------------------------------------------------------

@@ -6,8 +6,9 @@ and ``status`` (ready / available / updated replicas, observedGeneration, the
 Progressing reason); each pod's phase, Ready and PodScheduled conditions and
 its containers' waiting reasons and restart counts; each node's Ready
 condition; the ingress's load balancer hostnames; each NetworkPeer's
-``status.online`` (omitted when false), ``lastSeen`` and ``homeDerpRegion``.
-The rest is there so the objects look like what EKS answers.
+``status.online`` (omitted when false), ``lastSeen`` and ``homeDerpRegion``;
+the version's ``major`` and ``minor`` (or ``gitVersion``); each container's
+image. The rest is there so the objects look like what EKS answers.
 """
 
 from __future__ import annotations
@@ -69,6 +70,34 @@ _NOT_READY = {
 }
 
 
+# The patch level and build EKS reports with a minor; a scenario names only MAJOR.MINOR.
+EKS_PATCH = 4
+EKS_BUILD_DATE = "2024-12-12T21:17:36Z"
+EKS_GO_VERSION = "go1.22.9"
+
+
+def _major_minor(state: ClusterState) -> tuple[str, str]:
+    major, minor = state.scenario["kubernetes_version"].split(".")
+    return major, minor
+
+
+def render_version(state: ClusterState) -> dict:
+    """``GET /version`` as EKS answers it: the minor with a ``+``, the build ``-eks-``."""
+    major, minor = _major_minor(state)
+    build = _sha256(f"eks-{major}.{minor}")
+    return {
+        "major": major,
+        "minor": f"{minor}+",
+        "gitVersion": f"v{major}.{minor}.{EKS_PATCH}-eks-{build[:7]}",
+        "gitCommit": build[:40],
+        "gitTreeState": "clean",
+        "buildDate": EKS_BUILD_DATE,
+        "goVersion": EKS_GO_VERSION,
+        "compiler": "gc",
+        "platform": "linux/amd64",
+    }
+
+
 def render_nodes(state: ClusterState) -> list[dict]:
     zones = [f"{state.region}{letter}" for letter in "abc"]
     return [
@@ -82,6 +111,9 @@ def render_node(state: ClusterState, name: str, ready: bool, zone: str) -> dict:
     heartbeat = rfc3339(utcnow())
     address = name.split(".")[0][3:].replace("-", ".")
     instance = "i-0" + _sha256(name)[:16]
+    major, minor = _major_minor(state)
+    # Nodes run the control plane's minor (EKS upgrades them after it), an older patch.
+    kubelet = f"v{major}.{minor}.0-eks-a737599"
     conditions = [
         {
             "type": kind,
@@ -148,8 +180,8 @@ def render_node(state: ClusterState, name: str, ready: bool, zone: str) -> dict:
                 "kernelVersion": "6.1.112-124.190.amzn2023.x86_64",
                 "osImage": "Amazon Linux 2023.6.20241031",
                 "containerRuntimeVersion": "containerd://1.7.22",
-                "kubeletVersion": "v1.31.0-eks-a737599",
-                "kubeProxyVersion": "v1.31.0-eks-a737599",
+                "kubeletVersion": kubelet,
+                "kubeProxyVersion": kubelet,
                 "operatingSystem": "linux",
                 "architecture": "amd64",
             },

@@ -21,6 +21,10 @@ or ``dryRun`` learns at once that they are not emulated), always as a
 - ``GET /apis/networking.k8s.io/v1/namespaces/{ns}/ingresses/{name}``.
 - ``GET /apis/storage.loft.sh/v1/networkpeers``: NetworkPeerList (cluster
   scoped), ``?labelSelector=``.
+- ``POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews``: 201, the
+  review decided by the caller's own RBAC (``reviews``).
+- ``GET /version``: the version EKS answers for the scenario's
+  ``kubernetes_version`` (``render.render_version``).
 
 The platform lives in namespace ``vcluster-platform``: deployment ``loft``
 (selector ``app=loft``, container ``manager``), its pods, ingress ``loft``.
@@ -32,15 +36,22 @@ import copy
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from . import chart
+from . import chart, reviews
 from .api_errors import ApiError, not_found
 from .controller import ClusterState
 from .merge_patch import merge_patch
 from .pods import render_pod
-from .render import render_deployment, render_ingress, render_nodes, render_peers, render_scale
+from .render import (
+    render_deployment,
+    render_ingress,
+    render_nodes,
+    render_peers,
+    render_scale,
+    render_version,
+)
 from .scenario import is_int
 from .selectors import select
 
@@ -54,6 +65,10 @@ class Request:
     query: dict[str, str]
     content_type: str
     body: bytes
+    # The caller's own RBAC decision, uncounted (the server binds it to the caller).
+    review: reviews.Review | None = None
+    # Sent back as Warning headers, even with an error.
+    warnings: list[str] = field(default_factory=list)
 
 
 Handler = Callable[[ClusterState, Request, "re.Match[str]"], tuple[int, Any]]
@@ -264,6 +279,16 @@ def _ingress(state: ClusterState, request: Request, match: re.Match[str]) -> tup
     return 200, render_ingress(state, match.group("name"))
 
 
+def _access_review(state: ClusterState, request: Request, match: re.Match[str]) -> tuple[int, Any]:
+    if request.review is None:
+        raise ApiError(500, "Internal error occurred: no authorizer for the review")
+    return 201, reviews.answer(request.body, request.content_type, request.review, request.warnings)
+
+
+def _version(state: ClusterState, request: Request, match: re.Match[str]) -> tuple[int, Any]:
+    return 200, render_version(state)
+
+
 _SEGMENT = "[^/]+"
 _DEPLOYMENT_PATH = rf"/apis/apps/v1/namespaces/(?P<namespace>{_SEGMENT})/deployments/(?P<name>{_SEGMENT})"
 
@@ -282,4 +307,6 @@ ROUTES = (
         _ingress,
     ),
     Route(re.compile(r"/apis/storage\.loft\.sh/v1/networkpeers"), ("GET",), _peers, ("labelSelector",)),
+    Route(re.compile(r"/apis/authorization\.k8s\.io/v1/selfsubjectaccessreviews"), ("POST",), _access_review),
+    Route(re.compile(r"/version/?"), ("GET",), _version),
 )

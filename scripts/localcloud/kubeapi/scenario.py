@@ -4,6 +4,10 @@ Each cluster has a scenario (JSON); defaults in brackets:
 
 ``cluster_status`` ["ACTIVE"]
     what ``DescribeCluster`` answers as ``cluster.status``.
+``kubernetes_version`` ["1.31"]
+    the control plane's ``MAJOR.MINOR`` (a string of digits): what ``GET
+    /version`` answers, as EKS does (``"minor": "31+"``, ``"gitVersion":
+    "v1.31.4-eks-..."``), and the nodes' kubelet version.
 ``deployment`` {``exists`` [true], ``replicas`` [3], ``paused`` [false],
 ``image`` ["ghcr.io/loft-sh/vcluster-platform:4.8.0"]}
     the deployment's spec; ``exists: false`` answers 404
@@ -43,6 +47,7 @@ MODES = ("ready", "crashloop", "imagepull", "configerror", "pending")
 CLUSTER_STATUSES = ("CREATING", "ACTIVE", "DELETING", "FAILED", "UPDATING", "PENDING")
 MAX_NODES = 200
 _DNS_1123 = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
+_MAJOR_MINOR = re.compile(r"[1-9][0-9]{0,2}\.(0|[1-9][0-9]{0,2})")
 
 
 class ScenarioError(ValueError):
@@ -52,6 +57,7 @@ class ScenarioError(ValueError):
 def default_scenario(cluster: str, region: str) -> dict:
     return {
         "cluster_status": "ACTIVE",
+        "kubernetes_version": "1.31",
         "deployment": {
             "exists": True,
             "replicas": 3,
@@ -94,6 +100,13 @@ def complete_scenario(given: Any, cluster: str, region: str) -> dict:
 
     if scenario["cluster_status"] not in CLUSTER_STATUSES:
         raise ScenarioError(f"cluster_status: one of {', '.join(CLUSTER_STATUSES)}")
+    # A null, in a PUT as in a PATCH, is the default.
+    version = scenario.setdefault("kubernetes_version", defaults["kubernetes_version"])
+    # A string: as a JSON number 1.30 would arrive as 1.3.
+    if not isinstance(version, str) or not _MAJOR_MINOR.fullmatch(version):
+        raise ScenarioError(
+            f'kubernetes_version: a string "MAJOR.MINOR" of digits, e.g. "1.31" (not {version!r})'
+        )
     _check_deployment(scenario["deployment"], defaults["deployment"])
     if scenario["pods"] not in MODES:
         raise ScenarioError(f"pods: one of {', '.join(MODES)}")

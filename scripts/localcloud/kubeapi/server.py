@@ -6,7 +6,9 @@ HTTPS on 127.0.0.1, a free port, HTTP/1.1 with keep-alive (certificates:
 what was wrong), whose signer must have an access entry on the cluster
 (``access``; none: 401, as EKS answers); RBAC (``rbac``: 403 ``Forbidden``,
 worded as the API server words it, for anything the user's groups are not
-granted, whether or not the object exists); then the path (``routes``). Each
+granted, whether or not the object exists; what Kubernetes grants every
+authenticated user, creating a SelfSubjectAccessReview or ``GET /version``,
+needs no grant of the manifests); then the path (``routes``). Each
 request is recorded in the cluster's request log (never the token: the
 caller's ARN, its Kubernetes user and groups, and what RBAC saw and decided)
 and logged in one line: cluster, method, path, status.
@@ -108,6 +110,12 @@ def _recorded_body(body: bytes) -> Any:
         return body.decode("utf-8", "replace")
 
 
+def _warning(text: str) -> str:
+    """One warning as the API server sends it (RFC 7234: code 299, agent "-")."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'299 - "{escaped}"'
+
+
 class KubeHandler(MethodDispatchingHandler):
     protocol_version = "HTTP/1.1"
     server_version = "kube-apiserver"
@@ -154,6 +162,7 @@ class KubeHandler(MethodDispatchingHandler):
             "user_agent": self.headers.get("User-Agent"),
         }
         headers: dict[str, str] = {}
+        warnings: list[str] = []
         try:
             body = _read_body(self)
             if method in ("PATCH", "PUT", "POST"):
@@ -196,7 +205,15 @@ class KubeHandler(MethodDispatchingHandler):
             }
             if not decision.allowed:
                 raise rbac.forbidden(user.name, attributes, decision.reason)
-            request = routes.Request(method, path, query, content_type, body)
+            request = routes.Request(
+                method,
+                path,
+                query,
+                content_type,
+                body,
+                review=lambda asked: cluster.review(user, asked),
+                warnings=warnings,
+            )
             with cluster.lock:
                 code, answer = routes.handle(cluster.state, request)
         except ApiError as exc:
@@ -210,6 +227,8 @@ class KubeHandler(MethodDispatchingHandler):
                 500,
                 status_body(500, "Internal error occurred: the local Kubernetes API failed (see moto.log)"),
             )
+        if warnings:
+            headers["Warning"] = ", ".join(_warning(text) for text in warnings)
         record["status"] = code
         cluster.record(record)
         log.info("kube %s %s %s -> %d", cluster.name, method, path, code)

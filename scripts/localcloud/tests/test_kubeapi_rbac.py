@@ -521,3 +521,127 @@ def test_both_bad_names_are_named_at_once() -> None:
     with pytest.raises(rbac.RbacError) as caught:
         rbac.render("", "Bad", "also_bad")
     assert "namespace 'Bad'" in str(caught.value) and "deployment 'also_bad'" in str(caught.value)
+
+
+# --- what an allowed decision says, the bootstrap policy, one verb taken out -------
+
+
+def test_an_allowed_decision_names_the_binding_as_the_rbac_authorizer_does(shipped) -> None:
+    decision = shipped.authorize(USER, READ, rbac.request_attributes("GET", f"{NS}/deployments/loft", {}))
+    assert decision.reason == (
+        'RBAC: allowed by RoleBinding "platform-failover-read/vcluster-platform" '
+        'of Role "platform-failover-read" to Group "platform-failover-read"'
+    )
+    nodes = shipped.authorize(USER, RESTORE, rbac.request_attributes("GET", "/api/v1/nodes", {}))
+    assert nodes.reason == (
+        'RBAC: allowed by ClusterRoleBinding "platform-failover-restore" '
+        'of ClusterRole "platform-failover-restore" to Group "platform-failover-restore"'
+    )
+
+
+def test_cluster_role_bindings_are_visited_first_and_a_subject_is_named_by_its_kind(tmp_path) -> None:
+    policy = policy_of(
+        tmp_path,
+        """
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: reader}
+rules: [{apiGroups: [""], resources: [pods], verbs: [list]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: in-a, namespace: a}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: reader}
+subjects:
+  - {kind: ServiceAccount, name: sa, namespace: b}
+  - {apiGroup: rbac.authorization.k8s.io, kind: User, name: alice}
+  - {apiGroup: rbac.authorization.k8s.io, kind: User, name: bob}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: everywhere}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: reader}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: bob}]
+""",
+    )
+    pods = rbac.request_attributes("GET", "/api/v1/namespaces/a/pods", {})
+    assert policy.authorize("system:serviceaccount:b:sa", (), pods).reason == (
+        'RBAC: allowed by RoleBinding "in-a/a" of ClusterRole "reader" to ServiceAccount "sa/b"'
+    )
+    assert policy.authorize("alice", (), pods).reason.endswith('to User "alice"')
+    # Listed after the RoleBinding, visited before it.
+    both = policy.authorize("bob", ("x",), pods)
+    assert (
+        both.reason
+        == 'RBAC: allowed by ClusterRoleBinding "everywhere" of ClusterRole "reader" to User "bob"'
+    )
+    assert policy.authorize("carol", (), pods) == rbac.Decision(False)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "groups", "allowed"),
+    [
+        ("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", NOBODY, True),
+        ("POST", "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews", NOBODY, True),
+        ("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", NOBODY, False),
+        ("GET", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", NOBODY, False),
+        ("GET", "/version", NOBODY, True),
+        ("GET", "/version", ("system:unauthenticated",), True),
+        ("GET", "/apis", NOBODY, True),
+        ("GET", "/apis", ("system:unauthenticated",), False),
+        ("GET", "/metrics", NOBODY, False),
+        ("GET", f"{NS}/deployments/loft", READ, False),
+        ("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", (), False),
+    ],
+)
+def test_the_bootstrap_policy_grants_what_kubernetes_grants_everyone(method, path, groups, allowed) -> None:
+    decision = rbac.bootstrap().authorize(USER, groups, rbac.request_attributes(method, path, {}))
+    assert decision.allowed is allowed
+
+
+def test_the_bootstrap_policy_is_none_of_the_manifests(shipped) -> None:
+    assert rbac.bootstrap().sources == [rbac.BOOTSTRAP_SOURCE]
+    assert {b.name for b in rbac.bootstrap().bindings} == {
+        "system:basic-user",
+        "system:discovery",
+        "system:public-info-viewer",
+    }
+    assert not any(g.subject.name.startswith("system:") for g in shipped.grants)
+
+
+def test_a_verb_taken_out_leaves_the_policy_it_came_from_as_it_was(shipped) -> None:
+    scale = rbac.request_attributes("PATCH", f"{NS}/deployments/loft/scale", {})
+    restart = rbac.request_attributes("PATCH", f"{NS}/deployments/loft", {})
+    changed, removed = rbac.without_verb(
+        shipped, "Role", "vcluster-platform", "platform-failover-restore", "patch", "deployments/scale"
+    )
+    assert [(r["rule"], r["verbs"]) for r in removed] == [(1, ["patch"])]
+    assert not changed.authorize(USER, RESTORE, scale).allowed
+    assert changed.authorize(USER, RESTORE, restart).allowed
+    assert shipped.authorize(USER, RESTORE, scale).allowed, "the shipped policy is not changed"
+    assert len(changed.grants) == len(shipped.grants) - 1
+    assert changed.sources == shipped.sources
+
+
+def test_a_cluster_role_is_found_without_a_namespace(shipped) -> None:
+    changed, removed = rbac.without_verb(
+        shipped, "ClusterRole", None, "platform-failover-read", "list", "nodes"
+    )
+    assert removed == [
+        {
+            "role": "ClusterRole platform-failover-read",
+            "rule": 0,
+            "apiGroups": [""],
+            "resources": ["nodes"],
+            "verbs": ["list"],
+        }
+    ]
+    nodes = rbac.request_attributes("GET", "/api/v1/nodes", {})
+    assert not changed.authorize(USER, READ, nodes).allowed
+    assert changed.authorize(USER, RESTORE, nodes).allowed, "another group's role keeps it"
+    assert rbac.role_json(changed.role("ClusterRole", None, "platform-failover-read")) == {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": "platform-failover-read"},
+        "rules": [{"apiGroups": ["storage.loft.sh"], "resources": ["networkpeers"], "verbs": ["list"]}],
+    }

@@ -9,7 +9,7 @@ import pytest
 
 # The modules under test live one folder up, outside any package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from kubeapi import routes  # noqa: E402
+from kubeapi import rbac, routes  # noqa: E402
 from kubeapi.api_errors import ApiError  # noqa: E402
 from kubeapi.controller import ClusterState  # noqa: E402
 from kubeapi.scenario import complete_scenario  # noqa: E402
@@ -19,6 +19,7 @@ DEPLOYMENT = f"{NS}/deployments/loft"
 PODS = "/api/v1/namespaces/vcluster-platform/pods"
 INGRESS = "/apis/networking.k8s.io/v1/namespaces/vcluster-platform/ingresses/loft"
 PEERS = "/apis/storage.loft.sh/v1/networkpeers"
+REVIEWS = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 
 
 def cluster(**scenario) -> ClusterState:
@@ -100,7 +101,13 @@ def test_a_missing_ingress_is_not_found():
 
 @pytest.mark.parametrize(
     "path",
-    ["/version", "/healthz", "/api/v1/pods", f"{PEERS}/kt-us-east-1-peer-1", "/apis/apps/v1/deployments"],
+    [
+        "/version/info",
+        "/healthz",
+        "/api/v1/pods",
+        f"{PEERS}/kt-us-east-1-peer-1",
+        "/apis/apps/v1/deployments",
+    ],
 )
 def test_a_path_the_adapter_does_not_use_is_not_found(path):
     body = refused(cluster(), "GET", path)
@@ -227,3 +234,35 @@ def test_a_negative_scale_is_invalid():
     body = refused(cluster(), "PATCH", DEPLOYMENT + "/scale", body={"spec": {"replicas": -2}})
     assert (body["code"], body["reason"]) == (422, "Invalid")
     assert body["message"].startswith('Scale.autoscaling "loft" is invalid: spec.replicas')
+
+
+def test_a_review_asks_the_callers_own_authorizer_about_what_it_decoded():
+    seen = []
+    missing = 'RBAC: clusterrole.rbac.authorization.k8s.io "gone" not found'
+
+    def review(attributes):
+        seen.append(attributes)
+        return rbac.Decision(False, (), missing)
+
+    body = {"spec": {"nonResourceAttributes": {"path": "/healthz", "verb": "get"}}}
+    request = routes.Request("POST", REVIEWS, {}, "application/json", json.dumps(body).encode(), review)
+    code, answer = routes.handle(cluster(), request)
+    assert seen == [rbac.Attributes(verb="get", path="/healthz", resource_request=False)]
+    assert (code, answer["status"]) == (201, {"allowed": False, "reason": missing})
+    assert answer["spec"] == body["spec"]
+
+
+def test_a_review_without_an_authorizer_is_an_internal_error():
+    body = json.dumps({"spec": {"resourceAttributes": {}}}).encode()
+    with pytest.raises(ApiError) as caught:
+        routes.handle(cluster(), routes.Request("POST", REVIEWS, {}, "application/json", body))
+    assert caught.value.code == 500
+
+
+def test_the_version_follows_the_scenario():
+    one, other = cluster(), cluster(kubernetes_version="1.32")
+    assert call(one, "GET", "/version") == call(one, "GET", "/version/")
+    first, second = call(one, "GET", "/version")[1], call(other, "GET", "/version")[1]
+    assert (first["minor"], second["minor"]) == ("31+", "32+")
+    assert first["gitCommit"] != second["gitCommit"] and len(second["gitCommit"]) == 40
+    assert refused(one, "GET", "/version", query={"timeout": "5s"})["code"] == 400

@@ -22,6 +22,7 @@ def complete(given):
 def test_an_empty_scenario_is_the_default_one():
     scenario = complete({})
     assert scenario == default_scenario("kt-eu-west-1", "eu-west-1")
+    assert scenario["kubernetes_version"] == "1.31"
     assert scenario["deployment"] == {
         "exists": True,
         "replicas": 3,
@@ -80,6 +81,9 @@ def test_a_null_in_a_patch_falls_back_to_the_default():
         ([], "a scenario is a JSON object"),
         ({"pod": "ready"}, "unknown scenario keys: pod"),
         ({"cluster_status": "BROKEN"}, "cluster_status: one of CREATING, ACTIVE"),
+        ({"kubernetes_version": "1.31.4"}, 'kubernetes_version: a string "MAJOR.MINOR" of digits'),
+        ({"kubernetes_version": 1.3}, 'kubernetes_version: a string "MAJOR.MINOR" of digits'),
+        ({"kubernetes_version": "v1.31"}, 'kubernetes_version: a string "MAJOR.MINOR" of digits'),
         ({"deployment": "gone"}, "deployment: an object"),
         ({"deployment": {"replica": 1}}, "deployment: unknown keys replica"),
         ({"deployment": {"exists": "no"}}, "deployment.exists: true or false"),
@@ -113,3 +117,8 @@ def test_a_bad_value_is_named(given, message):
 def test_a_patch_must_be_an_object():
     with pytest.raises(ScenarioError, match="a scenario patch is a JSON object"):
         patched_scenario(complete({}), ["pods"], "kt", "eu-west-1")
+
+
+@pytest.mark.parametrize("version", ["1.31", "1.0", "1.100", "2.3"])
+def test_a_kubernetes_version_is_major_dot_minor(version):
+    assert complete({"kubernetes_version": version})["kubernetes_version"] == version

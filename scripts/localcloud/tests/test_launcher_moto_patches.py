@@ -68,6 +68,7 @@ def test_every_patch_target_exists_in_the_pinned_moto() -> None:
         "eks-reset",
         "eks-describe-cluster",
         "stepfunctions-lambda-client",
+        "lambda-invoke",
         "stepfunctions-execute-state-machine",
     ]
     by_name = {entry.patch.name: entry for entry in resolved}

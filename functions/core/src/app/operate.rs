@@ -173,16 +173,21 @@ pub async fn status(deps: &Context<'_>, alarms: &dyn Alarms) -> Result<StatusRep
             open,
         });
     }
-    let reconciler = match store.watch_state(HEARTBEAT).await? {
-        Some(text) => Some(heartbeat(&text)?),
-        None => None,
-    };
+    let reconciler = last_heartbeat(store).await?;
     Ok(StatusReport {
         at: deps.records.clock.now(),
         dry_run: deps.settings.dry_run,
         regions,
         reconciler,
     })
+}
+
+/// The reconciler's last run; `None` when it never ran (or its heartbeat expired).
+pub(crate) async fn last_heartbeat(store: &dyn IncidentStore) -> Result<Option<Heartbeat>> {
+    match store.watch_state(HEARTBEAT).await? {
+        Some(text) => Ok(Some(heartbeat(&text)?)),
+        None => Ok(None),
+    }
 }
 
 /// The heartbeat the reconciler saves (its `ReconcileReport`), read back.

@@ -14,6 +14,9 @@ use crate::model::incident::{Incident, Lane, TimelineEntry};
 use crate::model::metric::Metric;
 use crate::model::notice::Notice;
 use crate::model::peers::PeerView;
+use crate::model::readiness::{
+    Access, AlarmConfig, ClusterFacts, HealthCheckConfig, Probe, RegionAccess, Report,
+};
 use crate::model::trigger::AlarmState;
 use crate::model::workflow::{ExecutionStatus, Started, WorkflowInput};
 
@@ -21,6 +24,10 @@ use crate::model::workflow::{ExecutionStatus, Started, WorkflowInput};
 pub trait HealthChecks: Send + Sync {
     /// The latest observation of every Route 53 checker for one health check.
     async fn observe(&self, health_check_id: &str) -> Result<Vec<CheckerObservation>>;
+
+    /// The health check's configuration (`GetHealthCheck`); `None` when
+    /// Route 53 has no such check.
+    async fn config(&self, health_check_id: &str) -> Result<Option<HealthCheckConfig>>;
 }
 
 /// What taking a region's lease found.
@@ -178,4 +185,48 @@ pub trait IncidentHistory: Send + Sync {
 pub trait Alarms: Send + Sync {
     /// The current state of each named alarm that exists.
     async fn states(&self, names: &[String]) -> Result<Vec<(String, AlarmState)>>;
+
+    /// Each named alarm that exists, as CloudWatch describes it.
+    async fn configs(&self, names: &[String]) -> Result<Vec<AlarmConfig>>;
+}
+
+/// Who may invoke confirm-outage (its resource policy).
+#[async_trait]
+pub trait InvokePolicy: Send + Sync {
+    /// The source ARNs of the statements that let CloudWatch alarms
+    /// (`lambda.alarms.cloudwatch.amazonaws.com`) invoke it.
+    async fn alarm_sources(&self) -> Result<Vec<String>>;
+}
+
+/// The functions' probe mode, each invoked as itself: what it may do.
+#[async_trait]
+pub trait Probes: Send + Sync {
+    /// The probe of the function the stack names `function` (`restore-platform`).
+    async fn probe(&self, function: &str) -> Result<Probe>;
+}
+
+/// What the readiness evaluation reads of a region's standby cluster.
+#[async_trait]
+pub trait StandbyClusters: Send + Sync {
+    /// The cluster's state, version, platform deployment and DERP peers.
+    /// An inactive or unreachable cluster is an answer (in `reach`).
+    async fn facts(&self, region: &RegionSettings) -> Result<ClusterFacts>;
+}
+
+/// What a function that reaches the clusters may do there.
+#[async_trait]
+pub trait AccessReviews: Send + Sync {
+    /// A `SelfSubjectAccessReview` of each access, as this function's own
+    /// identity. Never fails: what could not be asked says why.
+    async fn review(&self, region: &RegionSettings, wanted: &[Access]) -> RegionAccess;
+}
+
+/// The readiness reports: the latest, and each one kept as history.
+#[async_trait]
+pub trait ReadinessReports: Send + Sync {
+    async fn latest(&self) -> Result<Option<Report>>;
+
+    /// Stores the report as the latest and in the history (kept as long as
+    /// incidents are).
+    async fn save(&self, report: &Report) -> Result<()>;
 }

@@ -3,6 +3,7 @@
 //! the dashboard and the alarms of `template.yaml` read them by these names.
 
 use crate::model::phase::Phase;
+use crate::model::readiness::CheckKind;
 use crate::model::remedy::Remedy;
 use crate::model::verdict::Verdict;
 
@@ -88,11 +89,16 @@ pub enum Metric {
         region: String,
         insufficient: bool,
     },
+    /// How many checks of a kind failed in the latest readiness evaluation.
+    ReadinessChecksFailing {
+        kind: CheckKind,
+        failing: u32,
+    },
 }
 
 impl Metric {
     /// Every metric name, as the dashboard and the alarms spell them.
-    pub const NAMES: [&'static str; 11] = [
+    pub const NAMES: [&'static str; 12] = [
         "IncidentsOpened",
         "IncidentsClosed",
         "TimeToRecover",
@@ -104,6 +110,7 @@ impl Metric {
         "ReconcilerHeartbeat",
         "OpenIncidents",
         "HealthAlarmInsufficientData",
+        "ReadinessChecksFailing",
     ];
 
     pub fn name(&self) -> &'static str {
@@ -119,6 +126,7 @@ impl Metric {
             Self::ReconcilerHeartbeat => 8,
             Self::OpenIncidents { .. } => 9,
             Self::HealthAlarmInsufficientData { .. } => 10,
+            Self::ReadinessChecksFailing { .. } => 11,
         };
         Self::NAMES[index]
     }
@@ -129,6 +137,7 @@ impl Metric {
                 Value::Seconds(*seconds)
             }
             Self::OpenIncidents { open, .. } => Value::Level(f64::from(*open)),
+            Self::ReadinessChecksFailing { failing, .. } => Value::Level(f64::from(*failing)),
             Self::HealthAlarmInsufficientData { insufficient, .. } => {
                 Value::Level(if *insufficient { 1.0 } else { 0.0 })
             }
@@ -157,6 +166,7 @@ impl Metric {
             Self::Repair { region: r, repair } => {
                 vec![region(r), ("repair", repair.as_str().to_owned())]
             }
+            Self::ReadinessChecksFailing { kind, .. } => vec![("check", kind.as_str().to_owned())],
             Self::NoticeUndelivered | Self::ReconcilerHeartbeat => Vec::new(),
         }
     }
@@ -238,6 +248,15 @@ mod tests {
                 "ReconcilerRepairs",
                 Value::Count(1),
                 vec![("region", "us-east-1"), ("repair", "started_workflow")],
+            ),
+            (
+                Metric::ReadinessChecksFailing {
+                    kind: CheckKind::ImageDrift,
+                    failing: 2,
+                },
+                "ReadinessChecksFailing",
+                Value::Level(2.0),
+                vec![("check", "image_drift")],
             ),
             (
                 Metric::NoticeUndelivered,

@@ -8,6 +8,7 @@ pub mod metric;
 pub mod notice;
 pub mod peers;
 pub mod phase;
+pub mod readiness;
 pub mod remedy;
 pub mod trigger;
 pub mod verdict;

@@ -3,6 +3,7 @@
 pub mod escalation;
 pub mod operator;
 pub mod peers;
+pub mod readiness;
 pub mod recovery;
 pub mod restore;
 pub mod verdict;

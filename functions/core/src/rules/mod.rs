@@ -6,6 +6,7 @@ pub mod guardrails;
 pub mod health;
 pub mod metrics;
 pub mod peers;
+pub mod readiness;
 pub mod recovery;
 pub mod remedy;
 pub mod repair;
