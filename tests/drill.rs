@@ -8,9 +8,9 @@ use std::process::Command;
 use serde_json::Value;
 use system::{LocalCloud, root};
 
-/// Runs one scenario; answers its summary after checking the exit status
-/// agrees with the outcome.
-async fn drill(scenario: &str) -> Value {
+/// Runs one scenario; answers its summary and what it printed, after
+/// checking the exit status agrees with the outcome.
+async fn run(scenario: &str) -> (Value, String) {
     LocalCloud::start().await; // shared, so parallel drills do not race to start it
     let output = Command::new(root().join("scripts/drill"))
         .arg(scenario)
@@ -30,6 +30,12 @@ async fn drill(scenario: &str) -> Value {
         output.status
     );
     assert_eq!(summary["scenario"], scenario);
+    (summary, stdout.into_owned())
+}
+
+/// A scenario that breaks a region: its summary, with the incident's keys.
+async fn drill(scenario: &str) -> Value {
+    let (summary, stdout) = run(scenario).await;
     for key in [
         "outcome",
         "incident_id",
@@ -259,7 +265,88 @@ fn list_names_every_scenario_on_one_line() {
             "flapping",
             "workflow-stopped",
             "sns-outage",
-            "retry-after-throttle"
+            "retry-after-throttle",
+            "readiness-drift",
+            "rbac-missing"
         ]
+    );
+}
+
+/// The readiness findings of `summary` as (status, kind, scope, detail, fix).
+fn findings(summary: &Value) -> Vec<(&str, &str, &str, &str, &str)> {
+    summary["readiness"]["findings"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|c| {
+            let text = |key: &str| c[key].as_str().unwrap_or_default();
+            (
+                text("status"),
+                text("kind"),
+                text("scope"),
+                text("detail"),
+                text("fix"),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
+async fn readiness_drift() {
+    let (summary, stdout) = run("readiness-drift").await;
+    assert_eq!(summary["outcome"], "not_ready", "{summary}");
+    assert_eq!(summary["incidents"], serde_json::json!([]), "{summary}");
+    assert_eq!(
+        summary["changed"],
+        serde_json::json!({"us-east-1": 0, "eu-west-1": 0}),
+        "the evaluation changes nothing"
+    );
+    let found = findings(&summary);
+    assert!(
+        found
+            .iter()
+            .any(|(status, kind, _, detail, fix)| *status == "fail"
+                && *kind == "image_drift"
+                && detail.contains("eu-west-1 ghcr.io/loft-sh/vcluster-platform:4.7.2")
+                && fix.contains("set image deployment/loft")),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|(status, kind, scope, detail, fix)| *status == "fail"
+                && *kind == "kubernetes_permissions"
+                && *scope == "us-east-1"
+                && detail.contains("restore-platform may not: patch apps/deployments/scale loft")
+                && fix.starts_with("scripts/grant-eks-access --cluster")),
+        "{found:?}"
+    );
+    assert!(stdout.contains("readiness: fail: "), "{stdout}");
+}
+
+#[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
+async fn rbac_missing() {
+    let summary = drill("rbac-missing").await;
+    assert_eq!(summary["outcome"], "escalated", "{summary}");
+    assert!(
+        actions(&summary).is_empty(),
+        "nothing was applied: {summary}"
+    );
+    assert!(
+        findings(&summary)
+            .iter()
+            .any(|(status, kind, scope, detail, _)| *status == "fail"
+                && *kind == "kubernetes_permissions"
+                && *scope == "us-east-1"
+                && detail.contains("restore-platform may not: patch apps/deployments loft")),
+        "readiness reported it before the outage: {summary}"
+    );
+    assert!(
+        subjects(&summary, false)
+            .contains(&"[CRITICAL] ESCALATION: us-east-1 recovery stopped on an error"),
+        "{summary}"
     );
 }

@@ -23,7 +23,12 @@ it, escalation cause), ``repairs`` the reconciler's repairs, ``notices``
 each delivered notice with how late it arrived (``late_s``, null when on
 time) and whether the drill saw it waiting while a fault held notices back
 (``held``), ``leases`` the lease items left, ``failed_attempts`` the error type
-of each confirm-outage attempt that failed (Lambda retried it).
+of each confirm-outage attempt that failed (Lambda retried it), and
+``readiness`` (status, summary, every check that did not pass) when the
+scenario evaluates readiness before the failure. A readiness drill
+(``readiness-drift``) injects no failure: its outcome is ``not_ready`` or
+``ready`` and its summary has ``scenario``, ``outcome``, ``incidents``,
+``readiness`` and ``changed`` (PATCHes per region).
 The exit status is 0 when the outcome and the scenario's checks are what the
 scenario expects, 1 otherwise, 2 on bad usage.
 """
@@ -95,6 +100,9 @@ LATE_SECONDS = 2.0
 QUIET_LIMIT_SECONDS = int(DRILL_WAITS["TAKEOVER_AFTER_SECONDS"]) + 3 * RECONCILE_EVERY_SECONDS
 # Fault.until for a dependency that refuses only the alarm's first attempt.
 FIRST_ATTEMPT = "first_attempt"
+READINESS_FIRST, READINESS_ONLY = "first", "only"
+RESTORE_ROLE = "roles/vcluster-platform/platform-failover-restore"
+OLDER_IMAGE = "ghcr.io/loft-sh/vcluster-platform:4.7.2"
 
 
 @dataclass(frozen=True)
@@ -148,6 +156,8 @@ class Result:
     repairs: list[str] = field(default_factory=list)
     attempts: list[dict] = field(default_factory=list)
     leases: int = 0
+    # What evaluate-readiness answered before the failure, if it ran.
+    readiness: dict | None = None
 
 
 @dataclass
@@ -165,6 +175,12 @@ class Scenario:
     # workflow state in which a person stops the execution (StopExecution).
     fault: Fault | None = None
     stop_in: str | None = None
+    # Permissions nobody granted: per region, (role, verb, resource) taken
+    # out of the cluster's RBAC before the failure.
+    rbac: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
+    # READINESS_FIRST: evaluate-readiness runs before the failure;
+    # READINESS_ONLY: it is the whole drill (no failure, no alarm).
+    readiness: str | None = None
 
 
 def _patched(result: Result, region: str) -> int:
@@ -252,6 +268,59 @@ def _sns_outage(r: Result) -> list[str]:
         if not all(n["held"] for n in _delivered(r, held)):
             problems.append(f"the '{held}' notice was not seen waiting in the outbox while SNS was down")
     return problems + _check(_actions(r) == ["rollout_restart"], f"expected one restart, got {_actions(r)}")
+
+
+def _findings(r: Result, kind: str, scope: str) -> list[dict]:
+    """The readiness checks of ``kind`` about ``scope`` that did not pass."""
+    return [
+        c
+        for c in (r.readiness or {}).get("findings", [])
+        if c.get("kind") == kind and c.get("scope") == scope
+    ]
+
+
+def _names(checks: list[dict], detail: str, fix: str) -> bool:
+    return any(detail in c.get("detail", "") and fix in (c.get("fix") or "") for c in checks)
+
+
+def _readiness_drift(r: Result) -> list[str]:
+    status = (r.readiness or {}).get("status")
+    return (
+        _check(status == "fail", f"readiness {status}, not fail")
+        + _check(
+            _names(_findings(r, "image_drift", "orchestrator"), f"{PEER} {OLDER_IMAGE}", "set image"),
+            f"readiness did not name {PEER}'s older image with its fix",
+        )
+        + _check(
+            _names(
+                _findings(r, "kubernetes_permissions", FAILED),
+                "restore-platform may not: patch apps/deployments/scale",
+                "scripts/grant-eks-access",
+            ),
+            f"readiness did not name restore-platform's missing permission in {FAILED} with its fix",
+        )
+        + _check(r.incidents == 0, f"{r.incidents} incidents: nothing failed")
+        + _check(_patched(r, FAILED) + _patched(r, PEER) == 0, "the evaluation changed a cluster")
+    )
+
+
+def _rbac_missing(r: Result) -> list[str]:
+    told = [n for n in r.notices if "ESCALATION" in n["subject"]]
+    return (
+        _check(
+            _names(
+                _findings(r, "kubernetes_permissions", FAILED),
+                "restore-platform may not: patch apps/deployments loft",
+                "scripts/grant-eks-access",
+            ),
+            "readiness had not reported restore-platform's missing permission before the outage",
+        )
+        + _check(
+            any("grant-eks-access" in n.get("body", "") for n in told),
+            "no escalation notice names scripts/grant-eks-access",
+        )
+        + _check(_patched(r, FAILED) == 0, f"{FAILED} was changed")
+    )
 
 
 def _retry_after_throttle(r: Result) -> list[str]:
@@ -395,6 +464,26 @@ SCENARIOS = [
         clusters={FAILED: {"pods": "crashloop", "after_restart": "ready"}},
         fault=Fault("Route 53", "ROUTE_53", until=FIRST_ATTEMPT),
         checks=_retry_after_throttle,
+    ),
+    Scenario(
+        "readiness-drift",
+        f"{PEER} runs an older platform image and restore-platform may not scale in {FAILED}"
+        " -> readiness fails naming both with their fixes, before any outage; nothing changed",
+        "not_ready",
+        clusters={PEER: {"deployment": {"image": OLDER_IMAGE}}},
+        rbac={FAILED: [(RESTORE_ROLE, "patch", "deployments/scale")]},
+        readiness=READINESS_ONLY,
+        checks=_readiness_drift,
+    ),
+    Scenario(
+        "rbac-missing",
+        f"restore-platform may not patch the deployment in {FAILED}, which readiness reports;"
+        " then its pods crash-loop -> the restart is refused -> escalated naming grant-eks-access",
+        "escalated",
+        clusters={FAILED: {"pods": "crashloop", "after_restart": "ready"}},
+        rbac={FAILED: [(RESTORE_ROLE, "patch", "deployments")]},
+        readiness=READINESS_FIRST,
+        checks=_rbac_missing,
     ),
 ]
 
@@ -1023,6 +1112,86 @@ def fault_ends(fault: Fault, incident: dict) -> bool:
     return not fault.holds_notices or any(n.get("phase") == fault.until for n in incident.get("outbox", []))
 
 
+def patch_clusters(scenario: Scenario, cloud: Cloud, regions: dict) -> None:
+    for region, patch in scenario.clusters.items():
+        cloud.call("PATCH", f"/clusters/{regions[region]['cluster']}/scenario", patch)
+
+
+def take_out_permissions(scenario: Scenario, cloud: Cloud, regions: dict) -> None:
+    for region, removals in scenario.rbac.items():
+        for role, verb, resource in removals:
+            cloud.call(
+                "DELETE",
+                f"/clusters/{regions[region]['cluster']}/rbac/{role}/verbs/{verb}?resource={resource}",
+            )
+            print(f"  RBAC of {region}: {verb} on {resource} taken out of {role}")
+
+
+def evaluate_readiness(functions: Functions) -> dict:
+    """evaluate-readiness by hand, as a person (or its schedule) runs it;
+    prints its report. Its probes reach the functions through the emulator
+    serving the environment."""
+    answer = functions.serving.invoke("evaluate-readiness", {"reason": "drill: before any outage"})
+    if "errorType" in answer:
+        raise RuntimeError(
+            f"evaluate-readiness failed: {answer['errorType']}: {answer.get('errorMessage', '')}"
+        )
+    print(f"  readiness: {answer.get('summary')}")
+    for check in answer.get("findings", []):
+        print(f"    {check['status'].upper():<5} {check['kind']} ({check['scope']}): {check['detail']}")
+        print(f"          fix: {check.get('fix')}")
+    return answer
+
+
+def readiness_summary(answer: dict | None) -> dict | None:
+    if answer is None:
+        return None
+    keys = ("kind", "scope", "status", "detail", "fix")
+    return {
+        "status": answer.get("status"),
+        "summary": answer.get("summary"),
+        "findings": [{k: c.get(k) for k in keys} for c in answer.get("findings", [])],
+    }
+
+
+def cluster_patches(cloud: Cloud, regions: dict) -> dict[str, list[str]]:
+    """Per region, the paths of the PATCHes its cluster accepted."""
+    patches = {}
+    for region, entry in regions.items():
+        requests = cloud.call("GET", f"/clusters/{entry['cluster']}/requests")["requests"]
+        patches[region] = [r["path"] for r in requests if r["method"] == "PATCH" and r["status"] < 300]
+    return patches
+
+
+def readiness_drill(scenario: Scenario, cloud: Cloud, env: dict, regions: dict, answer: dict) -> int:
+    """A drill that is the evaluation alone: its report, judged."""
+    pages = cloud.dynamodb.get_paginator("scan").paginate(TableName=env["table"])
+    items = [plain(i) for page in pages for i in page["Items"]]
+    incidents = [i for i in items if i["sk"] == "INCIDENT"]
+    patches = cluster_patches(cloud, regions)
+    result = Result(None, len(incidents), [], [], patches, [], readiness=answer)
+    problems = scenario.checks(result)
+    outcome = "not_ready" if answer.get("status") == "fail" else "ready"
+    print()
+    print(f"report ({scenario.name}):")
+    print(f"  outcome      {outcome} (expected {scenario.expect})")
+    print(f"  incidents    {len(incidents)}")
+    print(f"  changed      {'; '.join(f'{r}: {len(p)} PATCH' for r, p in patches.items())}")
+    for problem in problems:
+        print(f"  PROBLEM      {problem}")
+    ok = outcome == scenario.expect and not problems
+    print(f"  result       {'as expected' if ok else 'NOT as expected'}")
+    summary = {
+        "scenario": scenario.name,
+        "outcome": outcome,
+        "incidents": [],
+        "readiness": readiness_summary(answer),
+        "changed": {r: len(p) for r, p in patches.items()},
+    }
+    print(json.dumps(summary), flush=True)
+    return 0 if ok else 1
+
+
 def follow(scenario: Scenario, cloud: Cloud, env: dict, regions: dict, functions: Functions) -> int:
     fault = scenario.fault
     # Until its fault ends, a broken dependency breaks it for every function.
@@ -1035,8 +1204,13 @@ def follow(scenario: Scenario, cloud: Cloud, env: dict, regions: dict, functions
         f"  every function started before the failure ({time.monotonic() - started:.1f} s);"
         f" reconcile before the failure: {found}"
     )
-    for region, patch in scenario.clusters.items():
-        cloud.call("PATCH", f"/clusters/{regions[region]['cluster']}/scenario", patch)
+    if scenario.readiness == READINESS_ONLY:
+        patch_clusters(scenario, cloud, regions)
+        take_out_permissions(scenario, cloud, regions)
+        return readiness_drill(scenario, cloud, env, regions, evaluate_readiness(functions))
+    take_out_permissions(scenario, cloud, regions)
+    readiness = evaluate_readiness(functions) if scenario.readiness == READINESS_FIRST else None
+    patch_clusters(scenario, cloud, regions)
     t0 = dt.datetime.now(dt.UTC)
     for region, status in scenario.health.items():
         cloud.route53.change_tags_for_resource(
@@ -1149,10 +1323,7 @@ def follow(scenario: Scenario, cloud: Cloud, env: dict, regions: dict, functions
     incidents.sort(key=lambda i: i["detected_at"])
     incident = incidents[-1] if incidents else None
     outcome = "timeout" if timed_out else (incident["phase"] if incident else "no_incident")
-    patches = {}
-    for region, entry in regions.items():
-        requests = cloud.call("GET", f"/clusters/{entry['cluster']}/requests")["requests"]
-        patches[region] = [r["path"] for r in requests if r["method"] == "PATCH" and r["status"] < 300]
+    patches = cluster_patches(cloud, regions)
     result = Result(
         incident,
         len(incidents),
@@ -1165,6 +1336,7 @@ def follow(scenario: Scenario, cloud: Cloud, env: dict, regions: dict, functions
         repairs=reconciler.repairs,
         attempts=[a for tries in attempts for a in tries],
         leases=sum(i["sk"].startswith("LEASE") for i in items),
+        readiness=readiness,
     )
     problems = scenario.checks(result)
     errors = [a for a in answers if "errorType" in a]
@@ -1239,6 +1411,8 @@ def follow(scenario: Scenario, cloud: Cloud, env: dict, regions: dict, functions
         "leases": result.leases,
         "failed_attempts": failed,
     }
+    if readiness is not None:
+        summary["readiness"] = readiness_summary(readiness)
     print(json.dumps(summary), flush=True)
     return 0 if ok else 1
 

@@ -21,8 +21,15 @@ import short_waits  # noqa: E402
 SCENARIO_KEYS = {"cluster_status", "deployment", "pods", "after_restart", "nodes", "ingress", "peers"}
 DEPLOYMENT_KEYS = {"exists", "replicas", "paused", "image"}
 POD_MODES = {"ready", "crashloop", "imagepull", "configerror", "pending"}
-# Where an incident ends, or that none was opened.
-OUTCOMES = {"recovered", "escalated", "dismissed", "reported", "no_incident"}
+# Where an incident ends, or that none was opened; a readiness drill's verdict.
+OUTCOMES = {"recovered", "escalated", "dismissed", "reported", "no_incident", "not_ready", "ready"}
+# The roles of scripts/rbac, as a scenario takes a verb out of them.
+RBAC_ROLES = {
+    "roles/vcluster-platform/platform-failover-restore",
+    "roles/vcluster-platform/platform-failover-read",
+    "clusterroles/platform-failover-restore",
+    "clusterroles/platform-failover-read",
+}
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +45,7 @@ def workflow_states(template: dict) -> set[str]:
 
 def test_scenario_names_are_unique_and_crashloop_is_the_default() -> None:
     names = [s.name for s in drill.SCENARIOS]
-    assert len(names) == len(set(names)) == 13
+    assert len(names) == len(set(names)) == 15
     assert "crashloop" in names
     assert "transient" in names
 
@@ -68,6 +75,14 @@ def test_each_scenario_is_well_formed(
     assert set(scenario.config) <= known
     if scenario.stop_in is not None:
         assert scenario.stop_in in workflow_states
+    assert set(scenario.rbac) <= regions
+    for removals in scenario.rbac.values():
+        for role, verb, resource in removals:
+            assert role in RBAC_ROLES
+            assert verb in {"get", "list", "patch"} and resource
+    assert scenario.readiness in (None, drill.READINESS_FIRST, drill.READINESS_ONLY)
+    # A readiness drill injects no failure: its outcome is the report's.
+    assert (scenario.readiness == drill.READINESS_ONLY) == (scenario.expect in {"not_ready", "ready"})
     if scenario.fault is not None:
         assert scenario.fault.until in (*drill.OPEN_PHASES, drill.FIRST_ATTEMPT)
         assert scenario.fault.suffix.isupper() and " " not in scenario.fault.suffix
@@ -104,6 +119,36 @@ def result(actions: list[str], **extra: object) -> drill.Result:
 
 def scenario(name: str) -> drill.Scenario:
     return next(s for s in drill.SCENARIOS if s.name == name)
+
+
+def readiness(*findings: dict) -> dict:
+    return {"status": "fail" if findings else "pass", "findings": list(findings)}
+
+
+def test_the_drift_drill_wants_both_findings_named_with_their_fixes() -> None:
+    scenario = next(s for s in drill.SCENARIOS if s.name == "readiness-drift")
+    image = {
+        "kind": "image_drift",
+        "scope": "orchestrator",
+        "status": "fail",
+        "detail": f"container loft: us-east-1 x:4.8.0, eu-west-1 {drill.OLDER_IMAGE}",
+        "fix": "in eu-west-1: kubectl set image deployment/loft loft=x:4.8.0",
+    }
+    scale = {
+        "kind": "kubernetes_permissions",
+        "scope": "us-east-1",
+        "status": "fail",
+        "detail": "restore-platform may not: patch apps/deployments/scale loft in vcluster-platform",
+        "fix": "scripts/grant-eks-access --cluster c --region us-east-1",
+    }
+    both = drill.Result(None, 0, [], [], {}, [], readiness=readiness(image, scale))
+    assert scenario.checks(both) == []
+    unfixed = drill.Result(None, 0, [], [], {}, [], readiness=readiness(image, {**scale, "fix": None}))
+    assert any("missing permission" in p for p in scenario.checks(unfixed))
+    changed = drill.Result(
+        None, 0, [], [], {"eu-west-1": ["/apis/apps/v1/x"]}, [], readiness=readiness(image, scale)
+    )
+    assert any("changed a cluster" in p for p in scenario.checks(changed))
 
 
 def test_crashloop_wants_exactly_one_restart() -> None:
