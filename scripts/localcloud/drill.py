@@ -1163,6 +1163,15 @@ def cluster_patches(cloud: Cloud, regions: dict) -> dict[str, list[str]]:
     return patches
 
 
+def verdict(scenario: Scenario, outcome: str, problems: list[str]) -> bool:
+    """Prints the report's last lines: whether the drill went as expected."""
+    for problem in problems:
+        print(f"  PROBLEM      {problem}")
+    ok = outcome == scenario.expect and not problems
+    print(f"  result       {'as expected' if ok else 'NOT as expected'}")
+    return ok
+
+
 def readiness_drill(scenario: Scenario, cloud: Cloud, env: dict, regions: dict, answer: dict) -> int:
     """A drill that is the evaluation alone: its report, judged."""
     pages = cloud.dynamodb.get_paginator("scan").paginate(TableName=env["table"])
@@ -1177,10 +1186,7 @@ def readiness_drill(scenario: Scenario, cloud: Cloud, env: dict, regions: dict, 
     print(f"  outcome      {outcome} (expected {scenario.expect})")
     print(f"  incidents    {len(incidents)}")
     print(f"  changed      {'; '.join(f'{r}: {len(p)} PATCH' for r, p in patches.items())}")
-    for problem in problems:
-        print(f"  PROBLEM      {problem}")
-    ok = outcome == scenario.expect and not problems
-    print(f"  result       {'as expected' if ok else 'NOT as expected'}")
+    ok = verdict(scenario, outcome, problems)
     summary = {
         "scenario": scenario.name,
         "outcome": outcome,
@@ -1388,10 +1394,7 @@ def follow(scenario: Scenario, cloud: Cloud, env: dict, regions: dict, functions
             n["subject"] + (f" (late {n['late_s']:.1f}s)" if n["late_s"] else "") for n in timeline.notices
         )
     )
-    for problem in problems:
-        print(f"  PROBLEM      {problem}")
-    ok = outcome == scenario.expect and not problems
-    print(f"  result       {'as expected' if ok else 'NOT as expected'}")
+    ok = verdict(scenario, outcome, problems)
     summary = {
         "scenario": scenario.name,
         "outcome": outcome,

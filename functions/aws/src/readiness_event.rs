@@ -3,17 +3,9 @@
 //! whatever woke it; the reason is only logged.
 
 use failover_core::{Error, Result};
-use serde::Deserialize;
 use serde_json::Value;
 
 const SCHEDULED: &str = "Scheduled Event";
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Manual {
-    #[serde(default)]
-    reason: Option<String>,
-}
 
 /// Why this evaluation runs.
 pub fn decode(event: &Value) -> Result<String> {
@@ -27,26 +19,7 @@ pub fn decode(event: &Value) -> Result<String> {
         Some(other) => Err(Error::InvalidEvent(format!(
             "evaluate-readiness event: detail-type {other:?} is not handled; expected {SCHEDULED:?} or a manual {{\"reason\": \"...\"}}"
         ))),
-        None => {
-            let manual = Manual::deserialize(event).map_err(|e| {
-                Error::InvalidEvent(format!(
-                    "evaluate-readiness event: {e}; expected {{}} or {{\"reason\": \"...\"}} by hand"
-                ))
-            })?;
-            let reason = manual.reason.unwrap_or_default();
-            let limit = failover_core::model::incident::REASON_LIMIT;
-            if reason.chars().count() > limit {
-                return Err(Error::InvalidEvent(format!(
-                    "evaluate-readiness event: reason is {} characters, at most {limit}",
-                    reason.chars().count()
-                )));
-            }
-            Ok(if reason.trim().is_empty() {
-                "manual".into()
-            } else {
-                format!("manual: {reason}")
-            })
-        }
+        None => crate::reconcile_event::manual(event, "evaluate-readiness"),
     }
 }
 

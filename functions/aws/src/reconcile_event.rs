@@ -40,27 +40,32 @@ pub fn decode(event: &Value) -> Result<String> {
         Some(other) => Err(Error::InvalidEvent(format!(
             "reconcile event: detail-type {other:?} is not handled; expected {SCHEDULED:?}, {EXECUTION_ENDED:?} or a manual {{\"reason\": \"...\"}}"
         ))),
-        None => {
-            let manual = Manual::deserialize(event).map_err(|e| {
-                Error::InvalidEvent(format!(
-                    "reconcile event: {e}; expected {{}} or {{\"reason\": \"...\"}} by hand"
-                ))
-            })?;
-            let reason = manual.reason.unwrap_or_default();
-            if reason.chars().count() > failover_core::model::incident::REASON_LIMIT {
-                return Err(Error::InvalidEvent(format!(
-                    "reconcile event: reason is {} characters, at most {}",
-                    reason.chars().count(),
-                    failover_core::model::incident::REASON_LIMIT
-                )));
-            }
-            Ok(if reason.trim().is_empty() {
-                "manual".into()
-            } else {
-                format!("manual: {reason}")
-            })
-        }
+        None => manual(event, "reconcile"),
     }
+}
+
+/// A run by hand, `{}` or `{"reason": "..."}`, of a function that reads
+/// everything whatever woke it (`reconcile`, `evaluate-readiness`): its
+/// reason, `manual` or `manual: <reason>`.
+pub(crate) fn manual(event: &Value, function: &str) -> Result<String> {
+    let manual = Manual::deserialize(event).map_err(|e| {
+        Error::InvalidEvent(format!(
+            "{function} event: {e}; expected {{}} or {{\"reason\": \"...\"}} by hand"
+        ))
+    })?;
+    let reason = manual.reason.unwrap_or_default();
+    let limit = failover_core::model::incident::REASON_LIMIT;
+    if reason.chars().count() > limit {
+        return Err(Error::InvalidEvent(format!(
+            "{function} event: reason is {} characters, at most {limit}",
+            reason.chars().count()
+        )));
+    }
+    Ok(if reason.trim().is_empty() {
+        "manual".into()
+    } else {
+        format!("manual: {reason}")
+    })
 }
 
 #[cfg(test)]

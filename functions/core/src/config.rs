@@ -61,41 +61,26 @@ impl ReadinessTargets {
         K: Into<String>,
         V: Into<String>,
     {
-        let vars: BTreeMap<String, String> = vars
-            .into_iter()
-            .map(|(k, v)| (k.into(), v.into()))
-            .collect();
-        let mut reader = Reader {
-            vars: &vars,
-            problems: Vec::new(),
-        };
-        let ops_topic_arn = reader.required("OPS_TOPIC_ARN");
-        if !ops_topic_arn.is_empty() && !is_sns_topic_arn(&ops_topic_arn) {
-            reader.problem(
-                "OPS_TOPIC_ARN",
-                "is not an SNS topic ARN (arn:<partition>:sns:<region>:<account>:<name>)",
-            );
-        }
-        let function_name_prefix = reader.required("FUNCTION_NAME_PREFIX");
-        // A Lambda function name is at most 64 letters, digits, '-' or '_';
-        // the longest binary name is 18.
-        if !function_name_prefix.is_empty()
-            && (function_name_prefix.len() > 46
-                || !function_name_prefix
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
-        {
-            reader.problem(
+        read(vars, |reader| {
+            let ops_topic_arn = reader.topic_arn("OPS_TOPIC_ARN");
+            let function_name_prefix = reader.required("FUNCTION_NAME_PREFIX");
+            // A Lambda function name is at most 64 letters, digits, '-' or '_';
+            // the longest binary name is 18.
+            if !function_name_prefix.is_empty()
+                && (function_name_prefix.len() > 46
+                    || !function_name_prefix
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            {
+                reader.problem(
                 "FUNCTION_NAME_PREFIX",
                 "must be at most 46 letters, digits, '-' or '_' (the stack's function names are <prefix><function>)",
             );
-        }
-        if !reader.problems.is_empty() {
-            return Err(Error::Config(reader.problems.join("; ")));
-        }
-        Ok(Self {
-            ops_topic_arn,
-            function_name_prefix,
+            }
+            Self {
+                ops_topic_arn,
+                function_name_prefix,
+            }
         })
     }
 
@@ -180,157 +165,149 @@ impl Settings {
         K: Into<String>,
         V: Into<String>,
     {
-        let vars: BTreeMap<String, String> = vars
-            .into_iter()
-            .map(|(k, v)| (k.into(), v.into()))
-            .collect();
-        let mut reader = Reader {
-            vars: &vars,
-            problems: Vec::new(),
-        };
-
-        let regions = reader.regions();
-        let incident_table = reader.required("INCIDENT_TABLE");
-        let notify_topic_arn = reader.required("NOTIFY_TOPIC_ARN");
-        if !notify_topic_arn.is_empty() && !is_sns_topic_arn(&notify_topic_arn) {
-            reader.problem(
-                "NOTIFY_TOPIC_ARN",
-                "is not an SNS topic ARN (arn:<partition>:sns:<region>:<account>:<name>)",
-            );
-        }
-        let platform = PlatformSettings {
-            namespace: reader.text("PLATFORM_NAMESPACE", "vcluster-platform"),
-            deployment: reader.text("PLATFORM_DEPLOYMENT", "loft"),
-            selector: reader.text("PLATFORM_SELECTOR", "app=loft"),
-            replicas: reader.number("PLATFORM_REPLICAS", 3, 1..=100),
-        };
-        let dry_run = reader.flag("DRY_RUN", false);
-        let samples = reader.number("CONFIRM_SAMPLES", 3, 1..=10);
-        let interval_seconds = reader.number("CONFIRM_INTERVAL_SECONDS", 10, 0..=60);
-        let healthy_ratio = reader.ratio("HEALTHY_CHECKER_RATIO", 0.18);
-        let max_age_seconds = reader.number("OBSERVATION_MAX_AGE_SECONDS", 120, 1..=3600);
-        let takeover_seconds = reader.number("TAKEOVER_AFTER_SECONDS", 120, 30..=86_400);
-        let retention_days = reader.number("RETENTION_DAYS", 90, 1..=3650);
-        let verification = VerificationPolicy {
-            healthy_readings: reader.number("RECOVERY_HEALTHY_READINGS", 3, 1..=20),
-            poll_seconds: u64::from(reader.number("VERIFY_POLL_SECONDS", 15, 1..=600)),
-            deadline: Duration::from_secs(u64::from(reader.number(
-                "VERIFY_DEADLINE_SECONDS",
-                900,
-                30..=14_400,
-            ))),
-            settle: Duration::from_secs(u64::from(reader.number(
-                "ROLLOUT_SETTLE_SECONDS",
-                30,
-                1..=900,
-            ))),
-        };
-        let polls = verification.deadline.as_secs() / verification.poll_seconds.max(1);
-        if polls > crate::config::MAX_POLLS {
-            // Each poll adds about 9 events to the execution's history, which
-            // Step Functions ends (uncatchably) at 25,000.
-            reader.problem(
+        read(vars, |reader| {
+            let regions = reader.regions();
+            let incident_table = reader.required("INCIDENT_TABLE");
+            let notify_topic_arn = reader.topic_arn("NOTIFY_TOPIC_ARN");
+            let platform = PlatformSettings {
+                namespace: reader.text("PLATFORM_NAMESPACE", "vcluster-platform"),
+                deployment: reader.text("PLATFORM_DEPLOYMENT", "loft"),
+                selector: reader.text("PLATFORM_SELECTOR", "app=loft"),
+                replicas: reader.number("PLATFORM_REPLICAS", 3, 1..=100),
+            };
+            let dry_run = reader.flag("DRY_RUN", false);
+            let samples = reader.number("CONFIRM_SAMPLES", 3, 1..=10);
+            let interval_seconds = reader.number("CONFIRM_INTERVAL_SECONDS", 10, 0..=60);
+            let healthy_ratio = reader.ratio("HEALTHY_CHECKER_RATIO", 0.18);
+            let max_age_seconds = reader.number("OBSERVATION_MAX_AGE_SECONDS", 120, 1..=3600);
+            let takeover_seconds = reader.number("TAKEOVER_AFTER_SECONDS", 120, 30..=86_400);
+            let retention_days = reader.number("RETENTION_DAYS", 90, 1..=3650);
+            let verification = VerificationPolicy {
+                healthy_readings: reader.number("RECOVERY_HEALTHY_READINGS", 3, 1..=20),
+                poll_seconds: u64::from(reader.number("VERIFY_POLL_SECONDS", 15, 1..=600)),
+                deadline: Duration::from_secs(u64::from(reader.number(
+                    "VERIFY_DEADLINE_SECONDS",
+                    900,
+                    30..=14_400,
+                ))),
+                settle: Duration::from_secs(u64::from(reader.number(
+                    "ROLLOUT_SETTLE_SECONDS",
+                    30,
+                    1..=900,
+                ))),
+            };
+            let polls = verification.deadline.as_secs() / verification.poll_seconds.max(1);
+            if polls > crate::config::MAX_POLLS {
+                // Each poll adds about 9 events to the execution's history, which
+                // Step Functions ends (uncatchably) at 25,000.
+                reader.problem(
                 "VERIFY_DEADLINE_SECONDS",
                 &format!(
                     "/ VERIFY_POLL_SECONDS allows {polls} polls; at most {} fit in one execution's history",
                     crate::config::MAX_POLLS
                 ),
             );
-        }
-        let reconcile = ReconcilePolicy {
-            hold: Duration::from_secs(
-                u64::from(reader.number("REOPEN_HOLD_MINUTES", 60, 1..=1440)) * 60,
-            ),
-            reminder_every: Duration::from_secs(
-                u64::from(reader.number("REMINDER_MINUTES", 30, 1..=1440)) * 60,
-            ),
-        };
-        let metrics_namespace = reader.text("METRICS_NAMESPACE", "PlatformFailover");
-        if !is_metrics_namespace(&metrics_namespace) {
-            reader.problem(
-                "METRICS_NAMESPACE",
-                "must be 1 to 255 letters, digits or . - _ / # : (not starting with AWS/)",
-            );
-        }
-        let recovery_workflow_arn = reader.value("RECOVERY_WORKFLOW_ARN").map(str::to_owned);
-        if recovery_workflow_arn
-            .as_deref()
-            .is_some_and(|arn| !is_state_machine_arn(arn))
-        {
-            reader.problem(
+            }
+            let reconcile = ReconcilePolicy {
+                hold: Duration::from_secs(
+                    u64::from(reader.number("REOPEN_HOLD_MINUTES", 60, 1..=1440)) * 60,
+                ),
+                reminder_every: Duration::from_secs(
+                    u64::from(reader.number("REMINDER_MINUTES", 30, 1..=1440)) * 60,
+                ),
+            };
+            let metrics_namespace = reader.text("METRICS_NAMESPACE", "PlatformFailover");
+            if !is_metrics_namespace(&metrics_namespace) {
+                reader.problem(
+                    "METRICS_NAMESPACE",
+                    "must be 1 to 255 letters, digits or . - _ / # : (not starting with AWS/)",
+                );
+            }
+            let recovery_workflow_arn = reader.value("RECOVERY_WORKFLOW_ARN").map(str::to_owned);
+            if recovery_workflow_arn
+                .as_deref()
+                .is_some_and(|arn| !is_state_machine_arn(arn))
+            {
+                reader.problem(
                 "RECOVERY_WORKFLOW_ARN",
                 "is not a Step Functions state machine ARN (arn:<partition>:states:<region>:<account>:stateMachine:<name>)",
             );
-        }
-        let guardrails = Guardrails {
-            restarts_per_incident: reader.number("RESTARTS_PER_INCIDENT", 2, 0..=10),
-            restarts_per_window: reader.number("RESTARTS_PER_WINDOW", 3, 0..=50),
-            window: Duration::from_secs(
-                u64::from(reader.number("RESTART_WINDOW_MINUTES", 60, 1..=1440)) * 60,
-            ),
-            cooldown: Duration::from_secs(u64::from(reader.number(
-                "ACTION_COOLDOWN_SECONDS",
-                120,
-                0..=3600,
-            ))),
-        };
-        let health_check_interval = reader.number("HEALTH_CHECK_INTERVAL_SECONDS", 30, 10..=30);
-        if health_check_interval != 10 && health_check_interval != 30 {
-            reader.problem(
-                "HEALTH_CHECK_INTERVAL_SECONDS",
-                "must be 10 or 30, the request intervals Route 53 offers",
-            );
-        }
-        let readiness = ReadinessPolicy {
-            health_check_interval,
-            health_check_failure_threshold: reader.number(
-                "HEALTH_CHECK_FAILURE_THRESHOLD",
-                3,
-                1..=10,
-            ),
-            reconciler_stale_after: Duration::from_secs(
-                u64::from(reader.number("RECONCILER_STALE_MINUTES", 5, 2..=1440)) * 60,
-            ),
-            drill_evidence_max_age: Duration::from_secs(
-                u64::from(reader.number("DRILL_EVIDENCE_DAYS", 60, 1..=3650)) * 86_400,
-            ),
-        };
-        if takeover_seconds < samples.saturating_sub(1) * interval_seconds {
-            // A confirmation still sampling must not look abandoned.
-            reader.problem(
+            }
+            let guardrails = Guardrails {
+                restarts_per_incident: reader.number("RESTARTS_PER_INCIDENT", 2, 0..=10),
+                restarts_per_window: reader.number("RESTARTS_PER_WINDOW", 3, 0..=50),
+                window: Duration::from_secs(
+                    u64::from(reader.number("RESTART_WINDOW_MINUTES", 60, 1..=1440)) * 60,
+                ),
+                cooldown: Duration::from_secs(u64::from(reader.number(
+                    "ACTION_COOLDOWN_SECONDS",
+                    120,
+                    0..=3600,
+                ))),
+            };
+            let health_check_interval = reader.number("HEALTH_CHECK_INTERVAL_SECONDS", 30, 10..=30);
+            if health_check_interval != 10 && health_check_interval != 30 {
+                reader.problem(
+                    "HEALTH_CHECK_INTERVAL_SECONDS",
+                    "must be 10 or 30, the request intervals Route 53 offers",
+                );
+            }
+            let readiness = ReadinessPolicy {
+                health_check_interval,
+                health_check_failure_threshold: reader.number(
+                    "HEALTH_CHECK_FAILURE_THRESHOLD",
+                    3,
+                    1..=10,
+                ),
+                reconciler_stale_after: Duration::from_secs(
+                    u64::from(reader.number("RECONCILER_STALE_MINUTES", 5, 2..=1440)) * 60,
+                ),
+                drill_evidence_max_age: Duration::from_secs(
+                    u64::from(reader.number("DRILL_EVIDENCE_DAYS", 60, 1..=3650)) * 86_400,
+                ),
+            };
+            if takeover_seconds < samples.saturating_sub(1) * interval_seconds {
+                // A confirmation still sampling must not look abandoned.
+                reader.problem(
                 "TAKEOVER_AFTER_SECONDS",
                 &format!("({takeover_seconds}) must be at least the confirmation time, (CONFIRM_SAMPLES - 1) x CONFIRM_INTERVAL_SECONDS = {}", samples.saturating_sub(1) * interval_seconds),
             );
-        }
+            }
 
-        if !reader.problems.is_empty() {
-            return Err(Error::Config(reader.problems.join("; ")));
-        }
-        Ok(Self {
-            regions,
-            incident_table,
-            notify_topic_arn,
-            platform,
-            dry_run,
-            confirmation: ConfirmationPolicy {
-                samples,
-                interval: Duration::from_secs(u64::from(interval_seconds)),
-                healthy_ratio,
-                max_observation_age: Duration::from_secs(u64::from(max_age_seconds)),
-            },
-            takeover_after: Duration::from_secs(u64::from(takeover_seconds)),
-            retention: Duration::from_secs(u64::from(retention_days) * 86_400),
-            guardrails,
-            verification,
-            reconcile,
-            recovery_workflow_arn,
-            metrics_namespace,
-            readiness,
+            Self {
+                regions,
+                incident_table,
+                notify_topic_arn,
+                platform,
+                dry_run,
+                confirmation: ConfirmationPolicy {
+                    samples,
+                    interval: Duration::from_secs(u64::from(interval_seconds)),
+                    healthy_ratio,
+                    max_observation_age: Duration::from_secs(u64::from(max_age_seconds)),
+                },
+                takeover_after: Duration::from_secs(u64::from(takeover_seconds)),
+                retention: Duration::from_secs(u64::from(retention_days) * 86_400),
+                guardrails,
+                verification,
+                reconcile,
+                recovery_workflow_arn,
+                metrics_namespace,
+                readiness,
+            }
         })
     }
 
     pub fn region(&self, name: &str) -> Option<&RegionSettings> {
         self.regions.iter().find(|r| r.name == name)
+    }
+
+    /// Every region's health alarms.
+    pub fn alarm_names(&self) -> Vec<String> {
+        self.regions
+            .iter()
+            .flat_map(|r| r.alarm_names.iter().cloned())
+            .collect()
     }
 
     pub fn region_names(&self) -> Vec<&str> {
@@ -343,7 +320,45 @@ struct Reader<'a> {
     problems: Vec<String>,
 }
 
+/// Reads what `parse` makes of `vars`; every wrong variable it names is in
+/// the one error.
+fn read<K, V, T>(
+    vars: impl IntoIterator<Item = (K, V)>,
+    parse: impl FnOnce(&mut Reader<'_>) -> T,
+) -> Result<T>
+where
+    K: Into<String>,
+    V: Into<String>,
+{
+    let vars: BTreeMap<String, String> = vars
+        .into_iter()
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect();
+    let mut reader = Reader {
+        vars: &vars,
+        problems: Vec::new(),
+    };
+    let parsed = parse(&mut reader);
+    if reader.problems.is_empty() {
+        Ok(parsed)
+    } else {
+        Err(Error::Config(reader.problems.join("; ")))
+    }
+}
+
 impl Reader<'_> {
+    /// A required SNS topic ARN.
+    fn topic_arn(&mut self, name: &str) -> String {
+        let arn = self.required(name);
+        if !arn.is_empty() && !is_sns_topic_arn(&arn) {
+            self.problem(
+                name,
+                "is not an SNS topic ARN (arn:<partition>:sns:<region>:<account>:<name>)",
+            );
+        }
+        arn
+    }
+
     fn problem(&mut self, name: &str, what: &str) {
         self.problems.push(format!("{name} {what}"));
     }

@@ -92,12 +92,7 @@ pub async fn handle(deps: &Readiness<'_>) -> Result<Evaluation> {
 /// the check it belongs to: one unreadable service never hides the rest.
 async fn gather(deps: &Readiness<'_>) -> Facts {
     let now = deps.clock.now();
-    let names: Vec<String> = deps
-        .settings
-        .regions
-        .iter()
-        .flat_map(|r| r.alarm_names.iter().cloned())
-        .collect();
+    let names = deps.settings.alarm_names();
     let alarms = deps.alarms.configs(&names).await.map_err(|e| e.to_string());
     let mut regions = Vec::new();
     for region in &deps.settings.regions {

@@ -128,12 +128,7 @@ impl StatusReport {
 /// Every region as it is now: Route 53 health, alarm, leases and open
 /// incidents, and the reconciler's last run. Reads only.
 pub async fn status(deps: &Context<'_>, alarms: &dyn Alarms) -> Result<StatusReport> {
-    let names: Vec<String> = deps
-        .settings
-        .regions
-        .iter()
-        .flat_map(|r| r.alarm_names.iter().cloned())
-        .collect();
+    let names = deps.settings.alarm_names();
     let states = alarms.states(&names).await?;
     let store = deps.records.store;
     let mut regions = Vec::new();

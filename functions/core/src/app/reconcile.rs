@@ -51,12 +51,7 @@ pub async fn reconcile(
     reason: &str,
     request: &str,
 ) -> Result<ReconcileReport> {
-    let names: Vec<String> = deps
-        .settings
-        .regions
-        .iter()
-        .flat_map(|r| r.alarm_names.iter().cloned())
-        .collect();
+    let names = deps.settings.alarm_names();
     let states = alarms.states(&names).await;
     let mut regions = Vec::new();
     let mut first_error = None;
