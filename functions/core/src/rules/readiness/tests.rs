@@ -172,7 +172,9 @@ const CASES: &[Case] = &[
         name: "a disabled alarm action",
         change: |f| {
             if let Ok(alarms) = &mut east(f).alarms {
-                alarms[0].actions_enabled = false;
+                if let Some(alarm) = alarms.first_mut() {
+                    alarm.actions_enabled = false;
+                }
             }
         },
         kind: CheckKind::HealthAlarm,
@@ -185,7 +187,9 @@ const CASES: &[Case] = &[
         name: "an alarm acting on something else",
         change: |f| {
             if let Ok(alarms) = &mut west(f).alarms {
-                alarms[0].alarm_actions = vec!["arn:aws:sns:us-east-1:123456789012:other".into()];
+                if let Some(alarm) = alarms.first_mut() {
+                    alarm.alarm_actions = vec!["arn:aws:sns:us-east-1:123456789012:other".into()];
+                }
             }
         },
         kind: CheckKind::HealthAlarm,
@@ -198,7 +202,9 @@ const CASES: &[Case] = &[
         name: "an alarm in INSUFFICIENT_DATA",
         change: |f| {
             if let Ok(alarms) = &mut east(f).alarms {
-                alarms[0].state = AlarmState::InsufficientData;
+                if let Some(alarm) = alarms.first_mut() {
+                    alarm.state = AlarmState::InsufficientData;
+                }
             }
         },
         kind: CheckKind::HealthAlarm,
@@ -211,7 +217,9 @@ const CASES: &[Case] = &[
         name: "an alarm in ALARM",
         change: |f| {
             if let Ok(alarms) = &mut east(f).alarms {
-                alarms[0].state = AlarmState::Alarm;
+                if let Some(alarm) = alarms.first_mut() {
+                    alarm.state = AlarmState::Alarm;
+                }
             }
         },
         kind: CheckKind::HealthAlarm,
@@ -321,7 +329,9 @@ const CASES: &[Case] = &[
         name: "a missing Kubernetes permission",
         change: |f| {
             if let Ok(probe) = &mut f.probes[0] {
-                probe.regions[0].answers[1].allowed = false;
+                if let Some(answer) = probe.regions[0].answers.get_mut(1) {
+                    answer.allowed = false;
+                }
             }
         },
         kind: CheckKind::KubernetesPermissions,
@@ -411,7 +421,9 @@ const CASES: &[Case] = &[
         name: "an offline DERP peer",
         change: |f| {
             if let Some(peers) = &mut east_cluster(f).peers {
-                peers[0].online = false;
+                if let Some(peer) = peers.first_mut() {
+                    peer.online = false;
+                }
             }
         },
         kind: CheckKind::DerpPeers,
@@ -464,7 +476,9 @@ const CASES: &[Case] = &[
         name: "an older platform image in one region",
         change: |f| {
             if let Ok(cluster) = &mut west(f).cluster {
-                cluster.images[0].image = "ghcr.io/loft-sh/vcluster-platform:4.7.2".into();
+                if let Some(image) = cluster.images.first_mut() {
+                    image.image = "ghcr.io/loft-sh/vcluster-platform:4.7.2".into();
+                }
             }
         },
         kind: CheckKind::ImageDrift,
@@ -486,7 +500,9 @@ const CASES: &[Case] = &[
         name: "a permission granted in one region only",
         change: |f| {
             if let Ok(probe) = &mut f.probes[0] {
-                probe.regions[1].answers[1].allowed = false;
+                if let Some(answer) = probe.regions[1].answers.get_mut(1) {
+                    answer.allowed = false;
+                }
             }
         },
         kind: CheckKind::PermissionDrift,
@@ -595,5 +611,42 @@ fn the_majority_image_is_the_wanted_one() {
     ];
     for (values, want) in cases {
         assert_eq!(majority(values).copied(), *want, "{values:?}");
+    }
+}
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn with(chosen: &[usize]) -> Report {
+        let mut facts = ready();
+        for index in chosen {
+            (CASES[*index].change)(&mut facts);
+        }
+        evaluated(&facts)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        /// Whatever is wrong at once: the report is as bad as its worst
+        /// check; a check says what to do exactly when it did not pass;
+        /// something wrong never reads as ready; and one more thing wrong
+        /// never makes the report better.
+        #[test]
+        fn things_wrong_at_once_never_read_better_than_one_of_them(
+            chosen in proptest::sample::subsequence((0..CASES.len()).collect::<Vec<_>>(), 0..=CASES.len()),
+            extra in 0..CASES.len(),
+        ) {
+            let report = with(&chosen);
+            let worst = report.checks.iter().map(|c| c.status).max().unwrap_or(Status::Pass);
+            prop_assert_eq!(report.status(), worst);
+            prop_assert!(report.checks.iter().all(|c| (c.status == Status::Pass) == c.fix.is_none()));
+            prop_assert_eq!(report.status() == Status::Pass, chosen.is_empty());
+            let mut more = chosen.clone();
+            more.push(extra);
+            prop_assert!(with(&more).status() >= report.status());
+        }
     }
 }
