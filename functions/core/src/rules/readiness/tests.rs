@@ -171,10 +171,10 @@ const CASES: &[Case] = &[
     Case {
         name: "a disabled alarm action",
         change: |f| {
-            if let Ok(alarms) = &mut east(f).alarms {
-                if let Some(alarm) = alarms.first_mut() {
-                    alarm.actions_enabled = false;
-                }
+            if let Ok(alarms) = &mut east(f).alarms
+                && let Some(alarm) = alarms.first_mut()
+            {
+                alarm.actions_enabled = false;
             }
         },
         kind: CheckKind::HealthAlarm,
@@ -186,10 +186,10 @@ const CASES: &[Case] = &[
     Case {
         name: "an alarm acting on something else",
         change: |f| {
-            if let Ok(alarms) = &mut west(f).alarms {
-                if let Some(alarm) = alarms.first_mut() {
-                    alarm.alarm_actions = vec!["arn:aws:sns:us-east-1:123456789012:other".into()];
-                }
+            if let Ok(alarms) = &mut west(f).alarms
+                && let Some(alarm) = alarms.first_mut()
+            {
+                alarm.alarm_actions = vec!["arn:aws:sns:us-east-1:123456789012:other".into()];
             }
         },
         kind: CheckKind::HealthAlarm,
@@ -201,10 +201,10 @@ const CASES: &[Case] = &[
     Case {
         name: "an alarm in INSUFFICIENT_DATA",
         change: |f| {
-            if let Ok(alarms) = &mut east(f).alarms {
-                if let Some(alarm) = alarms.first_mut() {
-                    alarm.state = AlarmState::InsufficientData;
-                }
+            if let Ok(alarms) = &mut east(f).alarms
+                && let Some(alarm) = alarms.first_mut()
+            {
+                alarm.state = AlarmState::InsufficientData;
             }
         },
         kind: CheckKind::HealthAlarm,
@@ -216,10 +216,10 @@ const CASES: &[Case] = &[
     Case {
         name: "an alarm in ALARM",
         change: |f| {
-            if let Ok(alarms) = &mut east(f).alarms {
-                if let Some(alarm) = alarms.first_mut() {
-                    alarm.state = AlarmState::Alarm;
-                }
+            if let Ok(alarms) = &mut east(f).alarms
+                && let Some(alarm) = alarms.first_mut()
+            {
+                alarm.state = AlarmState::Alarm;
             }
         },
         kind: CheckKind::HealthAlarm,
@@ -328,10 +328,10 @@ const CASES: &[Case] = &[
     Case {
         name: "a missing Kubernetes permission",
         change: |f| {
-            if let Ok(probe) = &mut f.probes[0] {
-                if let Some(answer) = probe.regions[0].answers.get_mut(1) {
-                    answer.allowed = false;
-                }
+            if let Ok(probe) = &mut f.probes[0]
+                && let Some(answer) = probe.regions[0].answers.get_mut(1)
+            {
+                answer.allowed = false;
             }
         },
         kind: CheckKind::KubernetesPermissions,
@@ -420,10 +420,10 @@ const CASES: &[Case] = &[
     Case {
         name: "an offline DERP peer",
         change: |f| {
-            if let Some(peers) = &mut east_cluster(f).peers {
-                if let Some(peer) = peers.first_mut() {
-                    peer.online = false;
-                }
+            if let Some(peers) = &mut east_cluster(f).peers
+                && let Some(peer) = peers.first_mut()
+            {
+                peer.online = false;
             }
         },
         kind: CheckKind::DerpPeers,
@@ -475,10 +475,10 @@ const CASES: &[Case] = &[
     Case {
         name: "an older platform image in one region",
         change: |f| {
-            if let Ok(cluster) = &mut west(f).cluster {
-                if let Some(image) = cluster.images.first_mut() {
-                    image.image = "ghcr.io/loft-sh/vcluster-platform:4.7.2".into();
-                }
+            if let Ok(cluster) = &mut west(f).cluster
+                && let Some(image) = cluster.images.first_mut()
+            {
+                image.image = "ghcr.io/loft-sh/vcluster-platform:4.7.2".into();
             }
         },
         kind: CheckKind::ImageDrift,
@@ -499,10 +499,10 @@ const CASES: &[Case] = &[
     Case {
         name: "a permission granted in one region only",
         change: |f| {
-            if let Ok(probe) = &mut f.probes[0] {
-                if let Some(answer) = probe.regions[1].answers.get_mut(1) {
-                    answer.allowed = false;
-                }
+            if let Ok(probe) = &mut f.probes[0]
+                && let Some(answer) = probe.regions[1].answers.get_mut(1)
+            {
+                answer.allowed = false;
             }
         },
         kind: CheckKind::PermissionDrift,
