@@ -16,7 +16,7 @@ use failover_core::Error;
 use failover_core::config::{MAX_POLLS, ReadinessTargets, Settings};
 use failover_core::error::RetryPolicy;
 use failover_core::model::remedy::{Cause, Remedy};
-use failover_core::rules::guardrails::Gate;
+use failover_core::rules::guardrails::{Gate, WaitReason};
 use failover_core::rules::readiness::PROBED;
 use failover_core::rules::recovery::Recovery;
 use system::template::substituted;
@@ -450,7 +450,10 @@ fn every_choice_of_the_workflow_is_an_answer_the_functions_give() {
         Gate::Report {
             remedy: Remedy::Scale { replicas: 3 },
         },
-        Gate::Wait { seconds: 30 },
+        Gate::Wait {
+            seconds: 30,
+            because: WaitReason::Cooldown,
+        },
         Gate::Skip,
         Gate::Escalate {
             cause: Cause::DeploymentMissing,

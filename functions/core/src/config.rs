@@ -151,6 +151,8 @@ pub struct Guardrails {
     pub window: Duration,
     /// Minimum time between two actions on one region.
     pub cooldown: Duration,
+    /// Minimum time between actions on two different regions.
+    pub spread: Duration,
 }
 
 impl Settings {
@@ -243,6 +245,11 @@ impl Settings {
                     "ACTION_COOLDOWN_SECONDS",
                     120,
                     0..=3600,
+                ))),
+                spread: Duration::from_secs(u64::from(reader.number(
+                    "RESTART_SPREAD_SECONDS",
+                    30,
+                    0..=600,
                 ))),
             };
             let health_check_interval = reader.number("HEALTH_CHECK_INTERVAL_SECONDS", 30, 10..=30);
@@ -578,6 +585,7 @@ pub(crate) mod tests {
         assert_eq!(s.reconcile.hold, Duration::from_secs(3600));
         assert_eq!(s.reconcile.reminder_every, Duration::from_secs(1800));
         assert_eq!(s.metrics_namespace, "PlatformFailover");
+        assert_eq!(s.guardrails.spread, Duration::from_secs(30));
         assert_eq!(
             s.readiness,
             ReadinessPolicy {
@@ -700,6 +708,10 @@ pub(crate) mod tests {
             (
                 &[("HEALTH_CHECK_INTERVAL_SECONDS", "60")],
                 &["HEALTH_CHECK_INTERVAL_SECONDS must be a whole number from 10 to 30"],
+            ),
+            (
+                &[("RESTART_SPREAD_SECONDS", "601")],
+                &["RESTART_SPREAD_SECONDS must be a whole number from 0 to 600"],
             ),
             (
                 &[("DRILL_EVIDENCE_DAYS", "0")],

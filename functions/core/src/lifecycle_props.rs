@@ -642,7 +642,7 @@ impl World {
                     Gate::Act { .. } | Gate::Skip => {
                         Next::Run(Stage::Verify, report.timing.settle_seconds, report.timing)
                     }
-                    Gate::Wait { seconds } => Next::Run(Stage::Restore, seconds, report.timing),
+                    Gate::Wait { seconds, .. } => Next::Run(Stage::Restore, seconds, report.timing),
                     Gate::Report { .. } => Next::End(ExecutionStatus::Succeeded),
                     Gate::Escalate { .. } => Next::End(ExecutionStatus::Failed),
                 })

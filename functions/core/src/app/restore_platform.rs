@@ -165,6 +165,28 @@ pub async fn restore_platform(
     let acted = || incident.actions.iter().filter(|a| a.may_have_acted());
     // The store lists the action dropped just now only once it is written.
     let unwritten = dropped_now.filter(|at| *at >= window_start);
+    // The other regions' latest action within the spread: regions that
+    // fail together are acted on one after another, never all at once.
+    let mut last_action_elsewhere = None;
+    if !rails.spread.is_zero() {
+        let spread_start =
+            now - chrono::Duration::from_std(rails.spread).unwrap_or(chrono::Duration::zero());
+        for other in deps
+            .settings
+            .regions
+            .iter()
+            .filter(|r| r.name != region.name)
+        {
+            let latest = deps
+                .records
+                .store
+                .actions_since(&other.name, spread_start)
+                .await?
+                .into_iter()
+                .max();
+            last_action_elsewhere = last_action_elsewhere.max(latest);
+        }
+    }
     let history = History {
         actions_this_incident: count(acted()),
         actions_in_window: count(region_actions.iter().chain(unwritten.iter())),
@@ -173,6 +195,7 @@ pub async fn restore_platform(
             .copied()
             .chain(acted().map(|a| a.at))
             .max(),
+        last_action_elsewhere,
     };
     let decision = gate(
         remedy,
@@ -377,6 +400,7 @@ fn count<T>(items: impl Iterator<Item = T>) -> u32 {
 
 #[cfg(test)]
 mod tests {
+    use crate::rules::guardrails::WaitReason;
     use std::time::Duration;
 
     use super::*;
@@ -729,8 +753,102 @@ mod tests {
         world.clock.advance(Duration::from_secs(30));
         world.verified().await;
         let report = world.restore(&world.by_id(), "r2").await.unwrap();
-        assert_eq!(report.decision, Gate::Wait { seconds: 90 });
+        assert_eq!(
+            report.decision,
+            Gate::Wait {
+                seconds: 90,
+                because: WaitReason::Cooldown
+            }
+        );
         assert_eq!(world.platform.changes().1.len(), 1);
+    }
+
+    /// A confirmed incident of `region`, open beside the world's own.
+    async fn confirmed_in(world: &World, region: &str) -> Incident {
+        let mut incident = Incident::detect(
+            region,
+            &crate::fakes::alarm_trigger(),
+            false,
+            world.clock.now(),
+            "other1",
+        );
+        incident.id = format!("{region}-other");
+        let entry = Journal::new("other1").entry(
+            &incident,
+            world.clock.now(),
+            EntryKind::Detected,
+            "detected",
+        );
+        world.store.open(&incident, &entry).await.unwrap();
+        incident
+            .conclude(
+                crate::model::verdict::Verdict::Confirmed,
+                Vec::new(),
+                world.clock.now(),
+            )
+            .unwrap();
+        world.store.update(&incident, &[]).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn restarts_across_regions_are_spread() {
+        let world = World::new(crashloop(), false, &[("RESTART_SPREAD_SECONDS", "30")]).await;
+        world.restore(&world.by_id(), "r1").await.unwrap();
+        world.health.set("hc-b", &[false]);
+        world.clock.advance(Duration::from_secs(10));
+        let west = confirmed_in(&world, "eu-west-1").await;
+        let request = RestoreRequest {
+            incident_id: Some(west.id.clone()),
+            region: None,
+            dry_run: false,
+            timing: None,
+        };
+
+        let waiting = world.restore(&request, "w1").await.unwrap();
+        assert_eq!(
+            waiting.decision,
+            Gate::Wait {
+                seconds: 20,
+                because: WaitReason::Spread
+            }
+        );
+        assert!(
+            waiting
+                .summary
+                .contains("restarts across regions are spread"),
+            "{}",
+            waiting.summary
+        );
+        assert_eq!(world.platform.changes().1.len(), 1, "only us-east-1 so far");
+
+        world.clock.advance(Duration::from_secs(20));
+        let acting = world.restore(&request, "w2").await.unwrap();
+        assert!(matches!(acting.decision, Gate::Act { .. }), "{acting:?}");
+        let regions: Vec<String> = world
+            .platform
+            .restarted
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(region, _)| region.clone())
+            .collect();
+        assert_eq!(regions, ["us-east-1", "eu-west-1"]);
+    }
+
+    #[tokio::test]
+    async fn no_spread_means_regions_are_acted_on_at_once() {
+        let world = World::new(crashloop(), false, &[("RESTART_SPREAD_SECONDS", "0")]).await;
+        world.restore(&world.by_id(), "r1").await.unwrap();
+        world.health.set("hc-b", &[false]);
+        let west = confirmed_in(&world, "eu-west-1").await;
+        let request = RestoreRequest {
+            incident_id: Some(west.id.clone()),
+            region: None,
+            dry_run: false,
+            timing: None,
+        };
+        let acting = world.restore(&request, "w1").await.unwrap();
+        assert!(matches!(acting.decision, Gate::Act { .. }), "{acting:?}");
     }
 
     #[tokio::test]
@@ -771,7 +889,13 @@ mod tests {
             ..world.by_id()
         };
         let report = world.restore(&request, "r2").await.unwrap();
-        assert_eq!(report.decision, Gate::Wait { seconds: 80 });
+        assert_eq!(
+            report.decision,
+            Gate::Wait {
+                seconds: 80,
+                because: WaitReason::Cooldown
+            }
+        );
         assert_eq!(
             world.platform.changes().1.len(),
             1,
@@ -890,7 +1014,13 @@ mod tests {
         world.health.set("hc-a", &[false]);
         world.clock.advance(Duration::from_secs(30));
         let again = world.restore(&world.by_id(), "again").await.unwrap();
-        assert_eq!(again.decision, Gate::Wait { seconds: 80 });
+        assert_eq!(
+            again.decision,
+            Gate::Wait {
+                seconds: 80,
+                because: WaitReason::Cooldown
+            }
+        );
         assert_eq!(world.platform.changes(), (vec![], vec![]));
     }
 

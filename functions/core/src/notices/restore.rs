@@ -4,7 +4,7 @@ use crate::model::diagnosis::Diagnosis;
 use crate::model::incident::Incident;
 use crate::model::notice::{Notice, Severity};
 use crate::model::remedy::Remedy;
-use crate::rules::guardrails::Gate;
+use crate::rules::guardrails::{Gate, WaitReason};
 use chrono::{DateTime, Utc};
 
 pub(crate) fn describe(decision: Gate) -> String {
@@ -21,9 +21,18 @@ pub(crate) fn describe(decision: Gate) -> String {
         Gate::Report { remedy: _ } => {
             "dry run: would restart the deployment (rollout restart)".into()
         }
-        Gate::Wait { seconds } => {
+        Gate::Wait {
+            seconds,
+            because: WaitReason::Cooldown,
+        } => {
             format!("waiting: the last action was too recent, next decision in {seconds} s")
         }
+        Gate::Wait {
+            seconds,
+            because: WaitReason::Spread,
+        } => format!(
+            "waiting: another region was acted on moments ago and restarts across regions are spread, next decision in {seconds} s"
+        ),
         Gate::Skip => "no action: the region's health check is healthy again".into(),
         Gate::Escalate { cause }
         | Gate::Act {

@@ -15,6 +15,19 @@ pub struct History {
     /// Actions in this region within the guardrail window, this incident's included.
     pub actions_in_window: u32,
     pub last_action_at: Option<DateTime<Utc>>,
+    /// The latest action in any other region within the spread.
+    pub last_action_elsewhere: Option<DateTime<Utc>>,
+}
+
+/// Why a remedy waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitReason {
+    /// The region's own last action is more recent than the cooldown.
+    Cooldown,
+    /// Another region was acted on more recently than the spread: regions
+    /// that fail together are never all restarted at the same moment.
+    Spread,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,6 +44,7 @@ pub enum Gate {
     /// Too soon after the last action: try again later.
     Wait {
         seconds: u64,
+        because: WaitReason,
     },
     /// The latest health reading says the region is healthy: never act.
     Skip,
@@ -62,7 +76,12 @@ pub fn gate(
                 cause: Cause::PodsHealthyButCheckFailing,
             },
             Some(seconds),
-        ) => return Gate::Wait { seconds },
+        ) => {
+            return Gate::Wait {
+                seconds,
+                because: WaitReason::Cooldown,
+            };
+        }
         (Remedy::Escalate { cause }, _) => return Gate::Escalate { cause },
         (acting, _) => acting,
     };
@@ -81,6 +100,16 @@ pub fn gate(
         if since < guardrails.cooldown {
             return Gate::Wait {
                 seconds: (guardrails.cooldown - since).as_secs().max(1),
+                because: WaitReason::Cooldown,
+            };
+        }
+    }
+    if let Some(last) = history.last_action_elsewhere {
+        let since = now.signed_duration_since(last).to_std().unwrap_or_default();
+        if since < guardrails.spread {
+            return Gate::Wait {
+                seconds: (guardrails.spread - since).as_secs().max(1),
+                because: WaitReason::Spread,
             };
         }
     }
