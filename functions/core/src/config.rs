@@ -353,7 +353,7 @@ where
     }
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
     /// A required SNS topic ARN.
     fn topic_arn(&mut self, name: &str) -> String {
         let arn = self.required(name);
@@ -370,7 +370,7 @@ impl Reader<'_> {
         self.problems.push(format!("{name} {what}"));
     }
 
-    fn value(&self, name: &str) -> Option<&str> {
+    fn value(&self, name: &str) -> Option<&'a str> {
         self.vars
             .get(name)
             .map(|v| v.trim())
@@ -435,21 +435,62 @@ impl Reader<'_> {
         }
     }
 
+    /// `region:cluster:health-check-id,...`, the template's list, each
+    /// region's alarms named by `HEALTH_ALARM_NAME` (`{region}` is the
+    /// region's name). A malformed item is named and left out.
+    fn listed_regions(&mut self, name: &str, raw: &str) -> Vec<RegionSettings> {
+        const ALARM: &str = "HEALTH_ALARM_NAME";
+        let alarm = self.value(ALARM).map(str::to_owned);
+        if let Some(pattern) = &alarm
+            && !pattern.contains("{region}")
+        {
+            self.problem(
+                ALARM,
+                "must contain {region}, where each region's name goes",
+            );
+        }
+        let mut regions = Vec::new();
+        for (i, item) in raw.split(',').map(str::trim).enumerate() {
+            let parts: Vec<&str> = item.split(':').map(str::trim).collect();
+            let [region, cluster, health_check_id] = parts[..] else {
+                self.problem(
+                    &format!("{name}[{i}]"),
+                    &format!("{item:?} is not region:cluster:health-check-id"),
+                );
+                continue;
+            };
+            regions.push(RegionSettings {
+                name: region.to_owned(),
+                cluster: cluster.to_owned(),
+                health_check_id: health_check_id.to_owned(),
+                alarm_names: alarm
+                    .iter()
+                    .map(|pattern| pattern.replace("{region}", region))
+                    .collect(),
+            });
+        }
+        regions
+    }
+
     fn regions(&mut self) -> Vec<RegionSettings> {
         const NAME: &str = "REGIONS";
         let Some(raw) = self.value(NAME) else {
             self.problem(
                 NAME,
-                "is required (a JSON array of {name, cluster, health_check_id, alarm_names})",
+                "is required (region:cluster:health-check-id items, or a JSON array of {name, cluster, health_check_id, alarm_names})",
             );
             return Vec::new();
         };
-        let regions: Vec<RegionSettings> = match serde_json::from_str(raw) {
-            Ok(r) => r,
-            Err(e) => {
-                self.problem(NAME, &format!("is not a JSON array of {{name, cluster, health_check_id, alarm_names}}: {e}"));
-                return Vec::new();
+        let regions: Vec<RegionSettings> = if raw.starts_with('[') {
+            match serde_json::from_str(raw) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.problem(NAME, &format!("is not a JSON array of {{name, cluster, health_check_id, alarm_names}}: {e}"));
+                    return Vec::new();
+                }
             }
+        } else {
+            self.listed_regions(NAME, raw)
         };
         if regions.len() < 2 {
             self.problem(
@@ -658,6 +699,39 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_templates_list_of_regions_is_read_with_its_alarm_names() {
+        let s = with(&[
+            (
+                "REGIONS",
+                "us-east-1:platform-use1:hc-a, eu-west-1:platform-euw1:hc-b,ap-southeast-1:platform-apse1:hc-c",
+            ),
+            ("HEALTH_ALARM_NAME", "pf-{region}-platform-health"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.regions,
+            [
+                ("us-east-1", "platform-use1", "hc-a"),
+                ("eu-west-1", "platform-euw1", "hc-b"),
+                ("ap-southeast-1", "platform-apse1", "hc-c"),
+            ]
+            .map(|(name, cluster, check)| RegionSettings {
+                name: name.into(),
+                cluster: cluster.into(),
+                health_check_id: check.into(),
+                alarm_names: vec![format!("pf-{name}-platform-health")],
+            })
+        );
+        let without_alarms = with(&[("REGIONS", "us-east-1:a:hc-a,eu-west-1:b:hc-b")]).unwrap();
+        assert!(
+            without_alarms
+                .regions
+                .iter()
+                .all(|r| r.alarm_names.is_empty())
+        );
+    }
+
+    #[test]
     fn each_bad_variable_is_named() {
         type Overrides<'a> = &'a [(&'a str, &'a str)];
         let cases: &[(Overrides, &[&str])] = &[
@@ -710,6 +784,29 @@ pub(crate) mod tests {
                 &["HEALTH_CHECK_INTERVAL_SECONDS must be a whole number from 10 to 30"],
             ),
             (
+                &[("REGIONS", "us-east-1:a:hc-a,eu-west-1:b")],
+                &["REGIONS[1] \"eu-west-1:b\" is not region:cluster:health-check-id"],
+            ),
+            (
+                &[("REGIONS", "us-east-1:a:hc-a,us-east-1:b:hc-b")],
+                &["REGIONS[1] repeats region \"us-east-1\""],
+            ),
+            (
+                &[("REGIONS", "us-east-1:a:hc-a")],
+                &["REGIONS must name at least two regions"],
+            ),
+            (
+                &[("REGIONS", "us-east-1:a:hc-a,eu-west-1:b:")],
+                &["REGIONS[1] health_check_id is empty"],
+            ),
+            (
+                &[
+                    ("REGIONS", "us-east-1:a:hc-a,eu-west-1:b:hc-b"),
+                    ("HEALTH_ALARM_NAME", "pf-platform-health"),
+                ],
+                &["HEALTH_ALARM_NAME must contain {region}"],
+            ),
+            (
                 &[("RESTART_SPREAD_SECONDS", "601")],
                 &["RESTART_SPREAD_SECONDS must be a whole number from 0 to 600"],
             ),
@@ -735,6 +832,10 @@ pub(crate) mod tests {
             ),
             (
                 &[("REGIONS", "us-east-1")],
+                &["REGIONS[0] \"us-east-1\" is not region:cluster:health-check-id"],
+            ),
+            (
+                &[("REGIONS", "[{\"name\": \"us-east-1\"}]")],
                 &["REGIONS is not a JSON array"],
             ),
             (
