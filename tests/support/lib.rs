@@ -115,8 +115,13 @@ impl LocalCloud {
     }
 
     /// A fresh environment (table, topic + inbox queue, health checks) that
-    /// no other test shares.
+    /// no other test shares, in us-east-1 and eu-west-1.
     pub fn provision(&self, label: &str) -> Environment {
+        self.provision_in(label, &["us-east-1", "eu-west-1"])
+    }
+
+    /// The same, in `regions`.
+    pub fn provision_in(&self, label: &str, regions: &[&str]) -> Environment {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let stamp = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -132,6 +137,8 @@ impl LocalCloud {
             "provision",
             "--name",
             &name,
+            "--regions",
+            &regions.join(","),
         ]));
         serde_json::from_str(&json)
             .unwrap_or_else(|e| panic!("provision printed no environment ({e}): {json}"))

@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
-use failover_core::app::ports::{IncidentStore, Lease, Opened};
+use failover_core::app::ports::{ActionSlot, IncidentStore, Lease, Opened};
 use failover_core::model::incident::{Incident, Lane, TimelineEntry};
 use failover_core::{Error, Result};
 
@@ -435,6 +435,15 @@ impl IncidentStore for DynamoIncidentStore {
             .await
             .map_err(|e| classify(SERVICE, e))?;
         Ok(())
+    }
+
+    async fn claim_action_slot(
+        &self,
+        region: &str,
+        at: DateTime<Utc>,
+        spread: Duration,
+    ) -> Result<ActionSlot> {
+        self.take_action_slot(region, at, spread).await
     }
 
     async fn actions_since(

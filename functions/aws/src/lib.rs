@@ -3,6 +3,7 @@
 //! CloudWatch and Lambda, the decoding of the events AWS delivers, and the
 //! Lambda plumbing every function shares.
 
+mod action_slot;
 pub mod alarm_event;
 mod clock;
 mod cloudwatch;

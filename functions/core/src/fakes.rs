@@ -134,6 +134,8 @@ pub struct MemoryStore {
     /// The id of every notice ever stored in an outbox: each must be
     /// delivered at least once.
     pub outboxed: Mutex<BTreeSet<String>>,
+    /// The action slot: who took it last, and when.
+    pub slot: Mutex<Option<(String, DateTime<Utc>)>>,
 }
 
 /// The next `after` writes (open, update, append, release, heartbeat) work;
@@ -186,6 +188,31 @@ impl MemoryStore {
 
 #[async_trait]
 impl IncidentStore for MemoryStore {
+    async fn claim_action_slot(
+        &self,
+        region: &str,
+        at: DateTime<Utc>,
+        spread: Duration,
+    ) -> Result<crate::app::ports::ActionSlot> {
+        self.write()?;
+        let mut slot = self.slot.lock().unwrap();
+        if let Some((holder, taken)) = slot.as_ref()
+            && holder != region
+            && at
+                .signed_duration_since(*taken)
+                .to_std()
+                .unwrap_or_default()
+                < spread
+        {
+            return Ok(crate::app::ports::ActionSlot::Held {
+                region: holder.clone(),
+                at: *taken,
+            });
+        }
+        *slot = Some((region.to_owned(), at));
+        Ok(crate::app::ports::ActionSlot::Claimed)
+    }
+
     async fn lease(&self, region: &str, lane: Lane) -> Result<Lease> {
         let Some(id) = self
             .leases

@@ -39,6 +39,15 @@ pub enum Opened {
     Existing(Box<Incident>),
 }
 
+/// The one slot for acting on a platform, shared by every region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActionSlot {
+    /// This region has it now.
+    Claimed,
+    /// Another region took it at `at`, less than the spread ago.
+    Held { region: String, at: DateTime<Utc> },
+}
+
 /// What a region's lease (of one lane) names.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Lease {
@@ -101,6 +110,17 @@ pub trait IncidentStore: Send + Sync {
     /// applied by an invocation that died before recording so.
     async fn actions_since(&self, region: &str, since: DateTime<Utc>)
     -> Result<Vec<DateTime<Utc>>>;
+
+    /// Takes the action slot for `region` at `at`, all or nothing: granted
+    /// when it is free, was last taken `spread` or longer before `at`, or
+    /// was last taken by this region. Two regions restored at once never
+    /// both get it.
+    async fn claim_action_slot(
+        &self,
+        region: &str,
+        at: DateTime<Utc>,
+        spread: Duration,
+    ) -> Result<ActionSlot>;
 
     /// The region's incidents, open or closed, with notices still to deliver.
     async fn undelivered(&self, region: &str) -> Result<Vec<Incident>>;

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::app::commit::{Delivered, commit, deliver};
 use crate::app::context::{Context, read};
-use crate::app::ports::Platform;
+use crate::app::ports::{ActionSlot, Platform};
 use crate::error::{Error, Result};
 use crate::model::diagnosis::Diagnosis;
 use crate::model::health::Health;
@@ -14,7 +14,7 @@ use crate::model::incident::{Action, Closing, EntryKind, Incident, Journal, Lane
 use crate::model::phase::Phase;
 use crate::model::remedy::Remedy;
 use crate::model::workflow::Timing;
-use crate::rules::guardrails::{Gate, History, gate};
+use crate::rules::guardrails::{Gate, History, gate, spread};
 use crate::rules::remedy::choose;
 
 /// Which incident to restore: by id (from the workflow) or by region (a
@@ -165,28 +165,6 @@ pub async fn restore_platform(
     let acted = || incident.actions.iter().filter(|a| a.may_have_acted());
     // The store lists the action dropped just now only once it is written.
     let unwritten = dropped_now.filter(|at| *at >= window_start);
-    // The other regions' latest action within the spread: regions that
-    // fail together are acted on one after another, never all at once.
-    let mut last_action_elsewhere = None;
-    if !rails.spread.is_zero() {
-        let spread_start =
-            now - chrono::Duration::from_std(rails.spread).unwrap_or(chrono::Duration::zero());
-        for other in deps
-            .settings
-            .regions
-            .iter()
-            .filter(|r| r.name != region.name)
-        {
-            let latest = deps
-                .records
-                .store
-                .actions_since(&other.name, spread_start)
-                .await?
-                .into_iter()
-                .max();
-            last_action_elsewhere = last_action_elsewhere.max(latest);
-        }
-    }
     let history = History {
         actions_this_incident: count(acted()),
         actions_in_window: count(region_actions.iter().chain(unwritten.iter())),
@@ -195,7 +173,6 @@ pub async fn restore_platform(
             .copied()
             .chain(acted().map(|a| a.at))
             .max(),
-        last_action_elsewhere,
     };
     let decision = gate(
         remedy,
@@ -224,6 +201,24 @@ pub async fn restore_platform(
             ),
         });
     }
+
+    // Only a remedy about to be applied takes the slot (never a preview):
+    // whoever gets it acts, the other regions wait out the spread.
+    let decision = match decision {
+        Gate::Act { .. } if !rails.spread.is_zero() => {
+            let held = match deps
+                .records
+                .store
+                .claim_action_slot(&region.name, now, rails.spread)
+                .await?
+            {
+                ActionSlot::Claimed => None,
+                ActionSlot::Held { at, .. } => Some(at),
+            };
+            spread(decision, held, rails.spread, now)
+        }
+        _ => decision,
+    };
 
     entries.push(journal.entry(&incident, now, EntryKind::Diagnosed, diagnosis.summary()));
     entries.push(journal.entry(

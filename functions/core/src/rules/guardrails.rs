@@ -5,6 +5,8 @@ use crate::config::Guardrails;
 use crate::model::remedy::Cause;
 use crate::model::remedy::Remedy;
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -15,8 +17,6 @@ pub struct History {
     /// Actions in this region within the guardrail window, this incident's included.
     pub actions_in_window: u32,
     pub last_action_at: Option<DateTime<Utc>>,
-    /// The latest action in any other region within the spread.
-    pub last_action_elsewhere: Option<DateTime<Utc>>,
 }
 
 /// Why a remedy waits.
@@ -104,14 +104,82 @@ pub fn gate(
             };
         }
     }
-    if let Some(last) = history.last_action_elsewhere {
-        let since = now.signed_duration_since(last).to_std().unwrap_or_default();
-        if since < guardrails.spread {
-            return Gate::Wait {
-                seconds: (guardrails.spread - since).as_secs().max(1),
-                because: WaitReason::Spread,
-            };
+    Gate::Act { remedy: acting }
+}
+
+/// A remedy about to be applied while another region holds the action slot
+/// (it was acted on at `held_since`): it waits out the spread, so that
+/// regions that fail together are never all restarted at the same moment.
+pub fn spread(
+    decision: Gate,
+    held_since: Option<DateTime<Utc>>,
+    spread: Duration,
+    now: DateTime<Utc>,
+) -> Gate {
+    let (Gate::Act { .. }, Some(held_since)) = (decision, held_since) else {
+        return decision;
+    };
+    let since = now
+        .signed_duration_since(held_since)
+        .to_std()
+        .unwrap_or_default();
+    if since < spread {
+        Gate::Wait {
+            seconds: (spread - since).as_secs().max(1),
+            because: WaitReason::Spread,
+        }
+    } else {
+        decision
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_remedy_waits_out_the_spread_after_another_regions_action() {
+        let now: DateTime<Utc> = "2026-11-22T10:00:00Z".parse().unwrap();
+        let restart = Gate::Act {
+            remedy: Remedy::RolloutRestart,
+        };
+        let ago = |s: i64| Some(now - chrono::Duration::seconds(s));
+        let spread_of = Duration::from_secs(30);
+        let cases = [
+            ("the slot was free", restart, None, restart),
+            (
+                "another region acted 10 s ago",
+                restart,
+                ago(10),
+                Gate::Wait {
+                    seconds: 20,
+                    because: WaitReason::Spread,
+                },
+            ),
+            (
+                "less than a second is left",
+                restart,
+                Some(now - chrono::Duration::milliseconds(29_600)),
+                Gate::Wait {
+                    seconds: 1,
+                    because: WaitReason::Spread,
+                },
+            ),
+            ("the spread has passed", restart, ago(30), restart),
+            ("only an action waits", Gate::Skip, ago(1), Gate::Skip),
+            (
+                "an escalation never waits",
+                Gate::Escalate {
+                    cause: Cause::RestartBudgetSpent,
+                },
+                ago(1),
+                Gate::Escalate {
+                    cause: Cause::RestartBudgetSpent,
+                },
+            ),
+        ];
+        for (name, decision, held, want) in cases {
+            assert_eq!(spread(decision, held, spread_of, now), want, "{name}");
         }
     }
-    Gate::Act { remedy: acting }
 }

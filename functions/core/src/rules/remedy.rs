@@ -223,17 +223,12 @@ mod tests {
             spread: Duration::from_secs(30),
         };
         let restart = Remedy::RolloutRestart;
-        let seconds_ago = |s: i64| Some(now - chrono::Duration::seconds(s));
-        let elsewhere = |history: History, last: Option<DateTime<Utc>>| History {
-            last_action_elsewhere: last,
-            ..history
-        };
+
         let minutes_ago = |m: i64| Some(now - chrono::Duration::minutes(m));
         let history = |this: u32, window: u32, last: Option<DateTime<Utc>>| History {
             actions_this_incident: this,
             actions_in_window: window,
             last_action_at: last,
-            last_action_elsewhere: None,
         };
         let table = [
             (
@@ -320,62 +315,6 @@ mod tests {
                 Gate::Escalate {
                     cause: Cause::NoReadyNode,
                 },
-            ),
-            (
-                "another region acted moments ago: spread",
-                restart,
-                elsewhere(history(0, 0, None), seconds_ago(10)),
-                false,
-                false,
-                Gate::Wait {
-                    seconds: 20,
-                    because: WaitReason::Spread,
-                },
-            ),
-            (
-                "another region acted longer ago than the spread",
-                restart,
-                elsewhere(history(0, 0, None), seconds_ago(31)),
-                false,
-                false,
-                Gate::Act { remedy: restart },
-            ),
-            (
-                "the region's own cooldown is said first",
-                restart,
-                elsewhere(history(1, 1, seconds_ago(20)), seconds_ago(5)),
-                false,
-                false,
-                Gate::Wait {
-                    seconds: 40,
-                    because: WaitReason::Cooldown,
-                },
-            ),
-            (
-                "a spent budget escalates, spread or not",
-                restart,
-                elsewhere(history(2, 2, None), seconds_ago(5)),
-                false,
-                false,
-                Gate::Escalate {
-                    cause: Cause::RestartBudgetSpent,
-                },
-            ),
-            (
-                "a dry run reports, spread or not",
-                restart,
-                elsewhere(history(0, 0, None), seconds_ago(5)),
-                false,
-                true,
-                Gate::Report { remedy: restart },
-            ),
-            (
-                "a healthy region is never acted on, spread or not",
-                restart,
-                elsewhere(history(0, 0, None), seconds_ago(5)),
-                true,
-                false,
-                Gate::Skip,
             ),
             (
                 "scale counts like a restart",
