@@ -34,6 +34,8 @@ const QUICK: &[(&str, &str)] = &[
     ("CONFIRM_SAMPLES", "1"),
     ("CONFIRM_INTERVAL_SECONDS", "0"),
     ("RECOVERY_HEALTHY_READINGS", "1"),
+    // Both regions are restored one right after the other here.
+    ("RESTART_SPREAD_SECONDS", "0"),
 ];
 
 /// A function's role session, from the real STS `AssumeRole` of its role.
@@ -184,8 +186,10 @@ async fn a_read_only_function_may_read_but_a_patch_is_refused_once_not_retried()
         .expect_err("the read-only group may not patch");
     let text = error.to_string();
     assert!(
-        text.contains("refused the credentials for restart the deployment (403 Forbidden)"),
-        "{text}"
+        text.contains("refused the credentials for restart the deployment (403 Forbidden: ")
+            && text.contains("deployments.apps \"loft\" is forbidden: User ")
+            && text.contains(" cannot patch "),
+        "the API server's own words name who may not do what: {text}"
     );
     let patches: Vec<Value> = east
         .kube()

@@ -468,7 +468,7 @@ mod tests {
             Err(error @ Error::Rejected { .. }) => assert!(
                 error
                     .to_string()
-                    .contains("read the deployment (403 Forbidden)"),
+                    .contains("read the deployment (403 Forbidden: forbidden)"),
                 "names the read refused: {error}"
             ),
             other => panic!("a refused deployment read is an error, got {other:?}"),

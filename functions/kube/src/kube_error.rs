@@ -8,11 +8,19 @@ const SERVICE: &str = "Kubernetes API";
 /// (401, 403, 422, ...) will not.
 pub(crate) fn classify(cluster: &str, what: &str, error: kube::Error) -> Error {
     match &error {
+        // The API server's message names the user and the verb it refused:
+        // what a person needs to fix the grant, and never a credential.
         kube::Error::Api(status) if status.code == 401 || status.code == 403 => Error::rejected(
             SERVICE,
             format!(
-                "cluster {cluster} refused the credentials for {what} ({} {}): grant the function's role access with scripts/grant-eks-access",
-                status.code, status.reason
+                "cluster {cluster} refused the credentials for {what} ({} {}{}): grant the function's role access with scripts/grant-eks-access",
+                status.code,
+                status.reason,
+                if status.message.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", status.message)
+                }
             ),
         ),
         kube::Error::Api(status) if status.code >= 500 || status.code == 429 => Error::unavailable(
@@ -63,7 +71,7 @@ mod tests {
                 "403: the role has no access",
                 api(403, "Forbidden"),
                 RetryPolicy::Fail,
-                "refused the credentials for read the deployment (403 Forbidden)",
+                "refused the credentials for read the deployment (403 Forbidden: from the test)",
             ),
             (
                 "404 (a get, not a get_opt)",
