@@ -266,6 +266,9 @@ fn list_names_every_scenario_on_one_line() {
             "workflow-stopped",
             "sns-outage",
             "retry-after-throttle",
+            "three-regions",
+            "two-of-three-down",
+            "all-three-down",
             "readiness-drift",
             "rbac-missing"
         ]
@@ -347,6 +350,50 @@ async fn rbac_missing() {
     assert!(
         subjects(&summary, false)
             .contains(&"[CRITICAL] ESCALATION: us-east-1 recovery stopped on an error"),
+        "{summary}"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
+async fn three_regions() {
+    let summary = drill("three-regions").await;
+    recovered(&summary, "rollout_restart");
+    assert_eq!(incidents(&summary).len(), 1, "{summary}");
+}
+
+#[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
+async fn two_of_three_down() {
+    let summary = drill("two-of-three-down").await;
+    assert_eq!(summary["outcome"], "recovered", "{summary}");
+    let mut regions: Vec<&str> = incidents(&summary)
+        .iter()
+        .map(|i| {
+            assert_eq!(i["phase"], "recovered", "{summary}");
+            i["id"]
+                .as_str()
+                .and_then(|id| id.get(..9))
+                .unwrap_or_default()
+        })
+        .collect();
+    regions.sort_unstable();
+    assert_eq!(
+        regions,
+        ["eu-west-1", "us-east-1"],
+        "one incident each: {summary}"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
+async fn all_three_down() {
+    let summary = drill("all-three-down").await;
+    assert_eq!(summary["outcome"], "escalated", "{summary}");
+    assert!(actions(&summary).is_empty(), "{summary}");
+    assert_eq!(
+        incidents(&summary)[0]["escalation"],
+        "all_regions_down",
         "{summary}"
     );
 }

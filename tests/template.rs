@@ -2,29 +2,54 @@
 //! timeouts and retries, its waits and how it ends, the reconciler's and
 //! the readiness evaluation's triggers and IAM, the functions' names, the
 //! alarms on the orchestrator, their topic and its key, the dashboard, the
-//! functions' sizing and network, the console's parameter groups;
+//! functions' sizing and network, the console's parameter groups, the
+//! per-region resources and least privilege for any number of regions;
 //! and one source of truth for the contract strings: every Choice of the
 //! workflow is an answer the functions give, its Retry list is exactly the
 //! errors whose policy is retry, every parameter's default and range is the
-//! functions' own. Offline: no local cloud, no tool.
+//! functions' own. The template is read as CloudFormation expands its
+//! per-region loop for a sample `Regions` of three regions. Offline: no
+//! local cloud, no tool.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use failover_core::Error;
-use failover_core::config::{MAX_POLLS, ReadinessTargets, Settings};
+use failover_core::config::{MAX_POLLS, ReadinessTargets, RegionSettings, Settings};
 use failover_core::error::RetryPolicy;
 use failover_core::model::remedy::{Cause, Remedy};
 use failover_core::rules::guardrails::{Gate, WaitReason};
 use failover_core::rules::readiness::PROBED;
 use failover_core::rules::recovery::Recovery;
-use system::template::substituted;
+use system::template::{literal, substituted};
 
-use serde_json::Value;
+use serde_json::{Value, json};
+
+/// A `Regions` of three regions, as a deployment passes it: the tests read
+/// the template as CloudFormation expands its per-region loop for these.
+const REGIONS: [&str; 3] = [
+    "us-east-1:platform-us-east-1:0f1e2d3c-4b5a-4978-8a9b-0c1d2e3f4a5b",
+    "eu-west-1:platform-eu-west-1:1a2b3c4d-5e6f-4a0b-9c1d-2e3f4a5b6c7d",
+    "ap-southeast-2:platform-ap-southeast-2:9f8e7d6c-5b4a-4392-8a1b-0c9d8e7f6a5b",
+];
 
 fn template() -> Value {
-    system::template::load()
+    template_for(&REGIONS)
+}
+
+/// The template for `Regions` = `regions`, its loop expanded.
+fn template_for(regions: &[&str]) -> Value {
+    system::template::expanded(&system::template::load(), &[("Regions", regions)])
+}
+
+/// An item of `Regions`: its region, cluster and health check id.
+fn parts(item: &str) -> (&str, &str, &str) {
+    let parts: Vec<&str> = item.split(':').collect();
+    let [region, cluster, health_check] = parts[..] else {
+        panic!("{item} is not region:cluster:health-check-id");
+    };
+    (region, cluster, health_check)
 }
 
 fn number(value: &Value) -> u64 {
@@ -163,15 +188,7 @@ fn reconcile_runs_on_its_schedule_and_on_every_execution_that_ends_badly() {
 #[test]
 fn reconcile_may_call_exactly_what_it_calls() {
     let template = template();
-    let statements =
-        template["Resources"]["ReconcileFunction"]["Properties"]["Policies"][0]["Statement"]
-            .as_array()
-            .unwrap();
-    let granted: BTreeSet<String> = statements
-        .iter()
-        .flat_map(actions)
-        .map(str::to_owned)
-        .collect();
+    let granted = grants(&template, "ReconcileFunction");
     let calls = [
         // Route53HealthChecks::observe
         "route53:GetHealthCheckStatus",
@@ -189,13 +206,86 @@ fn reconcile_may_call_exactly_what_it_calls() {
         "states:DescribeExecution",
     ];
     let expected: BTreeSet<String> = calls.iter().map(|c| (*c).to_owned()).collect();
-    assert_eq!(granted, expected);
-    for statement in statements {
-        assert_ne!(
-            statement["Resource"], "*",
-            "{statement}: scoped to its resources"
+    assert_eq!(granted.keys().cloned().collect::<BTreeSet<_>>(), expected);
+    for (action, resources) in &granted {
+        assert!(
+            !resources.contains(r#""*""#),
+            "{action}: scoped to its resources, not {resources:?}"
         );
     }
+}
+
+/// What the role of function `logical` may do, action -> resources (as
+/// [`resource_text`]): its own `Policies`, and every statement of an
+/// `AWS::IAM::Policy` attached to the role SAM generates for it
+/// (`<logical>Role`) that names that role as its caller
+/// (`aws:PrincipalArn`) or names no caller.
+fn grants(template: &Value, logical: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let mut granted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut allow = |statement: &Value| {
+        if statement["Effect"] != "Allow" {
+            return;
+        }
+        for resource in statement_resources(statement) {
+            for action in actions(statement) {
+                granted
+                    .entry(action.to_owned())
+                    .or_default()
+                    .insert(resource_text(resource));
+            }
+        }
+    };
+    let function = &template["Resources"][logical]["Properties"];
+    assert!(function.is_object(), "no function {logical}");
+    for policy in function["Policies"].as_array().into_iter().flatten() {
+        for statement in policy["Statement"].as_array().into_iter().flatten() {
+            allow(statement);
+        }
+    }
+    let role = format!("{logical}Role");
+    for (name, policy) in resources(template, "AWS::IAM::Policy") {
+        let properties = &policy["Properties"];
+        let attached = properties["Roles"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({ "Ref": role }));
+        for statement in properties["PolicyDocument"]["Statement"]
+            .as_array()
+            .unwrap()
+        {
+            let callers = callers(name, statement);
+            if attached && callers.as_ref().is_none_or(|c| c.contains(&role)) {
+                allow(statement);
+            }
+        }
+    }
+    granted
+}
+
+/// The roles (logical ids) a statement of an attached policy is limited
+/// to, `None` when it names no caller; any other condition is refused, so
+/// that what [`grants`] reads is what IAM decides.
+fn callers(policy: &str, statement: &Value) -> Option<BTreeSet<String>> {
+    let condition = statement.get("Condition")?;
+    let arns = &condition["ArnEquals"]["aws:PrincipalArn"];
+    assert!(
+        condition.as_object().map(serde_json::Map::len) == Some(1)
+            && condition["ArnEquals"].as_object().map(serde_json::Map::len) == Some(1),
+        "{policy}: a condition other than the caller's role: {condition}"
+    );
+    Some(
+        arns.as_array()
+            .unwrap_or_else(|| panic!("{policy}: aws:PrincipalArn {arns}"))
+            .iter()
+            .map(|arn| {
+                arn["Fn::GetAtt"]
+                    .as_str()
+                    .and_then(|a| a.strip_suffix(".Arn"))
+                    .unwrap_or_else(|| panic!("{policy}: a caller that is no role's Arn: {arn}"))
+                    .to_owned()
+            })
+            .collect(),
+    )
 }
 
 /// The function built from `binary`, by logical id.
@@ -242,23 +332,21 @@ fn evaluate_readiness_may_call_exactly_what_it_calls() {
         .as_array()
         .unwrap();
     assert_eq!(policies.len(), 1, "one policy of its own: {policies:?}");
-    let mut granted: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     for statement in policies[0]["Statement"].as_array().unwrap() {
         assert_eq!(statement["Effect"], "Allow", "{statement}");
-        for resource in statement_resources(statement) {
-            let text = resource_text(resource);
+    }
+    let granted = grants(&template, "EvaluateReadinessFunction");
+    for (action, resources) in &granted {
+        for text in resources {
             assert!(
                 !text.contains('*'),
-                "{statement}: scoped to its resources, not {text}"
+                "{action}: scoped to its resources, not {text}"
             );
-            for action in actions(statement) {
-                granted.entry(action).or_default().insert(text.clone());
-            }
         }
     }
 
-    let health_checks: BTreeSet<String> = ["RegionAHealthCheckId", "RegionBHealthCheckId"]
-        .map(|id| format!("arn:AWS::Partition:route53:::healthcheck/{id}"))
+    let health_checks: BTreeSet<String> = REGIONS
+        .map(|item| format!("arn:AWS::Partition:route53:::healthcheck/{}", parts(item).2))
         .into();
     let (health, _) = alarms(&template);
     let health_alarms: BTreeSet<String> = health
@@ -270,7 +358,7 @@ fn evaluate_readiness_may_call_exactly_what_it_calls() {
             )
         })
         .collect();
-    assert_eq!(health_alarms.len(), 2, "{health_alarms:?}");
+    assert_eq!(health_alarms.len(), REGIONS.len(), "{health_alarms:?}");
     let probed: BTreeSet<String> = PROBED
         .iter()
         .map(|binary| arn_of(function_by_binary(&template, binary).0))
@@ -280,7 +368,7 @@ fn evaluate_readiness_may_call_exactly_what_it_calls() {
     let table = BTreeSet::from([arn_of("IncidentTable")]);
     let topic = BTreeSet::from([ref_to("OpsTopic")]);
     let key = BTreeSet::from([arn_of("OpsKey")]);
-    let calls: BTreeMap<&str, BTreeSet<String>> = BTreeMap::from([
+    let calls: BTreeMap<String, BTreeSet<String>> = [
         // Route53HealthChecks::config
         ("route53:GetHealthCheck", health_checks),
         // CloudWatchAlarms::configs
@@ -298,7 +386,9 @@ fn evaluate_readiness_may_call_exactly_what_it_calls() {
         ("sns:Publish", topic),
         ("kms:GenerateDataKey", key.clone()),
         ("kms:Decrypt", key),
-    ]);
+    ]
+    .map(|(action, resources)| (action.to_owned(), resources))
+    .into();
     assert_eq!(granted, calls);
     assert_eq!(
         template["Resources"]["OpsTopic"]["Properties"]["KmsMasterKeyId"]["Ref"], "OpsKey",
@@ -914,8 +1004,8 @@ fn the_ops_topic_has_its_own_key_which_cloudwatch_may_use() {
 fn every_alarm_on_the_orchestrator_tells_the_ops_topic_and_may_publish_there() {
     let template = template();
     let (health, ops) = alarms(&template);
-    assert_eq!(health.len(), 2, "{health:?}");
-    assert!(ops.len() >= 7, "{ops:?}");
+    assert_eq!(health.len(), REGIONS.len(), "{health:?}");
+    assert!(ops.len() >= 5 + REGIONS.len(), "{ops:?}");
     let topic = serde_json::json!([{"Ref": "OpsTopic"}]);
     for (name, alarm) in ops {
         let properties = &alarm["Properties"];
@@ -1016,23 +1106,25 @@ fn the_heartbeat_alarm_treats_no_data_as_a_dead_reconciler() {
 fn each_health_alarm_has_an_alarm_for_its_insufficient_data() {
     let template = template();
     let (health, ops) = alarms(&template);
+    assert_eq!(health.len(), REGIONS.len(), "{health:?}");
     for (name, alarm) in health {
-        // "${AWS::StackName}-${RegionAName}-platform-health" -> RegionAName
-        let named = alarm["Properties"]["AlarmName"]["Fn::Sub"]
-            .as_str()
-            .unwrap();
+        // "AWS::StackName-us-east-1-platform-health" -> us-east-1
+        let named = substituted(&alarm["Properties"]["AlarmName"], true);
         let region = named
-            .split("${")
-            .nth(2)
-            .and_then(|p| p.split('}').next())
-            .unwrap();
+            .strip_prefix("AWS::StackName-")
+            .and_then(|n| n.strip_suffix("-platform-health"))
+            .unwrap_or_else(|| panic!("{name}: {named}"));
         let watching: Vec<&String> = ops
             .iter()
             .filter(|(_, a)| {
                 let p = &a["Properties"];
+                let dimensions = p["Dimensions"].as_array();
                 p["MetricName"] == "HealthAlarmInsufficientData"
-                    && p["Dimensions"]
-                        == serde_json::json!([{"Name": "region", "Value": {"Ref": region}}])
+                    && dimensions.is_some_and(|d| {
+                        d.len() == 1
+                            && d[0]["Name"] == "region"
+                            && literal(&d[0]["Value"]).as_deref() == Some(region)
+                    })
             })
             .map(|(n, a)| {
                 assert_eq!(a["Condition"], "ReconcileOn", "{n}: reconcile emits it");
@@ -1188,6 +1280,95 @@ fn rows(dashboard: &Value) -> Vec<&Vec<Value>> {
         .filter_map(|w| w["properties"]["metrics"].as_array())
         .flatten()
         .filter_map(Value::as_array)
+        .filter(|r| r[0].is_string())
+        .collect()
+}
+
+/// A dashboard line of metric math:
+/// `SEARCH('{Namespace,Dimension,...} MetricName="M" dimension="value"', 'Stat', Period)`.
+#[derive(Debug)]
+struct Search {
+    namespace: String,
+    /// The dimensions a metric must have, all of them and no other.
+    dimensions: BTreeSet<String>,
+    metric: String,
+    /// Dimension values a metric must have.
+    filters: BTreeMap<String, String>,
+    stat: String,
+    period: u64,
+}
+
+impl Search {
+    fn parse(expression: &str) -> Self {
+        let malformed = || -> ! { panic!("not a SEARCH this test reads: {expression}") };
+        let inner = expression
+            .strip_prefix("SEARCH('")
+            .and_then(|e| e.strip_suffix(')'))
+            .unwrap_or_else(|| malformed());
+        let (query, rest) = inner.split_once("', '").unwrap_or_else(|| malformed());
+        let (stat, period) = rest.split_once("', ").unwrap_or_else(|| malformed());
+        let (schema, terms) = query
+            .strip_prefix('{')
+            .and_then(|q| q.split_once("} "))
+            .unwrap_or_else(|| malformed());
+        let mut schema = schema.split(',').map(|p| p.trim_matches('"').to_owned());
+        let namespace = schema.next().unwrap_or_else(|| malformed());
+        let mut filters: BTreeMap<String, String> = terms
+            .split(' ')
+            .map(|term| {
+                let (name, value) = term.split_once('=').unwrap_or_else(|| malformed());
+                (name.to_owned(), value.trim_matches('"').to_owned())
+            })
+            .collect();
+        let metric = filters.remove("MetricName").unwrap_or_else(|| malformed());
+        Self {
+            namespace,
+            dimensions: schema.collect(),
+            metric,
+            filters,
+            stat: stat.to_owned(),
+            period: period.trim().parse().unwrap_or_else(|_| malformed()),
+        }
+    }
+
+    /// Whether this line shows `alarm`'s metric as the alarm reads it.
+    fn shows(&self, alarm: &Value) -> bool {
+        let properties = &alarm["Properties"];
+        let namespace = match &properties["Namespace"] {
+            Value::String(plain) => plain.clone(),
+            sub => substituted(sub, true),
+        };
+        let dimensions: BTreeMap<String, String> = properties["Dimensions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|d| {
+                let value = literal(&d["Value"]).unwrap_or_else(|| d["Value"].to_string());
+                (d["Name"].as_str().unwrap().to_owned(), value)
+            })
+            .collect();
+        self.namespace == namespace
+            && properties["MetricName"] == self.metric.as_str()
+            && self.dimensions == dimensions.keys().cloned().collect()
+            && self
+                .filters
+                .iter()
+                .all(|(k, v)| dimensions.get(k) == Some(v))
+            && properties["Statistic"] == self.stat.as_str()
+            && number(&properties["Period"]) == self.period
+    }
+}
+
+/// Every SEARCH line of the dashboard.
+fn searches(dashboard: &Value) -> Vec<Search> {
+    dashboard["widgets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w["properties"]["metrics"].as_array())
+        .flatten()
+        .filter_map(|r| r[0]["expression"].as_str())
+        .map(Search::parse)
         .collect()
 }
 
@@ -1225,13 +1406,32 @@ fn the_dashboard_is_json_that_shows_every_custom_metric_and_alarm() {
         })
         .flat_map(|(_, a)| alarm_metrics(a))
         .collect();
+    // The stack's own alarms, and the copies the loop makes per region.
+    let raw = system::template::load();
+    let (per_region, stack): (Named<'_>, Named<'_>) = health
+        .iter()
+        .chain(&ops)
+        .copied()
+        .partition(|(n, _)| raw["Resources"].get(n.as_str()).is_none());
+    assert_eq!(
+        per_region.len(),
+        2 * REGIONS.len(),
+        "a health and an insufficient-data alarm per region: {per_region:?}"
+    );
 
     for reconciler in [true, false] {
         let board = dashboard(&template, reconciler);
+        let searches = searches(&board);
         let shown: BTreeSet<&str> = rows(&board)
             .into_iter()
             .filter(|r| r[0] == namespace.as_str())
             .filter_map(|r| r[1].as_str())
+            .chain(
+                searches
+                    .iter()
+                    .filter(|s| s.namespace == namespace)
+                    .map(|s| s.metric.as_str()),
+            )
             .collect();
         for name in [
             "OpenIncidents",
@@ -1250,12 +1450,31 @@ fn the_dashboard_is_json_that_shows_every_custom_metric_and_alarm() {
                 Metric::NAMES
             );
         }
-        let actions: BTreeSet<&str> = rows(&board)
-            .into_iter()
-            .filter(|r| r[1] == "ActionsApplied")
-            .filter_map(|r| {
-                let at = r.iter().position(|v| v == "action")?;
-                r[at + 1].as_str()
+        // Per region only by search, so that every listed region shows.
+        for row in rows(&board) {
+            assert!(
+                !row.iter().any(|v| v == "region"),
+                "a line for one region: {row:?}"
+            );
+        }
+        for search in &searches {
+            if search.namespace == namespace {
+                assert!(
+                    search.dimensions.contains("region"),
+                    "by region: {search:?}"
+                );
+                assert!(!search.filters.contains_key("region"), "{search:?}");
+            }
+        }
+        let actions: BTreeSet<&str> = searches
+            .iter()
+            .filter(|s| s.metric == "ActionsApplied")
+            .map(|s| {
+                assert_eq!(
+                    s.dimensions,
+                    BTreeSet::from(["action".to_owned(), "region".to_owned()])
+                );
+                s.filters["action"].as_str()
             })
             .collect();
         assert_eq!(
@@ -1289,12 +1508,429 @@ fn the_dashboard_is_json_that_shows_every_custom_metric_and_alarm() {
             .flat_map(|w| w["properties"]["alarms"].as_array().unwrap())
             .map(|a| a.as_str().unwrap().to_owned())
             .collect();
-        let expected: BTreeSet<String> = health
+        let expected: BTreeSet<String> = stack
             .iter()
-            .chain(&ops)
             .filter(|(_, a)| reconciler || a.get("Condition").is_none())
             .map(|(n, _)| format!("{n}.Arn"))
             .collect();
         assert_eq!(listed, expected, "reconciler on: {reconciler}");
+        for (name, alarm) in &per_region {
+            if !reconciler && alarm.get("Condition").is_some() {
+                continue;
+            }
+            assert!(
+                searches.iter().any(|s| s.shows(alarm)),
+                "{name}: no line of the dashboard shows its metric as it reads it"
+            );
+        }
+    }
+}
+
+#[test]
+fn each_region_of_the_list_gets_its_alarms_its_invoke_permission_and_its_policy() {
+    let template = template();
+    let (health, ops) = alarms(&template);
+    let permissions: Named<'_> = resources(&template, "AWS::Lambda::Permission")
+        .into_iter()
+        .filter(|(_, p)| p["Properties"]["Principal"] == "lambda.alarms.cloudwatch.amazonaws.com")
+        .collect();
+    let policies = resources(&template, "AWS::IAM::Policy");
+    for (what, count) in [
+        ("health alarms", health.len()),
+        ("alarm invoke permissions", permissions.len()),
+        ("IAM policies", policies.len()),
+    ] {
+        assert_eq!(count, REGIONS.len(), "{what}: one per region");
+    }
+    for item in REGIONS {
+        let (region, cluster, check) = parts(item);
+        let alarm_name = format!("AWS::StackName-{region}-platform-health");
+
+        let mine: Named<'_> = health
+            .iter()
+            .filter(|(_, a)| substituted(&a["Properties"]["AlarmName"], true) == alarm_name)
+            .copied()
+            .collect();
+        assert_eq!(mine.len(), 1, "{region}: {mine:?}");
+        let (alarm_id, alarm) = mine[0];
+        let properties = &alarm["Properties"];
+        assert_eq!(properties["Namespace"], "AWS/Route53");
+        assert_eq!(properties["MetricName"], "HealthCheckStatus");
+        let dimensions = properties["Dimensions"].as_array().unwrap();
+        assert_eq!(dimensions.len(), 1, "{alarm_id}");
+        assert_eq!(dimensions[0]["Name"], "HealthCheckId");
+        assert_eq!(literal(&dimensions[0]["Value"]).as_deref(), Some(check));
+        let description = substituted(&properties["AlarmDescription"], true);
+        for named in [region, cluster, check] {
+            assert!(description.contains(named), "{alarm_id}: {description}");
+        }
+
+        let invoking: Named<'_> = permissions
+            .iter()
+            .filter(|(_, p)| {
+                p["Properties"]["SourceArn"]
+                    .get("Fn::Sub")
+                    .is_some_and(|_| {
+                        substituted(&p["Properties"]["SourceArn"], true)
+                            == format!("{alarm_id}.Arn")
+                    })
+            })
+            .copied()
+            .collect();
+        assert_eq!(invoking.len(), 1, "{alarm_id} may invoke: {invoking:?}");
+        let permission = &invoking[0].1["Properties"];
+        assert_eq!(permission["Action"], "lambda:InvokeFunction");
+        assert_eq!(
+            permission["FunctionName"],
+            json!({"Fn::GetAtt": "ConfirmOutageFunction.Arn"})
+        );
+        assert_eq!(
+            permission["SourceAccount"],
+            json!({"Ref": "AWS::AccountId"})
+        );
+
+        let blind: Named<'_> = ops
+            .iter()
+            .filter(|(_, a)| {
+                let p = &a["Properties"];
+                p["MetricName"] == "HealthAlarmInsufficientData"
+                    && literal(&p["Dimensions"][0]["Value"]).as_deref() == Some(region)
+            })
+            .copied()
+            .collect();
+        assert_eq!(blind.len(), 1, "{region}: {blind:?}");
+        let (blind_id, blind) = blind[0];
+        assert_eq!(blind["Condition"], "ReconcileOn", "{blind_id}");
+        assert_eq!(
+            substituted(&blind["Properties"]["AlarmName"], true),
+            format!("AWS::StackName-{region}-health-alarm-insufficient-data")
+        );
+        let description = substituted(&blind["Properties"]["AlarmDescription"], true);
+        for named in [alarm_name.as_str(), check] {
+            assert!(description.contains(named), "{blind_id}: {description}");
+        }
+
+        let arns = BTreeSet::from([
+            format!("arn:AWS::Partition:route53:::healthcheck/{check}"),
+            format!("arn:AWS::Partition:cloudwatch:AWS::Region:AWS::AccountId:alarm:{alarm_name}"),
+            format!("arn:AWS::Partition:eks:{region}:AWS::AccountId:cluster/{cluster}"),
+        ]);
+        let policy: Vec<BTreeSet<String>> = policies
+            .iter()
+            .map(|(_, p)| {
+                p["Properties"]["PolicyDocument"]["Statement"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .flat_map(statement_resources)
+                    .map(resource_text)
+                    .collect::<BTreeSet<String>>()
+            })
+            .filter(|named| named.iter().any(|arn| arns.contains(arn)))
+            .collect();
+        assert_eq!(policy, [arns], "{region}: one policy, exactly its ARNs");
+    }
+    // Each policy is attached to roles SAM generates, and each statement
+    // names the callers it is for, among them.
+    let functions: BTreeSet<String> = resources(&template, "AWS::Serverless::Function")
+        .into_iter()
+        .inspect(|(name, f)| {
+            assert!(
+                f["Properties"].get("Role").is_none(),
+                "{name}: SAM makes its role"
+            );
+        })
+        .map(|(name, _)| format!("{name}Role"))
+        .collect();
+    for (name, policy) in policies {
+        let properties = &policy["Properties"];
+        let roles: BTreeSet<String> = properties["Roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["Ref"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(roles.is_subset(&functions), "{name}: {roles:?}");
+        for statement in properties["PolicyDocument"]["Statement"]
+            .as_array()
+            .unwrap()
+        {
+            assert_eq!(statement["Effect"], "Allow", "{name}");
+            let callers = callers(name, statement).unwrap_or_else(|| {
+                panic!("{name}: a statement for every attached role: {statement}")
+            });
+            assert!(
+                callers.is_subset(&roles),
+                "{name}: {callers:?} not attached"
+            );
+        }
+    }
+}
+
+/// What each function calls in every region, on that region's own
+/// resources (its health check, health alarm, cluster).
+const PER_REGION: &[(&str, &[&str])] = &[
+    ("confirm-outage", &["route53:GetHealthCheckStatus"]),
+    (
+        "restore-platform",
+        &["route53:GetHealthCheckStatus", "eks:DescribeCluster"],
+    ),
+    (
+        "verify-recovery",
+        &["route53:GetHealthCheckStatus", "eks:DescribeCluster"],
+    ),
+    ("check-derp-peers", &["eks:DescribeCluster"]),
+    ("escalate-incident", &[]),
+    (
+        "reconcile",
+        &["route53:GetHealthCheckStatus", "cloudwatch:DescribeAlarms"],
+    ),
+    (
+        "evaluate-readiness",
+        &["route53:GetHealthCheck", "cloudwatch:DescribeAlarms"],
+    ),
+];
+
+/// The ARN of the resource of region `item` that `action` is on.
+fn region_arn(action: &str, item: &str) -> String {
+    let (region, cluster, check) = parts(item);
+    match action.split(':').next() {
+        Some("route53") => format!("arn:AWS::Partition:route53:::healthcheck/{check}"),
+        Some("cloudwatch") => format!(
+            "arn:AWS::Partition:cloudwatch:AWS::Region:AWS::AccountId:alarm:AWS::StackName-{region}-platform-health"
+        ),
+        Some("eks") => format!("arn:AWS::Partition:eks:{region}:AWS::AccountId:cluster/{cluster}"),
+        _ => panic!("{action} is on no region's resource"),
+    }
+}
+
+#[test]
+fn every_function_may_reach_exactly_the_listed_regions_and_no_other() {
+    let per_region: BTreeSet<&str> = PER_REGION
+        .iter()
+        .flat_map(|(_, a)| a.iter().copied())
+        .collect();
+    for listed in [&REGIONS[..2], &REGIONS[..]] {
+        let template = template_for(listed);
+        assert_eq!(
+            PER_REGION.len(),
+            resources(&template, "AWS::Serverless::Function").len(),
+            "every function"
+        );
+        for (binary, calls) in PER_REGION {
+            let (logical, _) = function_by_binary(&template, binary);
+            let granted = grants(&template, logical);
+            for action in &per_region {
+                let want: BTreeSet<String> = if calls.contains(action) {
+                    listed.iter().map(|item| region_arn(action, item)).collect()
+                } else {
+                    BTreeSet::new()
+                };
+                assert_eq!(
+                    granted.get(*action).cloned().unwrap_or_default(),
+                    want,
+                    "{binary}: {action} with {} regions",
+                    listed.len()
+                );
+            }
+        }
+        // A region outside the list is named nowhere: not in a policy, not
+        // in an alarm, not in what the functions are told.
+        let text = template.to_string();
+        for item in REGIONS.iter().filter(|item| !listed.contains(item)) {
+            let (region, cluster, check) = parts(item);
+            for named in [region, cluster, check] {
+                assert!(!text.contains(named), "{named} is not listed, yet named");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_functions_read_the_list_and_name_each_regions_alarm_as_the_stack_does() {
+    let template = template();
+    let variables = &template["Globals"]["Function"]["Environment"]["Variables"];
+    assert_eq!(
+        variables["REGIONS"],
+        json!({"Fn::Join": [",", {"Ref": "Regions"}]})
+    );
+    let stack = "platform-failover";
+    // What CloudFormation makes of the two for the sample list.
+    let regions =
+        literal(&json!({"Fn::Join": [variables["REGIONS"]["Fn::Join"][0], REGIONS]})).unwrap();
+    let alarm = substituted(&variables["HEALTH_ALARM_NAME"], true).replace("AWS::StackName", stack);
+    let mut vars: Vec<(String, String)> = required_vars()
+        .into_iter()
+        .filter(|(k, _)| k != "REGIONS")
+        .collect();
+    vars.push(("REGIONS".to_owned(), regions));
+    vars.push(("HEALTH_ALARM_NAME".to_owned(), alarm));
+    let settings = Settings::from_vars(vars)
+        .unwrap_or_else(|e| panic!("the functions refuse the stack's regions: {e}"));
+    let want: Vec<RegionSettings> = REGIONS
+        .map(|item| {
+            let (region, cluster, check) = parts(item);
+            RegionSettings {
+                name: region.to_owned(),
+                cluster: cluster.to_owned(),
+                health_check_id: check.to_owned(),
+                alarm_names: vec![format!("{stack}-{region}-platform-health")],
+            }
+        })
+        .into();
+    assert_eq!(settings.regions, want);
+    // The alarms they read are the ones the stack makes.
+    let (health, _) = alarms(&template);
+    let made: BTreeSet<String> = health
+        .iter()
+        .map(|(_, a)| {
+            substituted(&a["Properties"]["AlarmName"], true).replace("AWS::StackName", stack)
+        })
+        .collect();
+    assert_eq!(made, settings.alarm_names().into_iter().collect());
+}
+
+#[test]
+fn one_loop_over_the_regions_makes_every_per_region_resource_and_no_function() {
+    let raw = system::template::load();
+    assert_eq!(
+        raw["Transform"],
+        json!(["AWS::LanguageExtensions", "AWS::Serverless-2016-10-31"]),
+        "the loop is expanded before SAM reads the functions"
+    );
+    let parameter = &raw["Parameters"]["Regions"];
+    assert_eq!(parameter["Type"], "CommaDelimitedList");
+    let pattern = parameter["AllowedPattern"].as_str().unwrap();
+    assert!(
+        pattern.starts_with('^') && pattern.ends_with('$'),
+        "{pattern}"
+    );
+    assert!(
+        parameter["ConstraintDescription"]
+            .as_str()
+            .unwrap()
+            .contains("region:eks-cluster-name:route-53-health-check-id"),
+        "{parameter}"
+    );
+    assert!(
+        parameter.get("Default").is_none(),
+        "no region has a safe default"
+    );
+
+    let loops: Vec<(&String, &Value)> = raw
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(section, body)| {
+            body.as_object()
+                .into_iter()
+                .flatten()
+                .map(move |e| (section, e))
+        })
+        .filter(|(_, (key, _))| key.starts_with("Fn::ForEach::"))
+        .map(|(section, (_, body))| (section, body))
+        .collect();
+    assert_eq!(loops.len(), 1, "{loops:?}");
+    let (section, body) = loops[0];
+    assert_eq!(section, "Resources");
+    let [identifier, collection, fragment] = body.as_array().unwrap().as_slice() else {
+        panic!("{body}");
+    };
+    assert_eq!(collection, &json!({"Ref": "Regions"}));
+    let placeholder = format!("&{{{}}}", identifier.as_str().unwrap());
+    let mut kinds = BTreeMap::<&str, usize>::new();
+    for (key, resource) in fragment.as_object().unwrap() {
+        assert!(key.contains(&placeholder), "{key}: one logical id per item");
+        let kind = resource["Type"].as_str().unwrap();
+        assert!(
+            !kind.starts_with("AWS::Serverless::"),
+            "{key}: SAM packages a function inside a loop from its source folder"
+        );
+        *kinds.entry(kind).or_default() += 1;
+    }
+    assert_eq!(
+        kinds,
+        BTreeMap::from([
+            ("AWS::CloudWatch::Alarm", 2),
+            ("AWS::IAM::Policy", 1),
+            ("AWS::Lambda::Permission", 1),
+        ])
+    );
+}
+
+/// `samconfig.toml`: section -> key -> value, as written (a list from its
+/// `[` to its `]`, one item a line).
+fn samconfig() -> BTreeMap<String, BTreeMap<String, String>> {
+    let path = system::root().join("samconfig.toml");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut sections: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let mut section = String::new();
+    let mut open: Option<(String, String)> = None;
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Some((key, value)) = &mut open {
+            value.push_str(line);
+            if line == "]" {
+                let (key, value) = (key.clone(), value.clone());
+                sections
+                    .entry(section.clone())
+                    .or_default()
+                    .insert(key, value);
+                open = None;
+            }
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = name.to_owned();
+            continue;
+        }
+        let (key, value) = line
+            .split_once('=')
+            .unwrap_or_else(|| panic!("samconfig.toml: {line}"));
+        let (key, value) = (key.trim().to_owned(), value.trim().to_owned());
+        if value == "[" {
+            open = Some((key, value));
+        } else {
+            sections
+                .entry(section.clone())
+                .or_default()
+                .insert(key, value);
+        }
+    }
+    sections
+}
+
+#[test]
+fn sam_build_and_deploy_expand_the_loop_and_have_regions_to_expand_it_with() {
+    let config = samconfig();
+    for command in ["build", "deploy"] {
+        assert_eq!(
+            config[&format!("default.{command}.parameters")]
+                .get("language_extensions")
+                .map(String::as_str),
+            Some("true"),
+            "sam {command} reads the template only with its loop expanded"
+        );
+    }
+    // The regions in global, so that sam build has them as sam deploy does.
+    let overrides = &config["default.global.parameters"]["parameter_overrides"];
+    let regions: Vec<&str> = overrides
+        .split('"')
+        .filter_map(|o| o.strip_prefix("Regions="))
+        .collect();
+    assert_eq!(regions.len(), 1, "{overrides}");
+    let items: Vec<(&str, &str, &str)> = regions[0].split(',').map(parts).collect();
+    assert!(items.len() >= 2, "{items:?}");
+    let names: BTreeSet<&str> = items.iter().map(|(r, _, _)| *r).collect();
+    assert_eq!(names.len(), items.len(), "{items:?}");
+    for command in ["build", "deploy"] {
+        assert!(
+            config
+                .get(&format!("default.{command}.parameters"))
+                .is_none_or(|s| !s.contains_key("parameter_overrides")),
+            "sam {command} would not read the global list"
+        );
     }
 }

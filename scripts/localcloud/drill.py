@@ -64,6 +64,8 @@ import short_waits  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 FAILED, PEER = "us-east-1", "eu-west-1"
+# The third region of the scenarios that run in three.
+THIRD = "ap-southeast-1"
 HEALTH_TAG = "local-cloud:status"
 TIMEOUT_SECONDS = 240
 # Nothing listens there: the endpoint of a dependency that is down.
@@ -170,6 +172,9 @@ class Scenario:
     health: dict[str, str] = field(default_factory=lambda: {FAILED: "Platform", PEER: "Platform"})
     config: dict[str, str] = field(default_factory=dict)
     alarms: int = 1
+    # Where the environment runs, and the regions whose alarms fire.
+    regions: tuple[str, ...] = (FAILED, PEER)
+    failing: tuple[str, ...] = (FAILED,)
     checks: Callable[[Result], list[str]] = lambda _r: []
     # The orchestrator's own failures: a dependency it cannot reach, and the
     # workflow state in which a person stops the execution (StopExecution).
@@ -281,6 +286,29 @@ def _findings(r: Result, kind: str, scope: str) -> list[dict]:
 
 def _names(checks: list[dict], detail: str, fix: str) -> bool:
     return any(detail in c.get("detail", "") and fix in (c.get("fix") or "") for c in checks)
+
+
+def _two_of_three_down(r: Result) -> list[str]:
+    by_region = {i["region"]: i for i in r.all_incidents}
+    acted = sorted(parse_time(i["acted_at"]) for i in r.all_incidents if i.get("acted_at"))
+    spread = float(drill_waits().get("RESTART_SPREAD_SECONDS", "0"))
+    return (
+        _check(
+            sorted(by_region) == sorted((FAILED, PEER)) and len(r.all_incidents) == 2,
+            f"expected one incident in each of {FAILED} and {PEER},"
+            f" got {[i['region'] for i in r.all_incidents]}",
+        )
+        + _check(
+            all(i["phase"] == "recovered" for i in r.all_incidents),
+            f"not every incident recovered: {[(i['region'], i['phase']) for i in r.all_incidents]}",
+        )
+        + _check(_patched(r, FAILED) == 1 and _patched(r, PEER) == 1, "expected one restart in each")
+        + _check(_patched(r, THIRD) == 0, f"{THIRD} was changed")
+        + _check(
+            len(acted) == 2 and (acted[1] - acted[0]).total_seconds() >= spread,
+            f"the restarts were not spread by {spread:g} s: {acted}",
+        )
+    )
 
 
 def _readiness_drift(r: Result) -> list[str]:
@@ -464,6 +492,42 @@ SCENARIOS = [
         clusters={FAILED: {"pods": "crashloop", "after_restart": "ready"}},
         fault=Fault("Route 53", "ROUTE_53", until=FIRST_ATTEMPT),
         checks=_retry_after_throttle,
+    ),
+    Scenario(
+        "three-regions",
+        f"{FAILED}'s pods crash-loop among three regions -> rollout restart -> recovered",
+        "recovered",
+        clusters={FAILED: {"pods": "crashloop", "after_restart": "ready"}},
+        health={FAILED: "Platform", PEER: "Platform", THIRD: "Platform"},
+        regions=(FAILED, PEER, THIRD),
+        checks=lambda r: _check(
+            _actions(r) == ["rollout_restart"], f"expected one restart, got {_actions(r)}"
+        )
+        + _check(_patched(r, PEER) + _patched(r, THIRD) == 0, "a healthy region was changed"),
+    ),
+    Scenario(
+        "two-of-three-down",
+        f"{FAILED} and {PEER} crash-loop, {THIRD} stays healthy -> both restarted, one after the"
+        " other -> both recovered, one incident each",
+        "recovered",
+        clusters={
+            FAILED: {"pods": "crashloop", "after_restart": "ready"},
+            PEER: {"pods": "crashloop", "after_restart": "ready"},
+        },
+        health={FAILED: "Platform", PEER: "Platform", THIRD: "Platform"},
+        regions=(FAILED, PEER, THIRD),
+        failing=(FAILED, PEER),
+        checks=_two_of_three_down,
+    ),
+    Scenario(
+        "all-three-down",
+        "all three regions fail -> escalated, nothing restarted anywhere",
+        "escalated",
+        clusters={r: {"pods": "crashloop"} for r in (FAILED, PEER, THIRD)},
+        health={FAILED: "Platform", PEER: "Platform", THIRD: "Platform"},
+        regions=(FAILED, PEER, THIRD),
+        checks=lambda r: _check(not r.executions, "a workflow was started")
+        + _check(sum(_patched(r, x) for x in (FAILED, PEER, THIRD)) == 0, "a region was changed"),
     ),
     Scenario(
         "readiness-drift",
@@ -1012,8 +1076,13 @@ def drill_waits(profile: Path = short_waits.PROFILE) -> dict[str, str]:
 
 
 def template_defaults(document: dict) -> dict[str, str]:
-    """Template parameter -> its Default."""
-    return {k: str(v.get("Default")) for k, v in (document.get("Parameters") or {}).items()}
+    """Template parameter -> its Default; a parameter without one (Regions)
+    is left out."""
+    return {
+        k: str(v["Default"])
+        for k, v in (document.get("Parameters") or {}).items()
+        if isinstance(v, dict) and "Default" in v
+    }
 
 
 def parameters_by_variable(document: dict) -> dict[str, str]:
@@ -1057,6 +1126,7 @@ def run(scenario: Scenario) -> int:
     env_file = work / "functions.env"
     provisioned = subprocess.run(
         [str(ROOT / "scripts/local-cloud"), "provision", "--name", name, "--env-file", str(env_file)]
+        + ["--regions", ",".join(scenario.regions)]
         + [a for k, v in config.items() for a in ("--env", f"{k}={v}")],
         check=False,
         capture_output=True,
@@ -1225,27 +1295,32 @@ def follow(scenario: Scenario, cloud: Cloud, env: dict, regions: dict, functions
             AddTags=[{"Key": HEALTH_TAG, "Value": status}],
         )
     # CloudWatch moves the alarm when the health check fails; moto does not.
-    alarm_name = regions[FAILED]["alarm_names"][0]
-    cloud.cloudwatch.set_alarm_state(
-        AlarmName=alarm_name,
-        StateValue="ALARM",
-        StateReason="Threshold Crossed: the drill broke the region (HealthCheckStatus < 1)",
-    )
+    alarm_names = [regions[region]["alarm_names"][0] for region in scenario.failing]
+    for alarm_name in alarm_names:
+        cloud.cloudwatch.set_alarm_state(
+            AlarmName=alarm_name,
+            StateValue="ALARM",
+            StateReason="Threshold Crossed: the drill broke the region (HealthCheckStatus < 1)",
+        )
     timeline = Timeline(cloud, env, t0)
     broke = ", ".join(f"{r}: {json.dumps(p)}" for r, p in scenario.clusters.items()) or "health check only"
-    timeline.line(t0, "drill", f"failure injected ({broke}; health {scenario.health[FAILED]})")
+    health = "; ".join(f"{r} {scenario.health[r]}" for r in scenario.failing)
+    timeline.line(t0, "drill", f"failure injected ({broke}; health {health})")
     if fault:
         timeline.line(t0, "drill", fault.describe())
 
-    alarm = alarm_event(alarm_name, t0)
     first = functions.faulty if fault and functions.faulty else functions.healthy
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=min(scenario.alarms, 50))
-    timeline.line(
-        t0, "alarm", f"{alarm_name} OK -> ALARM" + (f" x{scenario.alarms}" if scenario.alarms > 1 else "")
-    )
-    invocations = [
-        pool.submit(alarm_invocation, functions, alarm, first, timeline) for _ in range(scenario.alarms)
-    ]
+    calls = len(alarm_names) * scenario.alarms
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=min(calls, 50))
+    invocations = []
+    for alarm_name in alarm_names:
+        timeline.line(
+            t0, "alarm", f"{alarm_name} OK -> ALARM" + (f" x{scenario.alarms}" if scenario.alarms > 1 else "")
+        )
+        alarm = alarm_event(alarm_name, t0)
+        invocations += [
+            pool.submit(alarm_invocation, functions, alarm, first, timeline) for _ in range(scenario.alarms)
+        ]
     reconciler = Reconciler(functions, env, timeline)
 
     deadline = time.monotonic() + TIMEOUT_SECONDS

@@ -307,9 +307,24 @@ def load_template() -> dict:
     return document
 
 
+def template_resources(document: dict) -> dict:
+    """The template's resources by logical id, its ``Fn::ForEach::`` loops
+    left out: they hold the per-region alarms, permissions and policies,
+    which the local cloud makes for itself, never a function, the workflow
+    or the table."""
+    resources = document.get("Resources") or {}
+    if not isinstance(resources, dict):
+        return {}
+    return {
+        logical: resource
+        for logical, resource in resources.items()
+        if not logical.startswith("Fn::ForEach::") and isinstance(resource, dict)
+    }
+
+
 def table_properties(document: dict) -> dict:
     path = template_path()
-    resource = (document.get("Resources") or {}).get("IncidentTable")
+    resource = template_resources(document).get("IncidentTable")
     if not isinstance(resource, dict) or not isinstance(resource.get("Properties"), dict):
         raise Failure(f"{path}: no resource IncidentTable with Properties")
     props = resource["Properties"]
@@ -330,7 +345,7 @@ def _substitution(document: dict, key: str, value: object, name: str, account: s
             logical, _, attribute = target.partition(".")
         else:
             logical, attribute = (list(target) + ["", ""])[:2]
-        resource = (document.get("Resources") or {}).get(logical)
+        resource = template_resources(document).get(logical)
         if (
             attribute != "Arn"
             or not isinstance(resource, dict)
@@ -358,7 +373,7 @@ def _substitution(document: dict, key: str, value: object, name: str, account: s
 def workflow_definition(document: dict, name: str, account: str) -> tuple[str, str]:
     """(definition JSON with the substitutions made, type) of the workflow resource."""
     path = template_path()
-    resource = (document.get("Resources") or {}).get(WORKFLOW_RESOURCE)
+    resource = template_resources(document).get(WORKFLOW_RESOURCE)
     if not isinstance(resource, dict) or not isinstance(resource.get("Properties"), dict):
         raise Failure(f"{path}: no resource {WORKFLOW_RESOURCE} with Properties")
     props = resource["Properties"]
@@ -637,8 +652,8 @@ def ensure_workflow(name: str, definition: str, workflow_type: str, account: str
 def function_binaries(document: dict) -> list[str]:
     """The binary of every function in the template, in template order."""
     binaries = []
-    for resource in (document.get("Resources") or {}).values():
-        if not isinstance(resource, dict) or resource.get("Type") != "AWS::Serverless::Function":
+    for resource in template_resources(document).values():
+        if resource.get("Type") != "AWS::Serverless::Function":
             continue
         binary = ((resource.get("Metadata") or {}).get("BuildProperties") or {}).get("Binary")
         if isinstance(binary, str) and binary:

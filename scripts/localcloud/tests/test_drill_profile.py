@@ -99,9 +99,19 @@ def test_parameters_are_derived_from_the_templates_globals(template: dict) -> No
     assert parameters["CONFIRM_SAMPLES"] == "ConfirmSamples"
     assert parameters["ROLLOUT_SETTLE_SECONDS"] == "RolloutSettleSeconds"
     assert parameters["RECOVERY_HEALTHY_READINGS"] == "RecoveryHealthyReadings"
-    # !Sub and !Ref of a resource are not parameters the drill can show.
+    # !Join, !Sub and !Ref of a resource are not parameters the drill can show.
     assert "REGIONS" not in parameters
+    assert "HEALTH_ALARM_NAME" not in parameters
     assert parameters["INCIDENT_TABLE"] == "IncidentTable"
+
+
+def test_a_parameter_without_a_default_has_no_default_to_show(template: dict) -> None:
+    defaults = drill.template_defaults(template)
+    assert "Regions" in template["Parameters"]
+    assert "Regions" not in defaults
+    assert defaults["ConfirmSamples"] == "3"
+    document = {"Parameters": {"A": {"Default": 1}, "B": {"Type": "String"}, "C": "not a parameter"}}
+    assert drill.template_defaults(document) == {"A": "1"}
 
 
 def test_each_shortened_wait_is_shown_against_the_stacks_default(template: dict) -> None:

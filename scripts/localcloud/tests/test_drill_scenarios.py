@@ -45,7 +45,7 @@ def workflow_states(template: dict) -> set[str]:
 
 def test_scenario_names_are_unique_and_crashloop_is_the_default() -> None:
     names = [s.name for s in drill.SCENARIOS]
-    assert len(names) == len(set(names)) == 15
+    assert len(names) == len(set(names)) == 18
     assert "crashloop" in names
     assert "transient" in names
 
@@ -57,7 +57,9 @@ def test_each_scenario_is_well_formed(
     assert scenario.expect in OUTCOMES
     assert scenario.summary and "\n" not in scenario.summary
     assert 1 <= scenario.alarms <= 50
-    regions = {drill.FAILED, drill.PEER}
+    regions = set(scenario.regions)
+    assert {drill.FAILED, drill.PEER} <= regions and len(regions) == len(scenario.regions)
+    assert set(scenario.failing) <= regions and scenario.failing
     assert set(scenario.clusters) <= regions
     assert set(scenario.health) == regions
     for patch in scenario.clusters.values():

@@ -1,5 +1,6 @@
 """provision.py reads template.yaml as CloudFormation would: short-form tags,
-DefinitionSubstitutions, and the recovery workflow built from it."""
+DefinitionSubstitutions, and the recovery workflow built from it; the
+template's per-region loop (Fn::ForEach) is passed over."""
 
 from __future__ import annotations
 
@@ -63,6 +64,21 @@ def test_the_plain_safe_loader_is_left_unchanged() -> None:
 
 # --- one DefinitionSubstitutions value ---------------------------------------
 
+# A per-region loop as the template has one: [identifier, collection,
+# fragment], a list where every other resource is a mapping. The function in
+# it is no function of the environment (the real loop holds none).
+LOOP = [
+    "Region",
+    {"Ref": "Regions"},
+    {
+        "Alarm&{Region}": {"Type": "AWS::CloudWatch::Alarm"},
+        "Looped&{Region}": {
+            "Type": "AWS::Serverless::Function",
+            "Metadata": {"BuildProperties": {"Binary": "looped"}},
+        },
+    },
+]
+
 DOCUMENT = {
     "Parameters": {
         "Seconds": {"Type": "Number", "Default": 30},
@@ -76,6 +92,7 @@ DOCUMENT = {
         },
         "Unbuilt": {"Type": "AWS::Serverless::Function"},
         "Table": {"Type": "AWS::DynamoDB::Table"},
+        "Fn::ForEach::EachRegion": LOOP,
     },
 }
 
@@ -111,6 +128,8 @@ def test_a_substitution_resolves_as_cloudformation_would(value: object, expected
         ({"Fn::GetAtt": "Table.Arn"}, "only !GetAtt <AWS::Serverless::Function>.Arn"),
         ({"Fn::GetAtt": "RestoreFunction.Name"}, "only !GetAtt <AWS::Serverless::Function>.Arn"),
         ({"Fn::GetAtt": "Unbuilt.Arn"}, "function Unbuilt has no Metadata.BuildProperties.Binary"),
+        ({"Fn::GetAtt": "Fn::ForEach::EachRegion.Arn"}, "only !GetAtt <AWS::Serverless::Function>.Arn"),
+        ({"Fn::GetAtt": "Looped&{Region}.Arn"}, "only !GetAtt <AWS::Serverless::Function>.Arn"),
         ({"Fn::Sub": "${X}"}, "cannot resolve"),
         (True, "cannot resolve"),
     ],
@@ -190,6 +209,29 @@ def test_a_template_without_the_workflow_is_refused() -> None:
         provision.workflow_definition(DOCUMENT, "env", ACCOUNT)
 
 
+def test_a_loop_is_passed_over_where_the_functions_the_workflow_and_the_table_are_read() -> None:
+    document = workflow_document(
+        {"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "${RestoreArn}", "End": True}}},
+        {"RestoreArn": {"Fn::GetAtt": "RestoreFunction.Arn"}},
+    )
+    document["Resources"]["IncidentTable"] = {
+        "Type": "AWS::DynamoDB::Table",
+        "Properties": {"AttributeDefinitions": [], "KeySchema": []},
+    }
+    assert "Fn::ForEach::EachRegion" in document["Resources"]
+    assert "Fn::ForEach::EachRegion" not in provision.template_resources(document)
+    assert provision.function_binaries(document) == ["restore-platform"]
+    text, _ = provision.workflow_definition(document, "env", ACCOUNT)
+    assert json.loads(text)["States"]["A"]["Resource"].endswith(":function:env-restore-platform")
+    assert provision.table_properties(document)["KeySchema"] == []
+
+
+@pytest.mark.parametrize("resources", [None, [], "x"])
+def test_a_template_whose_resources_are_no_mapping_has_none(resources: object) -> None:
+    assert provision.template_resources({"Resources": resources}) == {}
+    assert provision.function_binaries({"Resources": resources}) == []
+
+
 # --- the real template ---------------------------------------------------------
 
 
@@ -258,6 +300,17 @@ def test_the_transient_retry_anchor_is_copied_into_every_step_but_escalate(workf
     assert retries["Restore"][0]["ErrorEquals"][:2] == ["UpstreamUnavailable", "ConcurrentUpdate"]
     # Escalating retries everything: it is the last step that tells people.
     assert states["Escalate"]["Retry"][0]["ErrorEquals"] == ["States.ALL"]
+
+
+def test_the_per_region_loop_holds_no_function_workflow_or_table(template: dict) -> None:
+    loops = {k: v for k, v in template["Resources"].items() if k.startswith("Fn::ForEach::")}
+    assert loops, "the per-region resources are a loop over Regions"
+    for name, (_identifier, collection, fragment) in loops.items():
+        assert collection == {"Ref": "Regions"}, name
+        kinds = {resource["Type"] for resource in fragment.values()}
+        assert not {k for k in kinds if k.startswith("AWS::Serverless::")}, name
+        assert "AWS::DynamoDB::Table" not in kinds, name
+    assert sorted(provision.function_binaries(template)) == sorted(binaries())
 
 
 def test_the_incident_table_is_read_from_the_template(template: dict) -> None:
