@@ -216,6 +216,15 @@ impl Incident {
         self.phase = closing.phase();
         self.closed_at = Some(now);
         self.updated_at = now;
+        // A decision recorded but never recorded as applied may have been
+        // applied by an invocation that died in between: once closed, no
+        // restore will apply or drop it, so it is dropped now and counts
+        // against the region's budget and cooldown.
+        for action in &mut self.actions {
+            if action.is_pending() {
+                action.dropped = true;
+            }
+        }
         match closing {
             Closing::Recovered => self.recovered_at = Some(now),
             Closing::Escalated(cause) => self.escalation = Some(cause),
@@ -496,6 +505,36 @@ mod tests {
             incident
                 .conclude(Verdict::Duplicate, Vec::new(), now)
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn closing_counts_a_decision_never_recorded_as_applied() {
+        let now: DateTime<Utc> = "2026-11-22T10:00:00Z".parse().unwrap();
+        let trigger = crate::fakes::alarm_trigger();
+        let mut incident = Incident::detect("us-east-1", &trigger, false, now, "n");
+        incident
+            .conclude(Verdict::Confirmed, Vec::new(), now)
+            .unwrap();
+        let mut applied = Action::decided(now, Remedy::RolloutRestart, false);
+        applied.applied = true;
+        incident.actions = vec![
+            applied,
+            Action::decided(now, Remedy::RolloutRestart, true),
+            Action::decided(now, Remedy::Scale { replicas: 3 }, false),
+        ];
+        incident
+            .close(Closing::Escalated(Cause::WorkflowStopped), now)
+            .unwrap();
+        let counted: Vec<(bool, bool)> = incident
+            .actions
+            .iter()
+            .map(|a| (a.is_pending(), a.may_have_acted()))
+            .collect();
+        assert_eq!(
+            counted,
+            [(false, true), (false, false), (false, true)],
+            "applied: counted; a dry run: never; the pending one: dropped and counted"
         );
     }
 
