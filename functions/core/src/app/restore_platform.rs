@@ -855,29 +855,7 @@ mod tests {
         first.close(Closing::Recovered, world.clock.now()).unwrap();
         world.store.update(&first, &[]).await.unwrap();
         world.clock.advance(Duration::from_secs(40));
-        let mut second = Incident::detect(
-            "us-east-1",
-            &crate::fakes::alarm_trigger(),
-            false,
-            world.clock.now(),
-            "second1",
-        );
-        second.id = "us-east-1-second".into();
-        let entry = Journal::new("second1").entry(
-            &second,
-            world.clock.now(),
-            EntryKind::Detected,
-            "detected",
-        );
-        world.store.open(&second, &entry).await.unwrap();
-        second
-            .conclude(
-                crate::model::verdict::Verdict::Confirmed,
-                Vec::new(),
-                world.clock.now(),
-            )
-            .unwrap();
-        let second = world.store.update(&second, &[]).await.unwrap();
+        let second = confirmed_in(&world, "us-east-1").await;
 
         let request = RestoreRequest {
             incident_id: Some(second.id.clone()),
