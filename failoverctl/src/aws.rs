@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use aws_sdk_lambda::primitives::Blob;
+use failover_aws::lambda_invoke::Answered;
 use failover_aws::sdk_error::classify;
 use failover_core::{Error, Result};
 use serde_json::Value;
@@ -127,37 +127,13 @@ pub async fn invoke(
     function: &str,
     event: &Value,
 ) -> Result<Value> {
-    let answer = client
-        .invoke()
-        .function_name(function)
-        .payload(Blob::new(event.to_string()))
-        .send()
-        .await;
-    match answer {
-        Ok(answer) => {
-            let payload = answer.payload().map(|p| p.as_ref()).unwrap_or_default();
-            let body: Value = serde_json::from_slice(payload).map_err(|e| {
-                Error::rejected("Lambda", format!("{function} answered no JSON: {e}"))
-            })?;
-            match answer.function_error() {
-                Some(_) => Err(function_error(function, &body)),
-                None => Ok(body),
-            }
-        }
-        Err(error) => {
-            // The local cloud's runtime emulator (`cargo lambda watch`)
-            // answers a function error as HTTP 500 with the error as body,
-            // where Lambda answers 200 and `X-Amz-Function-Error`.
-            let body = error
-                .raw_response()
-                .and_then(|r| r.body().bytes())
-                .and_then(|b| serde_json::from_slice::<Value>(b).ok())
-                .filter(|b| b.get("errorType").is_some());
-            match body {
-                Some(body) => Err(function_error(function, &body)),
-                None => Err(classify("Lambda", error)),
-            }
-        }
+    let json = |payload: &[u8]| {
+        serde_json::from_slice::<Value>(payload)
+            .map_err(|e| Error::rejected("Lambda", format!("{function} answered no JSON: {e}")))
+    };
+    match failover_aws::lambda_invoke::invoke(client, function, event).await? {
+        Answered::Payload(payload) => json(&payload),
+        Answered::FunctionError(payload) => Err(function_error(function, &json(&payload)?)),
     }
 }
 

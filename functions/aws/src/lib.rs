@@ -12,6 +12,7 @@ pub mod escalate_event;
 mod incident_history;
 mod invoke_policy;
 mod lambda;
+pub mod lambda_invoke;
 pub mod metrics;
 pub mod peers_event;
 pub mod probe_event;

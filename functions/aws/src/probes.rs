@@ -6,8 +6,6 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::InvocationType;
 use failover_core::app::ports::{Probes, StandbyClusters};
 use failover_core::config::RegionSettings;
 use failover_core::model::readiness::{ClusterFacts, Probe};
@@ -16,7 +14,7 @@ use failover_core::{Error, Result};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::sdk_error::classify;
+use crate::lambda_invoke::{Answered, invoke};
 
 const SERVICE: &str = "Lambda";
 
@@ -48,47 +46,23 @@ impl LambdaProbes {
             let known: Vec<&str> = self.functions.keys().map(String::as_str).collect();
             return Err(Error::InvalidEvent(unknown("function", function, &known)));
         };
-        let answer = self
-            .client
-            .invoke()
-            .function_name(arn)
-            .invocation_type(InvocationType::RequestResponse)
-            .payload(Blob::new(event.to_string()))
-            .send()
-            .await;
-        let answer = match answer {
-            Ok(answer) => answer,
-            Err(error) => {
-                // The local cloud's runtime emulator (`cargo lambda watch`)
-                // answers a function error as HTTP 500 with the error as
-                // body, where Lambda answers 200 and `X-Amz-Function-Error`.
-                let failed = error
-                    .raw_response()
-                    .and_then(|r| r.body().bytes())
-                    .and_then(|b| serde_json::from_slice::<Value>(b).ok())
-                    .filter(|b| b.get("errorType").is_some());
-                return Err(match failed {
-                    Some(body) => function_error(function, &body),
-                    None => classify(SERVICE, error),
-                });
+        match invoke(&self.client, arn, event).await? {
+            Answered::FunctionError(payload) => {
+                let body = serde_json::from_slice(&payload).unwrap_or_else(
+                    |_| serde_json::json!({"errorMessage": String::from_utf8_lossy(&payload)}),
+                );
+                Err(function_error(function, &body))
             }
-        };
-        let payload = answer.payload().map(Blob::as_ref).unwrap_or_default();
-        if answer.function_error().is_some() {
-            let body = serde_json::from_slice(payload).unwrap_or_else(
-                |_| serde_json::json!({"errorMessage": String::from_utf8_lossy(payload)}),
-            );
-            return Err(function_error(function, &body));
+            Answered::Payload(payload) => serde_json::from_slice(&payload).map_err(|e| {
+                Error::rejected(
+                    SERVICE,
+                    format!(
+                        "{function} answered no probe: {e}: {}",
+                        String::from_utf8_lossy(&payload)
+                    ),
+                )
+            }),
         }
-        serde_json::from_slice(payload).map_err(|e| {
-            Error::rejected(
-                SERVICE,
-                format!(
-                    "{function} answered no probe: {e}: {}",
-                    String::from_utf8_lossy(payload)
-                ),
-            )
-        })
     }
 }
 
@@ -125,6 +99,8 @@ fn function_error(function: &str, body: &Value) -> Error {
 mod contract_tests {
     use aws_sdk_lambda::Client;
     use aws_sdk_lambda::operation::invoke::{InvokeInput, InvokeOutput};
+    use aws_sdk_lambda::primitives::Blob;
+    use aws_sdk_lambda::types::InvocationType;
     use aws_smithy_mocks::{MockResponse, Rule, mock};
     use failover_core::model::readiness::{Access, AccessAnswer, RegionAccess};
 
