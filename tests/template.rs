@@ -82,8 +82,29 @@ fn every_task_times_out_before_its_function_and_lambda_timeouts_are_retried() {
         .unwrap();
     let tasks: Vec<(&String, &Value)> =
         states.iter().filter(|(_, s)| s["Type"] == "Task").collect();
-    assert_eq!(tasks.len(), 4, "{tasks:?}");
+    assert_eq!(tasks.len(), 5, "{tasks:?}");
     for (name, task) in tasks {
+        if task["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken" {
+            // A person's answer resumes it: it waits up to the approval
+            // timeout restore-platform answered, never forever, and its
+            // timeout is the approval's, never retried.
+            assert_eq!(name, "AwaitApproval");
+            assert_eq!(
+                task["TimeoutSecondsPath"],
+                "$.restore.report.approval.timeout_seconds"
+            );
+            assert!(task.get("TimeoutSeconds").is_none());
+            let retried = task["Retry"][0]["ErrorEquals"].to_string();
+            assert!(!retried.contains("States.Timeout"), "{retried}");
+            assert_eq!(task["Catch"][0]["ErrorEquals"][0], "States.Timeout");
+            assert_eq!(task["Catch"][0]["Next"], "ApprovalTimedOut");
+            let timed_out = &states["ApprovalTimedOut"]["Parameters"];
+            assert_eq!(
+                timed_out["Error"],
+                failover_core::app::escalate_incident::APPROVAL_TIMED_OUT
+            );
+            continue;
+        }
         let function = invoked_function(&template, task);
         let timeout = function["Properties"].get("Timeout").map_or(global, number);
         let task_timeout = number(&task["TimeoutSeconds"]);
@@ -548,10 +569,14 @@ fn every_choice_of_the_workflow_is_an_answer_the_functions_give() {
         Gate::Escalate {
             cause: Cause::DeploymentMissing,
         },
+        Gate::Approve {
+            remedy: Remedy::RolloutRestart,
+        },
     ];
     for decision in &decisions {
         match decision {
             Gate::Act { .. }
+            | Gate::Approve { .. }
             | Gate::Report { .. }
             | Gate::Wait { .. }
             | Gate::Skip
@@ -1033,7 +1058,7 @@ fn the_function_alarms_add_up_every_function() {
         .into_iter()
         .map(|(name, _)| name.as_str())
         .collect();
-    assert_eq!(functions.len(), 7, "{functions:?}");
+    assert_eq!(functions.len(), 8, "{functions:?}");
     for (alarm, metric) in [
         ("FunctionErrorsAlarm", "Errors"),
         ("FunctionThrottlesAlarm", "Throttles"),
@@ -1239,7 +1264,35 @@ fn an_escalation_ends_the_execution_in_a_succeed_state() {
         .collect();
     assert_eq!(
         into,
-        BTreeSet::from(["Escalate", "RestoreDecision", "VerifyOutcome"])
+        BTreeSet::from([
+            "ApprovalAnswer",
+            "Escalate",
+            "RestoreDecision",
+            "VerifyOutcome"
+        ])
+    );
+    // approve-remedy tells the workflow `closed` only of an incident
+    // already closed: rejected (escalated with its notice), or by hand.
+    let closed: Vec<&Value> = states["ApprovalAnswer"]["Choices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["Next"] == "Escalated")
+        .collect();
+    assert_eq!(closed.len(), 1);
+    assert_eq!(
+        closed[0]["StringEquals"],
+        failover_core::app::ports::Outcome::Closed.as_str()
+    );
+    let approved: Vec<&Value> = states["ApprovalAnswer"]["Choices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["Next"] == "Restore")
+        .collect();
+    assert_eq!(
+        approved[0]["StringEquals"],
+        failover_core::app::ports::Outcome::Approved.as_str()
     );
     assert!(
         states["Escalate"].get("Catch").is_none(),
@@ -1681,6 +1734,7 @@ const PER_REGION: &[(&str, &[&str])] = &[
     ),
     ("check-derp-peers", &["eks:DescribeCluster"]),
     ("escalate-incident", &[]),
+    ("approve-remedy", &[]),
     (
         "reconcile",
         &["route53:GetHealthCheckStatus", "cloudwatch:DescribeAlarms"],

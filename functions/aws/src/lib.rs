@@ -5,6 +5,8 @@
 
 mod action_slot;
 pub mod alarm_event;
+pub mod approve_event;
+mod callbacks;
 mod clock;
 mod cloudwatch;
 mod dynamodb;
@@ -27,8 +29,10 @@ pub mod sdk_error;
 mod sdk_mock;
 mod sns;
 mod stepfunctions;
+mod task_tokens;
 pub mod verify_event;
 
+pub use callbacks::StepFunctionsCallbacks;
 pub use clock::SystemClock;
 pub use cloudwatch::CloudWatchAlarms;
 pub use dynamodb::DynamoIncidentStore;

@@ -72,7 +72,7 @@ where
     .caused_by(failure)
 }
 
-fn class_of<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> Class {
+pub(crate) fn class_of<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> Class {
     match error {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
             Class::Unavailable

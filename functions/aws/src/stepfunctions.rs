@@ -176,6 +176,7 @@ mod contract_tests {
                 settle_seconds: 30,
                 poll_seconds: 15,
                 deadline_seconds: 900,
+                approval_seconds: None,
             },
         }
     }

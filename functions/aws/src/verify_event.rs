@@ -46,7 +46,8 @@ mod tests {
             Some(Timing {
                 settle_seconds: 30,
                 poll_seconds: 15,
-                deadline_seconds: 900
+                deadline_seconds: 900,
+                approval_seconds: None,
             })
         );
     }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::model::approval::ApprovalMode;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
@@ -28,6 +29,17 @@ pub struct Settings {
     /// The CloudWatch namespace of the orchestrator's own metrics.
     pub metrics_namespace: String,
     pub readiness: ReadinessPolicy,
+    pub approval: ApprovalPolicy,
+}
+
+/// Whether a remedy waits for people, how many, and for how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApprovalPolicy {
+    pub mode: ApprovalMode,
+    /// Distinct people who must approve (1 to 3).
+    pub required: u8,
+    /// After it the workflow escalates with nothing changed.
+    pub timeout: Duration,
 }
 
 /// What the readiness evaluation holds a ready setup to.
@@ -273,6 +285,27 @@ impl Settings {
                     u64::from(reader.number("DRILL_EVIDENCE_DAYS", 60, 1..=3650)) * 86_400,
                 ),
             };
+            let approval = ApprovalPolicy {
+                mode: match reader
+                    .value("APPROVAL_MODE")
+                    .map(str::to_ascii_lowercase)
+                    .as_deref()
+                {
+                    None | Some("auto") => ApprovalMode::Auto,
+                    Some("approve") => ApprovalMode::Approve,
+                    Some(other) => {
+                        reader.problem(
+                            "APPROVAL_MODE",
+                            &format!("must be auto or approve, not {other:?}"),
+                        );
+                        ApprovalMode::Auto
+                    }
+                },
+                required: u8::try_from(reader.number("REQUIRED_APPROVALS", 1, 1..=3)).unwrap_or(1),
+                timeout: Duration::from_secs(
+                    u64::from(reader.number("APPROVAL_TIMEOUT_MINUTES", 30, 1..=1440)) * 60,
+                ),
+            };
             if takeover_seconds < samples.saturating_sub(1) * interval_seconds {
                 // A confirmation still sampling must not look abandoned.
                 reader.problem(
@@ -301,6 +334,7 @@ impl Settings {
                 recovery_workflow_arn,
                 metrics_namespace,
                 readiness,
+                approval,
             }
         })
     }
@@ -872,6 +906,18 @@ pub(crate) mod tests {
                 &["unknown field `alarm`"],
             ),
             (
+                &[
+                    ("APPROVAL_MODE", "manual"),
+                    ("REQUIRED_APPROVALS", "4"),
+                    ("APPROVAL_TIMEOUT_MINUTES", "0"),
+                ],
+                &[
+                    "APPROVAL_MODE must be auto or approve, not \"manual\"",
+                    "REQUIRED_APPROVALS must be a whole number from 1 to 3, not \"4\"",
+                    "APPROVAL_TIMEOUT_MINUTES must be a whole number from 1 to 1440",
+                ],
+            ),
+            (
                 &[("INCIDENT_TABLE", " "), ("PLATFORM_REPLICAS", "-1")],
                 &[
                     "INCIDENT_TABLE is required",
@@ -891,6 +937,26 @@ pub(crate) mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn approval_is_off_unless_asked_for() {
+        let auto = with(&[]).unwrap().approval;
+        assert_eq!(
+            (auto.mode, auto.required, auto.timeout),
+            (ApprovalMode::Auto, 1, Duration::from_secs(1800))
+        );
+        let approve = with(&[
+            ("APPROVAL_MODE", "Approve"),
+            ("REQUIRED_APPROVALS", "2"),
+            ("APPROVAL_TIMEOUT_MINUTES", "5"),
+        ])
+        .unwrap()
+        .approval;
+        assert_eq!(
+            (approve.mode, approve.required, approve.timeout),
+            (ApprovalMode::Approve, 2, Duration::from_secs(300))
+        );
     }
 
     #[test]

@@ -136,6 +136,8 @@ pub struct MemoryStore {
     pub outboxed: Mutex<BTreeSet<String>>,
     /// The action slot: who took it last, and when.
     pub slot: Mutex<Option<(String, DateTime<Utc>)>>,
+    /// The task token of each incident's waiting execution.
+    pub tokens: Mutex<BTreeMap<String, crate::model::approval::TaskToken>>,
 }
 
 /// The next `after` writes (open, update, append, release, heartbeat) work;
@@ -478,6 +480,58 @@ impl crate::app::ports::Workflow for RecordingWorkflow {
     }
     async fn status(&self, incident_id: &str) -> Result<Option<ExecutionStatus>> {
         Ok(self.statuses.lock().unwrap().get(incident_id).copied())
+    }
+}
+
+#[async_trait]
+impl crate::app::ports::TaskTokens for MemoryStore {
+    async fn keep(
+        &self,
+        incident_id: &str,
+        token: &crate::model::approval::TaskToken,
+    ) -> Result<()> {
+        self.write()?;
+        self.tokens
+            .lock()
+            .unwrap()
+            .insert(incident_id.to_owned(), token.clone());
+        Ok(())
+    }
+
+    async fn token(&self, incident_id: &str) -> Result<Option<crate::model::approval::TaskToken>> {
+        Ok(self.tokens.lock().unwrap().get(incident_id).cloned())
+    }
+}
+
+/// Step Functions' callbacks: which token was told what. A token told once
+/// is gone, as `SendTaskSuccess` answers a second time.
+#[derive(Default)]
+pub struct RecordingCallbacks {
+    pub told: Mutex<Vec<(String, crate::app::ports::Outcome)>>,
+    /// Tokens whose execution no longer waits.
+    pub gone: Mutex<BTreeSet<String>>,
+    /// Callbacks fail while set.
+    pub failing: Mutex<bool>,
+}
+
+#[async_trait]
+impl crate::app::ports::Callbacks for RecordingCallbacks {
+    async fn resume(
+        &self,
+        token: &crate::model::approval::TaskToken,
+        outcome: crate::app::ports::Outcome,
+    ) -> Result<crate::app::ports::Resumed> {
+        if *self.failing.lock().unwrap() {
+            return Err(Error::unavailable("Step Functions", "throttled"));
+        }
+        if !self.gone.lock().unwrap().insert(token.expose().to_owned()) {
+            return Ok(crate::app::ports::Resumed::Gone);
+        }
+        self.told
+            .lock()
+            .unwrap()
+            .push((token.expose().to_owned(), outcome));
+        Ok(crate::app::ports::Resumed::Resumed)
     }
 }
 

@@ -644,7 +644,10 @@ impl World {
                     }
                     Gate::Wait { seconds, .. } => Next::Run(Stage::Restore, seconds, report.timing),
                     Gate::Report { .. } => Next::End(ExecutionStatus::Succeeded),
-                    Gate::Escalate { .. } => Next::End(ExecutionStatus::Failed),
+                    // Auto mode (these settings) never asks for approval.
+                    Gate::Escalate { .. } | Gate::Approve { .. } => {
+                        Next::End(ExecutionStatus::Failed)
+                    }
                 })
             }
             Stage::Verify => {

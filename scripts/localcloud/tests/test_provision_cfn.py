@@ -257,7 +257,9 @@ def test_every_lambda_task_calls_a_function_of_the_environment_that_exists(workf
     called = {}
     for name, state in workflow["States"].items():
         if state["Type"] == "Task":
-            assert state["Resource"] == "arn:aws:states:::lambda:invoke", name
+            # The approval wait is the callback pattern; every other task waits for the answer.
+            pattern = ".waitForTaskToken" if name == "AwaitApproval" else ""
+            assert state["Resource"] == f"arn:aws:states:::lambda:invoke{pattern}", name
             match = arn.fullmatch(state["Parameters"]["FunctionName"])
             assert match, f"{name}: {state['Parameters']['FunctionName']}"
             called[name] = match["binary"]
@@ -266,6 +268,7 @@ def test_every_lambda_task_calls_a_function_of_the_environment_that_exists(workf
         "Verify": "verify-recovery",
         "CheckDerpPeers": "check-derp-peers",
         "Escalate": "escalate-incident",
+        "AwaitApproval": "approve-remedy",
     }
     assert set(called.values()) <= binaries()
 

@@ -653,7 +653,8 @@ mod tests {
             Timing {
                 settle_seconds: 5,
                 poll_seconds: 2,
-                deadline_seconds: 60
+                deadline_seconds: 60,
+                approval_seconds: None,
             }
         );
     }

@@ -11,6 +11,10 @@ use crate::model::incident::{Closing, EntryKind, Incident, Journal, bounded};
 use crate::model::phase::Phase;
 use crate::model::remedy::Cause;
 
+/// The error the workflow's `ApprovalTimedOut` state hands over when its
+/// approval wait reached the timeout.
+pub const APPROVAL_TIMED_OUT: &str = "ApprovalTimedOut";
+
 /// What Step Functions' `Catch` hands over: the error name and its cause.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Failure {
@@ -84,12 +88,27 @@ pub async fn escalate_incident(
             ),
         });
     }
+    // The workflow's approval wait timed out: nobody approved in time.
+    let waited = incident
+        .approval
+        .as_ref()
+        .filter(|_| request.failure.error == APPROVAL_TIMED_OUT);
+    let (cause, why) = match waited {
+        Some(approval) => (
+            Cause::NoApproval,
+            crate::notices::approval::timed_out(approval),
+        ),
+        None => (
+            Cause::WorkflowFailed,
+            format!("the recovery workflow stopped: {reason}"),
+        ),
+    };
     let delivered = escalate(
         records,
         incident,
-        Cause::WorkflowFailed,
-        &format!("the recovery workflow stopped: {reason}"),
-        &format!("What happened: {reason}"),
+        cause,
+        &why,
+        &format!("What happened: {why}"),
         &mut journal,
     )
     .await?;
@@ -100,7 +119,7 @@ pub async fn escalate_incident(
         phase: stored.phase,
         notified: delivered.notified(),
         undelivered: delivered.undelivered(),
-        summary: format!("{} escalated: {reason}", stored.id),
+        summary: format!("{} escalated: {why}", stored.id),
     })
 }
 

@@ -1,6 +1,7 @@
 //! The use cases, one per function, over the ports they borrow; and the one
 //! commit step they all write through.
 
+pub mod approve_remedy;
 pub mod check_derp_peers;
 pub(crate) mod commit;
 pub mod confirm_outage;

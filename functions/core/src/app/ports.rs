@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::config::RegionSettings;
 use crate::error::Result;
+use crate::model::approval::TaskToken;
 use crate::model::diagnosis::Diagnosis;
 use crate::model::health::CheckerObservation;
 use crate::model::incident::{Incident, Lane, TimelineEntry};
@@ -249,4 +250,49 @@ pub trait ReadinessReports: Send + Sync {
     /// Stores the report as the latest and in the history (kept as long as
     /// incidents are).
     async fn save(&self, report: &Report) -> Result<()>;
+}
+
+/// Where the task token of an execution waiting for approval is kept, apart
+/// from the incident (which is printed and told; the token never is).
+#[async_trait]
+pub trait TaskTokens: Send + Sync {
+    /// Keeps the token of the incident's waiting execution (replacing an
+    /// earlier attempt's).
+    async fn keep(&self, incident_id: &str, token: &TaskToken) -> Result<()>;
+
+    async fn token(&self, incident_id: &str) -> Result<Option<TaskToken>>;
+}
+
+/// What telling a waiting workflow the outcome found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resumed {
+    /// It was waiting and goes on.
+    Resumed,
+    /// It no longer waits on that token (timed out, stopped, already told).
+    Gone,
+}
+
+/// The outcome a waiting workflow is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Apply the approved remedy (restore reads the region again first).
+    Approved,
+    /// The incident was closed while waiting (rejected, or by hand).
+    Closed,
+}
+
+impl Outcome {
+    /// As the workflow's `ApprovalAnswer` choice reads it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Approved => "approved",
+            Self::Closed => "closed",
+        }
+    }
+}
+
+/// The workflow's callback (Step Functions `SendTaskSuccess`).
+#[async_trait]
+pub trait Callbacks: Send + Sync {
+    async fn resume(&self, token: &TaskToken, outcome: Outcome) -> Result<Resumed>;
 }

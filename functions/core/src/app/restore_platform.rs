@@ -8,12 +8,14 @@ use crate::app::commit::{Delivered, commit, deliver};
 use crate::app::context::{Context, read};
 use crate::app::ports::{ActionSlot, Platform};
 use crate::error::{Error, Result};
+use crate::model::approval::{Approval, ApprovalMode};
 use crate::model::diagnosis::Diagnosis;
 use crate::model::health::Health;
 use crate::model::incident::{Action, Closing, EntryKind, Incident, Journal, Lane, TimelineEntry};
 use crate::model::phase::Phase;
 use crate::model::remedy::Remedy;
 use crate::model::workflow::Timing;
+use crate::rules::approval::{Consult, consult};
 use crate::rules::guardrails::{Gate, History, gate, spread};
 use crate::rules::remedy::choose;
 
@@ -43,6 +45,9 @@ pub struct RestoreReport {
     /// The waits the workflow uses from here on: the input's, validated and
     /// within the configuration.
     pub timing: Timing,
+    /// Approve mode: the request the workflow now waits on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Asked>,
     pub summary: String,
 }
 
@@ -193,6 +198,7 @@ pub async fn restore_platform(
             undelivered: incident.outbox.len(),
             diagnosis: Some(diagnosis.summary()),
             timing,
+            approval: None,
             summary: format!(
                 "{} in {}: preview, nothing recorded: {}",
                 incident.id,
@@ -201,6 +207,32 @@ pub async fn restore_platform(
             ),
         });
     }
+
+    // Approve mode: a remedy waits for people; an approval holds only for
+    // the remedy they were shown, while nothing else acted on the region.
+    let acted_since_asked = incident.approval.as_ref().is_some_and(|a| {
+        region_actions
+            .iter()
+            .copied()
+            .chain(acted().map(|x| x.at))
+            .any(|at| at > a.asked_at)
+    });
+    let (consulted, stale) = consult(
+        decision,
+        &deps.settings.approval,
+        incident.approval.as_ref(),
+        acted_since_asked,
+    );
+    if let (Some(why), Some(approval)) = (stale, incident.approval.as_mut()) {
+        approval.settled = true;
+        let line = crate::notices::approval::stale_entry(approval, why);
+        entries.push(journal.entry(&incident, now, EntryKind::Approval, line));
+    }
+    let approval_timeout = timing.approval_timeout(deps.settings.approval.timeout);
+    let decision = match (consulted, decision) {
+        (Consult::Ask | Consult::StillWaiting, Gate::Act { remedy }) => Gate::Approve { remedy },
+        _ => decision,
+    };
 
     // Only a remedy about to be applied takes the slot (never a preview):
     // whoever gets it acts, the other regions wait out the spread.
@@ -220,17 +252,40 @@ pub async fn restore_platform(
         _ => decision,
     };
 
+    if consulted == Consult::StillWaiting
+        && let Some(approval) = incident.approval.clone()
+    {
+        // A retried step: the request stands and nothing is written again.
+        let delivered = deliver(&deps.records, incident, &mut journal).await;
+        let mut answer = report(&delivered, decision, timing);
+        answer.approval = Some(Asked::of(&approval, now));
+        return Ok(answer);
+    }
     entries.push(journal.entry(&incident, now, EntryKind::Diagnosed, diagnosis.summary()));
-    entries.push(journal.entry(
-        &incident,
-        now,
-        EntryKind::Decided,
-        crate::notices::restore::describe(decision),
-    ));
+    let mut decided = crate::notices::restore::describe(decision);
+    if matches!(decision, Gate::Report { .. })
+        && deps.settings.approval.mode == ApprovalMode::Approve
+    {
+        decided = format!(
+            "{decided}; {}",
+            crate::notices::approval::would_ask(
+                deps.settings.approval.required,
+                approval_timeout.as_secs() / 60
+            )
+        );
+    }
+    entries.push(journal.entry(&incident, now, EntryKind::Decided, decided));
     incident.diagnosis = Some(diagnosis.clone());
     incident.updated_at = now;
     let notice = match decision {
         Gate::Act { remedy } => {
+            if consulted == Consult::Approved
+                && let Some(approval) = incident.approval.as_mut()
+            {
+                approval.settled = true;
+                let line = format!("applying the remedy approved by {}", approval.approvers());
+                entries.push(journal.entry(&incident, now, EntryKind::Approval, line));
+            }
             incident.actions.push(Action::decided(now, remedy, false));
             // Recorded before it is applied: a crash in between leaves it
             // for the next invocation, never a second decision.
@@ -261,10 +316,50 @@ pub async fn restore_platform(
                 &incident, decision, &diagnosis, now,
             ))
         }
+        Gate::Approve { remedy } => {
+            let approval = Approval::asked(
+                remedy,
+                deps.settings.approval.required,
+                now,
+                approval_timeout,
+            );
+            entries.push(journal.entry(
+                &incident,
+                now,
+                EntryKind::Approval,
+                crate::notices::approval::asked_entry(&approval),
+            ));
+            let notice = crate::notices::approval::asked(&incident, &approval, &diagnosis, now);
+            incident.approval = Some(approval);
+            Some(notice)
+        }
         Gate::Wait { .. } | Gate::Skip => None,
     };
     let delivered = commit(&deps.records, incident, entries, notice, &mut journal).await?;
-    Ok(report(&delivered, decision, timing))
+    let mut answer = report(&delivered, decision, timing);
+    if let (Gate::Approve { .. }, Some(approval)) = (decision, &delivered.incident.approval) {
+        answer.approval = Some(Asked::of(approval, now));
+    }
+    Ok(answer)
+}
+
+/// What the workflow's approval wait needs: how long it may wait at most
+/// (`TimeoutSecondsPath`), for how many people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Asked {
+    pub timeout_seconds: u64,
+    pub required: u8,
+    pub deadline: chrono::DateTime<chrono::Utc>,
+}
+
+impl Asked {
+    fn of(approval: &Approval, now: chrono::DateTime<chrono::Utc>) -> Self {
+        Self {
+            timeout_seconds: approval.seconds_left(now),
+            required: approval.required,
+            deadline: approval.deadline,
+        }
+    }
 }
 
 async fn locate(deps: &Context<'_>, request: &RestoreRequest) -> Result<Incident> {
@@ -380,6 +475,7 @@ fn report(delivered: &Delivered, decision: Gate, timing: Timing) -> RestoreRepor
         undelivered: delivered.undelivered(),
         diagnosis: stored.diagnosis.as_ref().map(Diagnosis::summary),
         timing,
+        approval: None,
         summary: format!(
             "{} in {}: {}",
             stored.id,

@@ -415,6 +415,7 @@ mod tests {
                 settle_seconds: 0,
                 poll_seconds: 15,
                 deadline_seconds,
+                approval_seconds: None,
             });
             let (polls, report) = world.polls_until_done(100).await;
             assert_eq!(polls, polls_to_escalation, "deadline {deadline_seconds} s");

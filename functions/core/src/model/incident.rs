@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::model::approval::Approval;
 use crate::model::diagnosis::Diagnosis;
 use crate::model::health::HealthReading;
 use crate::model::notice::Notice;
@@ -99,6 +100,9 @@ pub struct Incident {
     /// Every remedy decided for this incident, applied or not.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub actions: Vec<Action>,
+    /// Approve mode: the latest request for approval of a remedy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Approval>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acted_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -153,6 +157,7 @@ impl Incident {
             updated_at: now,
             diagnosis: None,
             actions: Vec::new(),
+            approval: None,
             acted_at: None,
             recovered_at: None,
             verified_at: None,
@@ -356,6 +361,8 @@ pub enum EntryKind {
     Repaired,
     /// A reminder that an escalated region is still down.
     Reminded,
+    /// Approve mode: approval asked, answered, or found stale.
+    Approval,
 }
 
 /// One line of an incident's append-only timeline.

@@ -1,6 +1,7 @@
 //! The data of an incident and of what the orchestrator observes: plain
 //! types with the invariants they keep themselves, and no decisions.
 
+pub mod approval;
 pub mod diagnosis;
 pub mod health;
 pub mod incident;

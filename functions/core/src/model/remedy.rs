@@ -31,6 +31,10 @@ pub enum Cause {
     /// A person took the incident over by hand (`failoverctl escalate` or
     /// `failoverctl release`), with the reason on its timeline.
     ByOperator,
+    /// A person rejected the remedy awaiting approval (the reason is on the timeline).
+    ApprovalRejected,
+    /// No approval of the remedy within the approval timeout.
+    NoApproval,
 }
 
 impl Cause {
@@ -78,6 +82,12 @@ impl Cause {
             }
             Self::ByOperator => {
                 "A person took this incident over by hand with failoverctl (the reason is on its timeline): the orchestrator does nothing more for it; continue the runbook by hand from what its timeline shows, and run `failoverctl reconcile` once the region is back."
+            }
+            Self::ApprovalRejected => {
+                "The remedy was rejected (the reason is on the incident's timeline): nothing was changed in the region; continue the runbook by hand, and run `failoverctl reconcile` once the region is back."
+            }
+            Self::NoApproval => {
+                "Nobody approved the remedy in time, so nothing was changed: decide by hand from the incident's diagnosis (`failoverctl show ID`), and check that approval notices reach the people who approve."
             }
             Self::RestartBudgetSpent => {
                 "Restarts did not bring the platform back: read the pod logs (`kubectl logs -l app=loft --tail=50`), look for database connectivity or resource exhaustion, and fix the cause."

@@ -20,6 +20,10 @@ pub struct Timing {
     pub poll_seconds: u64,
     /// From the remedy until verification gives up and escalates.
     pub deadline_seconds: u64,
+    /// Approve mode: how long a remedy waits for approval; never longer
+    /// than `APPROVAL_TIMEOUT_MINUTES` (see [`Timing::approval_timeout`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_seconds: Option<u64>,
 }
 
 impl Timing {
@@ -28,6 +32,7 @@ impl Timing {
             settle_seconds: policy.settle.as_secs(),
             poll_seconds: policy.poll_seconds,
             deadline_seconds: policy.deadline.as_secs(),
+            approval_seconds: None,
         }
     }
 
@@ -45,7 +50,16 @@ impl Timing {
                 .max(deadline_seconds.div_ceil(MAX_POLLS))
                 .max(1),
             deadline_seconds,
+            approval_seconds: self.approval_seconds,
         }
+    }
+
+    /// The approval timeout: the configured one, or the input's if shorter
+    /// (at least one second).
+    pub fn approval_timeout(&self, configured: Duration) -> Duration {
+        self.approval_seconds.map_or(configured, |s| {
+            Duration::from_secs(s.max(1)).min(configured)
+        })
     }
 
     pub fn deadline(&self) -> Duration {
@@ -120,6 +134,7 @@ mod tests {
             settle_seconds: settle,
             poll_seconds: poll,
             deadline_seconds: deadline,
+            approval_seconds: None,
         };
         for (asked, allowed) in [
             (t(2, 1, 60), t(2, 1, 60)),
@@ -140,6 +155,27 @@ mod tests {
         ] {
             assert!(allowed.deadline_seconds / allowed.poll_seconds <= MAX_POLLS);
             assert_eq!(asked.within(&long), allowed, "{asked:?}");
+        }
+    }
+
+    #[test]
+    fn the_input_may_shorten_the_approval_timeout_only() {
+        let configured = Duration::from_secs(1800);
+        for (asked, allowed) in [
+            (None, 1800),
+            (Some(5), 5),
+            (Some(0), 1),
+            (Some(86_400), 1800),
+        ] {
+            let timing = Timing {
+                approval_seconds: asked,
+                ..Timing::configured(&policy())
+            };
+            assert_eq!(
+                timing.within(&policy()).approval_timeout(configured),
+                Duration::from_secs(allowed),
+                "{asked:?}"
+            );
         }
     }
 

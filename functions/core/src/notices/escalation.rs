@@ -19,6 +19,7 @@ pub(crate) fn stopped(incident: &Incident, cause: Cause, what: &str, now: DateTi
     };
     let headline = match cause {
         Cause::WorkflowStopped => format!("{} recovery stopped without closing", incident.region),
+        Cause::NoApproval => format!("{} remedy not approved in time", incident.region),
         _ => format!("{} recovery stopped on an error", incident.region),
     };
     crate::notices::escalation(

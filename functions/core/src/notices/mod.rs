@@ -1,5 +1,6 @@
 //! Every word the orchestrator tells people, one module per step.
 
+pub mod approval;
 pub mod escalation;
 pub mod operator;
 pub mod peers;

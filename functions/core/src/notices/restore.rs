@@ -15,6 +15,10 @@ pub(crate) fn describe(decision: Gate) -> String {
         Gate::Act {
             remedy: Remedy::RolloutRestart,
         } => "restarted the deployment (rollout restart)".into(),
+        Gate::Approve { remedy } => format!(
+            "waiting for approval to {}",
+            crate::rules::approval::ask_text(remedy)
+        ),
         Gate::Report {
             remedy: Remedy::Scale { replicas },
         } => format!("dry run: would scale the deployment to {replicas} replicas"),
@@ -66,7 +70,7 @@ pub(crate) fn decided(
             ),
             cause.next_step().to_owned(),
         ),
-        Gate::Wait { .. } | Gate::Skip => (Severity::Info, format!("{region} platform: no action"), "Nothing to do.".to_owned()),
+        Gate::Wait { .. } | Gate::Skip | Gate::Approve { .. } => (Severity::Info, format!("{region} platform: no action"), "Nothing to do.".to_owned()),
     };
     let body = format!(
         "{title}\n\nWhat happened: {}.\nWhat the cluster looks like: {}.\n\nWhat happens next: {next}\n\nIncident: {}\nRegion: {region}\nDetected: {}\n",

@@ -37,6 +37,10 @@ pub enum Gate {
     Act {
         remedy: Remedy,
     },
+    /// Approve mode: the remedy waits for people before it is applied.
+    Approve {
+        remedy: Remedy,
+    },
     /// Dry run: report the remedy, change nothing.
     Report {
         remedy: Remedy,

@@ -1,6 +1,7 @@
 //! The runbook's decisions: pure functions over the model and the policies,
 //! each tested as a table.
 
+pub mod approval;
 pub mod confirmation;
 pub mod guardrails;
 pub mod health;
