@@ -119,6 +119,22 @@ pub enum Command {
         #[arg(long)]
         reason: Option<String>,
     },
+    /// Approve mode: approves the remedy INCIDENT_ID waits for, as you (your
+    /// AWS identity goes on its timeline); the last approval needed resumes
+    /// the recovery workflow, which reads the region again before it acts.
+    Approve {
+        incident_id: String,
+        /// Why, or what you checked (it goes on the timeline).
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Approve mode: rejects the remedy INCIDENT_ID waits for; the incident
+    /// is closed as escalated with your reason, and nothing is changed.
+    Reject {
+        incident_id: String,
+        #[arg(long)]
+        reason: String,
+    },
     /// Break glass: closes an open incident as escalated to you, in this
     /// process (works while the functions are broken).
     Escalate {
@@ -288,6 +304,25 @@ mod tests {
         assert!(cli.json && matches!(cli.command, Command::Escalate { .. }));
         let cli = parse(&["reconcile"]).unwrap();
         assert!(matches!(cli.command, Command::Reconcile { reason: None }));
+        let cli = parse(&["approve", "id-1"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Approve { comment: None, .. }
+        ));
+        let cli = parse(&["approve", "id-1", "--comment", "checked the pods"]).unwrap();
+        let Command::Approve {
+            incident_id,
+            comment,
+        } = cli.command
+        else {
+            panic!();
+        };
+        assert_eq!(
+            (incident_id.as_str(), comment.as_deref()),
+            ("id-1", Some("checked the pods"))
+        );
+        let cli = parse(&["reject", "id-1", "--reason", "maintenance"]).unwrap();
+        assert!(matches!(cli.command, Command::Reject { reason, .. } if reason == "maintenance"));
     }
 
     #[test]
@@ -302,6 +337,8 @@ mod tests {
                 ErrorKind::MissingRequiredArgument,
             ),
             (&["show"][..], ErrorKind::MissingRequiredArgument),
+            (&["approve"][..], ErrorKind::MissingRequiredArgument),
+            (&["reject", "id-1"][..], ErrorKind::MissingRequiredArgument),
             (&["recover"][..], ErrorKind::MissingRequiredArgument),
             (
                 &["incidents", "--since", "yesterday"][..],

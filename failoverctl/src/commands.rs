@@ -2,9 +2,11 @@
 //! through the core's operator use cases, triggers through the functions'
 //! own manual events, break-glass steps through the core in this process.
 
-use failover_aws::{AwsPorts, CloudWatchAlarms};
+use failover_aws::{AwsPorts, CloudWatchAlarms, StepFunctionsCallbacks};
+use failover_core::app::approve_remedy::{self, AnswerRequest, Waiting};
 use failover_core::app::operate::{self, ByHand, IncidentQuery};
 use failover_core::app::ports::ReadinessReports;
+use failover_core::model::approval::{Verdict, Via};
 use failover_core::model::incident::Lane;
 use failover_core::model::readiness::Report;
 use failover_core::notices::readiness::summary;
@@ -37,6 +39,7 @@ pub struct Clients {
     pub ports: AwsPorts,
     pub alarms: CloudWatchAlarms,
     pub sts: aws_sdk_sts::Client,
+    pub callbacks: StepFunctionsCallbacks,
 }
 
 impl Clients {
@@ -46,6 +49,7 @@ impl Clients {
             ports: AwsPorts::new(sdk, &deployment.settings),
             alarms: CloudWatchAlarms::new(aws_sdk_cloudwatch::Client::new(sdk)),
             sts: aws_sdk_sts::Client::new(sdk),
+            callbacks: StepFunctionsCallbacks::new(aws_sdk_sfn::Client::new(sdk)),
         }
     }
 }
@@ -198,6 +202,35 @@ pub async fn run(
                 render::reconciled(&answer)
             }))
         }
+        Command::Approve {
+            incident_id,
+            comment,
+        } => {
+            let comment = comment.as_deref().unwrap_or_default();
+            answer(
+                Verdict::Approve,
+                incident_id,
+                comment,
+                json,
+                deployment,
+                clients,
+            )
+            .await
+        }
+        Command::Reject {
+            incident_id,
+            reason,
+        } => {
+            answer(
+                Verdict::Reject,
+                incident_id,
+                reason,
+                json,
+                deployment,
+                clients,
+            )
+            .await
+        }
         Command::Escalate {
             incident_id,
             reason,
@@ -248,6 +281,38 @@ pub async fn run(
             }))
         }
     }
+}
+
+/// A person's answer to an approval, taken in this process with the
+/// caller's identity (as STS answers it), through the same core step as
+/// the approve-remedy function.
+async fn answer(
+    verdict: Verdict,
+    incident_id: &str,
+    comment: &str,
+    json: bool,
+    deployment: &Deployment,
+    clients: &Clients,
+) -> Result<Output> {
+    // Refused before anyone is asked who they are.
+    AnswerRequest::new(incident_id, verdict, "-", comment, Via::Cli)?;
+    let by = aws::caller(&clients.sts).await?;
+    let request = AnswerRequest::new(incident_id, verdict, &by, comment, Via::Cli)?;
+    let waiting = Waiting {
+        tokens: &clients.ports.store,
+        callbacks: &clients.callbacks,
+    };
+    let answered =
+        approve_remedy::answer(&clients.ports.records(), &waiting, &request, &nonce()).await;
+    let report = match answered {
+        Ok(report) => report,
+        Err(error) => return Err(explain(error, incident_id, deployment, clients).await),
+    };
+    Ok(Output::ok(if json {
+        json_text(&report)?
+    } else {
+        format!("{}\n", report.summary)
+    }))
 }
 
 /// Whether the error is the store's "incident ... does not exist".

@@ -4,10 +4,9 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::model::approval::ApprovalMode;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
@@ -30,6 +29,25 @@ pub struct Settings {
     pub metrics_namespace: String,
     pub readiness: ReadinessPolicy,
     pub approval: ApprovalPolicy,
+}
+
+/// Whether a remedy is applied as soon as it is decided, or waits for people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalMode {
+    /// Apply every remedy the guardrails allow (the default).
+    Auto,
+    /// Every restart or scaling waits for `required` distinct people.
+    Approve,
+}
+
+impl ApprovalMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Approve => "approve",
+        }
+    }
 }
 
 /// Whether a remedy waits for people, how many, and for how long.

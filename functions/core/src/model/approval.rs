@@ -8,24 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::remedy::Remedy;
 
-/// Whether a remedy is applied as soon as it is decided, or waits for people.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ApprovalMode {
-    /// Apply every remedy the guardrails allow (the default).
-    Auto,
-    /// Every restart or scaling waits for `required` distinct people.
-    Approve,
-}
-
-impl ApprovalMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Auto => "auto",
-            Self::Approve => "approve",
-        }
-    }
-}
+pub use crate::config::ApprovalMode;
 
 /// Yes or no.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
