@@ -270,7 +270,11 @@ fn list_names_every_scenario_on_one_line() {
             "two-of-three-down",
             "all-three-down",
             "readiness-drift",
-            "rbac-missing"
+            "rbac-missing",
+            "approval",
+            "approval-rejected",
+            "approval-timeout",
+            "approval-four-eyes"
         ]
     );
 }
@@ -395,5 +399,96 @@ async fn all_three_down() {
         incidents(&summary)[0]["escalation"],
         "all_regions_down",
         "{summary}"
+    );
+}
+
+/// The approval drills' replies: (person, verdict, exit code, the workflow
+/// state just before).
+fn replies(summary: &Value) -> Vec<(&str, &str, i64, &str)> {
+    summary["replies"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|r| {
+            (
+                r["person"].as_str().unwrap_or_default(),
+                r["verdict"].as_str().unwrap_or_default(),
+                r["code"].as_i64().unwrap_or(-1),
+                r["state"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+fn asked_once(summary: &Value) {
+    let asked: Vec<&str> = subjects(summary, false)
+        .into_iter()
+        .filter(|s| s.contains("APPROVAL NEEDED"))
+        .collect();
+    assert_eq!(asked.len(), 1, "{summary}");
+}
+
+#[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
+async fn approval() {
+    let (summary, stdout) = run("approval").await;
+    assert_eq!(summary["outcome"], "recovered", "{summary}");
+    assert_eq!(actions(&summary), ["rollout_restart"], "{summary}");
+    assert_eq!(
+        replies(&summary),
+        [("alice", "approve", 0, "AwaitApproval")],
+        "{summary}"
+    );
+    asked_once(&summary);
+    assert!(
+        stdout.contains("approved by arn:aws:iam::123456789012:user/alice@drill-approval-"),
+        "the approver's identity on the timeline:\n{stdout}"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
+async fn approval_rejected() {
+    let summary = drill("approval-rejected").await;
+    assert_eq!(summary["outcome"], "escalated", "{summary}");
+    assert_eq!(
+        incidents(&summary)[0]["escalation"],
+        "approval_rejected",
+        "{summary}"
+    );
+    assert!(actions(&summary).is_empty(), "{summary}");
+    assert_eq!(replies(&summary)[0].2, 0, "{summary}");
+    assert_eq!(summary["leases"], 0, "{summary}");
+}
+
+#[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
+async fn approval_timeout() {
+    let summary = drill("approval-timeout").await;
+    assert_eq!(summary["outcome"], "escalated", "{summary}");
+    assert_eq!(
+        incidents(&summary)[0]["escalation"],
+        "no_approval",
+        "{summary}"
+    );
+    assert!(actions(&summary).is_empty(), "{summary}");
+    asked_once(&summary);
+}
+
+#[tokio::test]
+#[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
+async fn approval_four_eyes() {
+    let summary = drill("approval-four-eyes").await;
+    assert_eq!(summary["outcome"], "recovered", "{summary}");
+    assert_eq!(actions(&summary), ["rollout_restart"], "{summary}");
+    assert_eq!(
+        replies(&summary),
+        [
+            ("alice", "approve", 0, "AwaitApproval"),
+            ("alice", "approve", 2, "AwaitApproval"),
+            ("bob", "approve", 0, "AwaitApproval"),
+        ],
+        "the same person twice is refused (exit 2); one approval is not enough: {summary}"
     );
 }

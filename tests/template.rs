@@ -243,19 +243,7 @@ fn reconcile_may_call_exactly_what_it_calls() {
 /// (`aws:PrincipalArn`) or names no caller.
 fn grants(template: &Value, logical: &str) -> BTreeMap<String, BTreeSet<String>> {
     let mut granted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut allow = |statement: &Value| {
-        if statement["Effect"] != "Allow" {
-            return;
-        }
-        for resource in statement_resources(statement) {
-            for action in actions(statement) {
-                granted
-                    .entry(action.to_owned())
-                    .or_default()
-                    .insert(resource_text(resource));
-            }
-        }
-    };
+    let mut allow = |statement: &Value| allow_into(&mut granted, statement);
     let function = &template["Resources"][logical]["Properties"];
     assert!(function.is_object(), "no function {logical}");
     for policy in function["Policies"].as_array().into_iter().flatten() {
@@ -281,6 +269,110 @@ fn grants(template: &Value, logical: &str) -> BTreeMap<String, BTreeSet<String>>
         }
     }
     granted
+}
+
+/// Adds what an `Allow` statement grants, action -> resources (as [`resource_text`]).
+fn allow_into(granted: &mut BTreeMap<String, BTreeSet<String>>, statement: &Value) {
+    if statement["Effect"] != "Allow" {
+        return;
+    }
+    for resource in statement_resources(statement) {
+        for action in actions(statement) {
+            granted
+                .entry(action.to_owned())
+                .or_default()
+                .insert(resource_text(resource));
+        }
+    }
+}
+
+/// What a managed policy of the template grants; it has no condition.
+fn managed_grants(template: &Value, logical: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let policy = &template["Resources"][logical];
+    assert_eq!(policy["Type"], "AWS::IAM::ManagedPolicy", "{logical}");
+    let mut granted = BTreeMap::new();
+    for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        .as_array()
+        .unwrap()
+    {
+        assert!(statement.get("Condition").is_none(), "{statement}");
+        allow_into(&mut granted, statement);
+    }
+    granted
+}
+
+fn one_each(pairs: &[(&str, &str)]) -> BTreeMap<String, BTreeSet<String>> {
+    pairs
+        .iter()
+        .map(|(action, resource)| {
+            (
+                (*action).to_owned(),
+                BTreeSet::from([(*resource).to_owned()]),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn approve_remedy_may_call_exactly_what_it_calls() {
+    let template = template();
+    let table = arn_of("IncidentTable");
+    let topic = ref_to("NoticesTopic");
+    let expected = one_each(&[
+        // DynamoIncidentStore: GetItem (the incident, the task token),
+        // PutItem (the token; the answer), TransactWriteItems of Put and
+        // Delete (a rejection closes the incident and frees the lease)
+        ("dynamodb:GetItem", &table),
+        ("dynamodb:PutItem", &table),
+        ("dynamodb:DeleteItem", &table),
+        // SnsNotifier::publish
+        ("sns:Publish", &topic),
+        // StepFunctionsCallbacks::resume (a task token has no ARN to scope)
+        ("states:SendTaskSuccess", r#""*""#),
+    ]);
+    assert_eq!(grants(&template, "ApproveRemedyFunction"), expected);
+}
+
+#[test]
+fn approvers_get_exactly_what_answering_calls_and_nothing_else() {
+    let template = template();
+    // The console: approve-remedy does the rest with its own role.
+    assert_eq!(
+        managed_grants(&template, "ApproverConsolePolicy"),
+        one_each(&[("lambda:InvokeFunction", &arn_of("ApproveRemedyFunction"))])
+    );
+    // failoverctl approve and reject take the answer in the caller's process.
+    let table = arn_of("IncidentTable");
+    let stack =
+        "arn:AWS::Partition:cloudformation:AWS::Region:AWS::AccountId:stack/AWS::StackName/*";
+    let expected = one_each(&[
+        // failoverctl's target: stack_outputs, function_environment
+        ("cloudformation:DescribeStacks", stack),
+        (
+            "lambda:GetFunctionConfiguration",
+            &arn_of("ConfirmOutageFunction"),
+        ),
+        // approve_remedy::answer over DynamoIncidentStore, as approve-remedy;
+        // and Query: explain's listing of the newest incidents
+        ("dynamodb:GetItem", &table),
+        ("dynamodb:PutItem", &table),
+        ("dynamodb:DeleteItem", &table),
+        ("dynamodb:Query", &table),
+        ("sns:Publish", &ref_to("NoticesTopic")),
+        ("states:SendTaskSuccess", r#""*""#),
+    ]);
+    let cli = managed_grants(&template, "ApproverCliPolicy");
+    assert_eq!(cli, expected);
+    for (output, policy) in [
+        ("ApproverConsolePolicyArn", "ApproverConsolePolicy"),
+        ("ApproverCliPolicyArn", "ApproverCliPolicy"),
+    ] {
+        assert_eq!(
+            template["Outputs"][output]["Value"],
+            json!({ "Ref": policy }),
+            "{output}"
+        );
+    }
 }
 
 /// The roles (logical ids) a statement of an attached policy is limited

@@ -47,7 +47,8 @@ pub struct Target {
 
     /// Talk to the local cloud (`scripts/local-cloud up`) instead of a stack:
     /// its .local-cloud/endpoints.env (looked up from the current directory
-    /// upwards) gives the endpoints and the operator's credentials.
+    /// upwards) gives the endpoints and the operator's credentials (unless
+    /// AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are set: another identity there).
     #[arg(long, global = true)]
     pub local: bool,
 

@@ -44,6 +44,10 @@ pub fn of_attention(attention: Attention) -> u8 {
 
 /// One line for stderr: the error with its causes, and whether to retry.
 pub fn message(error: &Error) -> String {
+    // A request the CLI refused is no "invalid event" to the person who typed it.
+    if let Error::InvalidEvent(why) = error {
+        return format!("failoverctl: refused: {why} (nothing was changed)");
+    }
     let advice = match (error, error.retry_policy()) {
         (Error::InvalidEvent(_), _) => "nothing was changed",
         (_, RetryPolicy::Retry) => "a retry may help",
@@ -97,7 +101,14 @@ mod tests {
             assert_eq!(of_error(&error), code, "{error}");
             let text = message(&error);
             assert!(text.contains(advice), "{text}");
-            assert!(text.contains(error.kind()), "{text}");
+            if matches!(error, Error::InvalidEvent(_)) {
+                assert_eq!(
+                    text,
+                    "failoverctl: refused: unknown region \"x\" (nothing was changed)"
+                );
+            } else {
+                assert!(text.contains(error.kind()), "{text}");
+            }
         }
     }
 

@@ -149,13 +149,16 @@ async fn local(target: &cli::Target) -> Result<Deployment> {
             .cloned()
             .ok_or_else(|| Error::Config(format!("{} has no {key}", endpoints_path.display())))
     };
-    let credentials = aws_sdk_sts::config::Credentials::new(
-        var("AWS_ACCESS_KEY_ID")?,
-        var("AWS_SECRET_ACCESS_KEY")?,
-        None,
-        None,
-        "local-cloud",
-    );
+    let credentials = match local_identity(|key| std::env::var(key).ok()) {
+        Some(yours) => yours,
+        None => aws_sdk_sts::config::Credentials::new(
+            var("AWS_ACCESS_KEY_ID")?,
+            var("AWS_SECRET_ACCESS_KEY")?,
+            None,
+            None,
+            "local-cloud",
+        ),
+    };
     let sdk = failover_aws::load_aws_config()
         .await
         .into_builder()
@@ -185,6 +188,22 @@ async fn local(target: &cli::Target) -> Result<Deployment> {
         evaluate_readiness: Some("evaluate-readiness".into()),
         lambda,
     })
+}
+
+/// Another identity in the local cloud (a moto IAM user's access key, as
+/// the four-eyes drill approves with two people): the static credentials
+/// of the environment when both are set, else none (the local cloud's own).
+fn local_identity(
+    var: impl Fn(&str) -> Option<String>,
+) -> Option<aws_sdk_sts::config::Credentials> {
+    let set = |key: &str| var(key).filter(|v| !v.trim().is_empty());
+    Some(aws_sdk_sts::config::Credentials::new(
+        set("AWS_ACCESS_KEY_ID")?,
+        set("AWS_SECRET_ACCESS_KEY")?,
+        set("AWS_SESSION_TOKEN"),
+        None,
+        "environment",
+    ))
 }
 
 /// `KEY=value` lines (values optionally quoted), as the shell reads them.
@@ -302,6 +321,45 @@ mod tests {
             SamDefaults::default(),
             "only the global section"
         );
+    }
+
+    #[test]
+    fn the_local_cloud_s_credentials_unless_the_environment_has_both_keys() {
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |key: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        type Vars = &'static [(&'static str, &'static str)];
+        let table: &[(Vars, Option<&str>)] = &[
+            (&[], None),
+            (&[("AWS_ACCESS_KEY_ID", "AKIABOB")], None),
+            (
+                &[
+                    ("AWS_ACCESS_KEY_ID", "AKIABOB"),
+                    ("AWS_SECRET_ACCESS_KEY", " "),
+                ],
+                None,
+            ),
+            (
+                &[
+                    ("AWS_ACCESS_KEY_ID", "AKIABOB"),
+                    ("AWS_SECRET_ACCESS_KEY", "s"),
+                ],
+                Some("AKIABOB"),
+            ),
+        ];
+        for (pairs, expected) in table {
+            let found = local_identity(vars(pairs));
+            assert_eq!(
+                found.as_ref().map(|c| c.access_key_id()),
+                *expected,
+                "{pairs:?}"
+            );
+        }
     }
 
     #[test]

@@ -105,6 +105,24 @@ FIRST_ATTEMPT = "first_attempt"
 READINESS_FIRST, READINESS_ONLY = "first", "only"
 RESTORE_ROLE = "roles/vcluster-platform/platform-failover-restore"
 OLDER_IMAGE = "ghcr.io/loft-sh/vcluster-platform:4.7.2"
+# Approve mode: a person reads the request, then answers with failoverctl;
+# each next answer comes a little later.
+REPLY_AFTER_SECONDS = 3.0
+REPLY_EVERY_SECONDS = 2.0
+APPROVAL_NEEDED = "APPROVAL NEEDED"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One person's answer to an approval request, given with the real
+    ``failoverctl --local`` as a moto IAM user of their own, so that STS
+    names them as it would name a person on AWS."""
+
+    person: str
+    verdict: str  # "approve" or "reject"
+    text: str  # the comment, or the reason of a rejection
+    # Expected to be refused (the same person twice), changing nothing.
+    refused: bool = False
 
 
 @dataclass(frozen=True)
@@ -160,6 +178,10 @@ class Result:
     leases: int = 0
     # What evaluate-readiness answered before the failure, if it ran.
     readiness: dict | None = None
+    # Approve mode: each reply as given (see Approvers.answer), and each
+    # person's identity (their IAM user's ARN).
+    replies: list[dict] = field(default_factory=list)
+    identities: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -186,6 +208,9 @@ class Scenario:
     # READINESS_FIRST: evaluate-readiness runs before the failure;
     # READINESS_ONLY: it is the whole drill (no failure, no alarm).
     readiness: str | None = None
+    # Approve mode (config APPROVAL_MODE=approve): the people who answer
+    # the request, in order.
+    replies: tuple[Reply, ...] = ()
 
 
 def _patched(result: Result, region: str) -> int:
@@ -362,6 +387,102 @@ def _retry_after_throttle(r: Result) -> list[str]:
         + _check(_actions(r) == ["rollout_restart"], f"expected one restart, got {_actions(r)}")
     )
 
+
+def _approval_entries(r: Result) -> list[str]:
+    return [e["message"] for e in r.entries if e["kind"] == "approval"]
+
+
+def _request_delivered(r: Result) -> list[str]:
+    incident_id = (r.incident or {}).get("id", "?")
+    requests = [n for n in r.notices if APPROVAL_NEEDED in n["subject"]]
+    return _check(len(requests) == 1, f"{len(requests)} approval requests delivered, expected 1") + _check(
+        all(f"failoverctl approve {incident_id}" in n["body"] for n in requests),
+        "the request does not say how to approve",
+    )
+
+
+def _replies_as_expected(r: Result) -> list[str]:
+    problems: list[str] = []
+    for reply in r.replies:
+        refused = reply["code"] != 0
+        if refused != reply["expect_refused"]:
+            problems.append(
+                f"{reply['person']}'s {reply['verdict']} exited {reply['code']}"
+                f" (expected {'a refusal' if reply['expect_refused'] else 'success'}): {reply['said']}"
+            )
+        problems += _check(
+            reply["patches_before"] == 0, f"the region was changed before {reply['person']} answered"
+        )
+    return problems
+
+
+def _approved_by(r: Result, *people: str) -> list[str]:
+    entries = _approval_entries(r)
+    return [
+        f"no approval by {r.identities.get(p, p)} (with failoverctl) on the timeline: {entries}"
+        for p in people
+        if not any(m.startswith(f"approved by {r.identities.get(p, p)} (with failoverctl)") for m in entries)
+    ]
+
+
+def _approval(r: Result) -> list[str]:
+    return (
+        _request_delivered(r)
+        + _check(len(r.replies) == 1, f"{len(r.replies)} replies given, expected 1")
+        + _replies_as_expected(r)
+        + _approved_by(r, "alice")
+        + _check(_actions(r) == ["rollout_restart"], f"expected one restart, got {_actions(r)}")
+    )
+
+
+def _approval_rejected(r: Result) -> list[str]:
+    reason = "the database team is failing over; a restart now would not help"
+    return (
+        _request_delivered(r)
+        + _replies_as_expected(r)
+        + _check((r.incident or {}).get("escalation") == "approval_rejected", "not escalated as rejected")
+        + _check(
+            any(e["message"].startswith("rejected by ") and reason in e["message"] for e in r.entries),
+            "the rejection and its reason are not on the timeline",
+        )
+        + _check(_patched(r, FAILED) == 0, "the region was changed")
+    )
+
+
+def _approval_timeout(r: Result) -> list[str]:
+    escalated = [e["message"] for e in r.entries if e["kind"] == "escalated"]
+    return (
+        _request_delivered(r)
+        + _check((r.incident or {}).get("escalation") == "no_approval", "not escalated for want of approval")
+        + _check(
+            any("no approval within 1 minute" in m for m in escalated),
+            f"the escalation does not say 'no approval within 1 minute': {escalated}",
+        )
+        + _check(_patched(r, FAILED) == 0, "the region was changed")
+    )
+
+
+def _approval_four_eyes(r: Result) -> list[str]:
+    last = r.replies[-1] if r.replies else {}
+    return (
+        _request_delivered(r)
+        + _check(len(r.replies) == 3, f"{len(r.replies)} replies given, expected 3")
+        + _replies_as_expected(r)
+        + _check(
+            "already answered" in (r.replies[1]["said"] if len(r.replies) > 1 else ""),
+            "the second approval by the same person was not refused as such",
+        )
+        + _check(
+            last.get("state") == "AwaitApproval",
+            f"one approval was enough: the workflow was in {last.get('state')} before the second person",
+        )
+        + _approved_by(r, "alice", "bob")
+        + _check(_actions(r) == ["rollout_restart"], f"expected one restart, got {_actions(r)}")
+    )
+
+
+APPROVE = {"APPROVAL_MODE": "approve"}
+CRASHLOOP = {FAILED: {"pods": "crashloop", "after_restart": "ready"}}
 
 SCENARIOS = [
     Scenario(
@@ -549,6 +670,49 @@ SCENARIOS = [
         readiness=READINESS_FIRST,
         checks=_rbac_missing,
     ),
+    Scenario(
+        "approval",
+        "approve mode: pods crash-looping -> the restart waits for a person, who approves with"
+        " failoverctl -> restart -> recovered, the approver on the timeline",
+        "recovered",
+        clusters=CRASHLOOP,
+        config=APPROVE,
+        replies=(Reply("alice", "approve", "pods crash-loop after the node drain; a restart is safe"),),
+        checks=_approval,
+    ),
+    Scenario(
+        "approval-rejected",
+        "approve mode: a person rejects the restart with a reason -> escalated with the reason,"
+        " nothing changed",
+        "escalated",
+        clusters=CRASHLOOP,
+        config=APPROVE,
+        replies=(Reply("bob", "reject", "the database team is failing over; a restart now would not help"),),
+        checks=_approval_rejected,
+    ),
+    Scenario(
+        "approval-timeout",
+        "approve mode, a 1-minute approval timeout: nobody answers -> escalated (no approval within"
+        " 1 minute), nothing changed",
+        "escalated",
+        clusters=CRASHLOOP,
+        config=APPROVE | {"APPROVAL_TIMEOUT_MINUTES": "1"},
+        checks=_approval_timeout,
+    ),
+    Scenario(
+        "approval-four-eyes",
+        "approve mode, 2 approvals required: alice approves (and is refused a second time), the"
+        " workflow still waits; bob approves -> restart -> recovered",
+        "recovered",
+        clusters=CRASHLOOP,
+        config=APPROVE | {"REQUIRED_APPROVALS": "2"},
+        replies=(
+            Reply("alice", "approve", "restart looks safe"),
+            Reply("alice", "approve", "approving again", refused=True),
+            Reply("bob", "approve", "agreed: restart"),
+        ),
+        checks=_approval_four_eyes,
+    ),
 ]
 
 
@@ -699,6 +863,8 @@ class Functions:
             },
             "check-derp-peers": {},
             "reconcile": {"reason": "drill: before the failure"},
+            # An answer about no incident: refused (InvalidEvent), nothing written.
+            "approve-remedy": {"incident_id": "drill-warm-up", "answer": "approve", "by": "drill"},
         }
         emulators = [e for e in (self.healthy, self.faulty) if e is not None]
         with concurrent.futures.ThreadPoolExecutor(max_workers=len(calls) * len(emulators)) as pool:
@@ -731,6 +897,94 @@ class Functions:
         for emulator in (self.faulty, self.healthy):
             if emulator is not None:
                 emulator.stop()
+
+
+class Approvers:
+    """The people of a scenario in approve mode. Each is a moto IAM user with
+    an access key of their own; they answer the request with the real
+    ``failoverctl --local`` (those keys in its environment, so that STS
+    names them), a few seconds after the workflow starts to wait, one after
+    the other."""
+
+    def __init__(self, env: dict, work: Path, replies: tuple[Reply, ...]) -> None:
+        self.replies = replies
+        self.target = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
+        self.env_file = work / "failoverctl-env.json"
+        self.env_file.write_text(json.dumps({"name": env["name"], "function_env": env["function_env"]}))
+        iam = provision.client("iam")
+        self.keys: dict[str, tuple[str, str]] = {}
+        self.identities: dict[str, str] = {}
+        for person in dict.fromkeys(r.person for r in replies):
+            # IAM user names are unique in the account: one per run.
+            user = f"{person}@{env['name']}"[:64]
+            self.identities[person] = iam.create_user(UserName=user)["User"]["Arn"]
+            key = iam.create_access_key(UserName=user)["AccessKey"]
+            self.keys[person] = (key["AccessKeyId"], key["SecretAccessKey"])
+        self.asked_at: float | None = None
+        self.given: list[dict] = []
+
+    def step(self, items: list[dict], timeline: Timeline, regions: dict, cloud: Cloud) -> None:
+        """Waits for the workflow's wait (its task token kept), then gives
+        each reply when it is due."""
+        if self.asked_at is None:
+            waiting = [i for i in items if i["sk"] == "TASK_TOKEN"]
+            if not waiting:
+                return
+            self.asked_at = time.monotonic()
+            self.incident_id = waiting[0]["pk"].removeprefix("INCIDENT#")
+            if self.replies:
+                timeline.note(
+                    utcnow(),
+                    "drill",
+                    "the workflow waits for approval;"
+                    f" people answer with failoverctl in {REPLY_AFTER_SECONDS:g} s",
+                )
+        if len(self.given) == len(self.replies):
+            return
+        due = self.asked_at + REPLY_AFTER_SECONDS + REPLY_EVERY_SECONDS * len(self.given)
+        if time.monotonic() >= due:
+            self.answer(self.replies[len(self.given)], timeline, regions, cloud)
+
+    def answer(self, reply: Reply, timeline: Timeline, regions: dict, cloud: Cloud) -> None:
+        running = [e for e in timeline.entered.values() if e]
+        flag = "--comment" if reply.verdict == "approve" else "--reason"
+        command = ["failoverctl", "--local", reply.verdict, self.incident_id, flag, reply.text]
+        key_id, secret = self.keys[reply.person]
+        asked = utcnow()
+        done = subprocess.run(
+            [str(self.target / "debug" / "failoverctl"), *command[1:]],
+            cwd=ROOT,
+            env=os.environ
+            | {
+                "FAILOVERCTL_LOCAL_ENV": str(self.env_file),
+                "AWS_ACCESS_KEY_ID": key_id,
+                "AWS_SECRET_ACCESS_KEY": secret,
+                "AWS_SESSION_TOKEN": "",
+            },
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        said = (done.stdout.strip() or done.stderr.strip()).splitlines()
+        self.given.append(
+            {
+                "person": reply.person,
+                "verdict": reply.verdict,
+                "code": done.returncode,
+                "said": said[-1] if said else "",
+                "expect_refused": reply.refused,
+                # What the region and the workflow looked like just before.
+                "patches_before": len(cluster_patches(cloud, regions).get(FAILED, [])),
+                "state": running[-1][-1] if running else None,
+            }
+        )
+        shown = " ".join(f'"{a}"' if " " in a else a for a in command)
+        timeline.note(
+            asked,
+            reply.person,
+            f"{shown} -> exit {done.returncode}: {said[-1] if said else '(nothing)'}",
+        )
 
 
 # --- watching ---------------------------------------------------------------
@@ -1161,7 +1415,7 @@ def run(scenario: Scenario) -> int:
 
     functions = Functions(cloud, env, work, scenario.fault, scenario.alarms)
     try:
-        return follow(scenario, cloud, env, regions, functions)
+        return follow(scenario, cloud, env, regions, functions, work)
     finally:
         functions.stop()
 
@@ -1268,8 +1522,12 @@ def readiness_drill(scenario: Scenario, cloud: Cloud, env: dict, regions: dict, 
     return 0 if ok else 1
 
 
-def follow(scenario: Scenario, cloud: Cloud, env: dict, regions: dict, functions: Functions) -> int:
+def follow(
+    scenario: Scenario, cloud: Cloud, env: dict, regions: dict, functions: Functions, work: Path
+) -> int:
     fault = scenario.fault
+    approve = scenario.config.get("APPROVAL_MODE") == "approve"
+    approvers = Approvers(env, work, scenario.replies) if approve else None
     # Until its fault ends, a broken dependency breaks it for every function.
     functions.serve(
         functions.faulty if fault and fault.until != FIRST_ATTEMPT and functions.faulty else functions.healthy
@@ -1363,6 +1621,8 @@ def follow(scenario: Scenario, cloud: Cloud, env: dict, regions: dict, functions
                             cause="stopped by a person during the drill",
                         )
                         stopped = True
+            if approvers:
+                approvers.step(timeline.last_items, timeline, regions, cloud)
             for execution in executions:
                 if execution["status"] in ENDED_BADLY:
                     reconciler.execution_ended(execution)
@@ -1418,6 +1678,8 @@ def follow(scenario: Scenario, cloud: Cloud, env: dict, regions: dict, functions
         attempts=[a for tries in attempts for a in tries],
         leases=sum(i["sk"].startswith("LEASE") for i in items),
         readiness=readiness,
+        replies=approvers.given if approvers else [],
+        identities=approvers.identities if approvers else {},
     )
     problems = scenario.checks(result)
     errors = [a for a in answers if "errorType" in a]
@@ -1469,6 +1731,13 @@ def follow(scenario: Scenario, cloud: Cloud, env: dict, regions: dict, functions
             n["subject"] + (f" (late {n['late_s']:.1f}s)" if n["late_s"] else "") for n in timeline.notices
         )
     )
+    if approvers:
+        for request in (n for n in timeline.notices if APPROVAL_NEEDED in n["subject"]):
+            for i, line in enumerate(request["body"].strip().splitlines()):
+                print(f"  {'request' if i == 0 else '':<12} {line}".rstrip())
+        for given in approvers.given:
+            answered = f"{given['person']} {given['verdict']}: exit {given['code']}"
+            print(f"  answered     {answered}: {given['said']}")
     ok = verdict(scenario, outcome, problems)
     summary = {
         "scenario": scenario.name,
@@ -1491,6 +1760,10 @@ def follow(scenario: Scenario, cloud: Cloud, env: dict, regions: dict, functions
     }
     if readiness is not None:
         summary["readiness"] = readiness_summary(readiness)
+    if approvers:
+        summary["replies"] = [
+            {k: g[k] for k in ("person", "verdict", "code", "said", "state")} for g in approvers.given
+        ]
     print(json.dumps(summary), flush=True)
     return 0 if ok else 1
 

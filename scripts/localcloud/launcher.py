@@ -111,7 +111,11 @@ Step Functions: Lambda tasks reach the Lambda runtime emulators
     empty cause, and the timed-out attempt still runs to its end in the
     background and adds a late ``TaskSucceeded`` to the history;
     ``StopExecution`` interrupts a ``Wait`` state at once but not a retry
-    interval, and its ``error`` / ``cause`` are not kept.
+    interval, and its ``error`` / ``cause`` are not kept. Patched here:
+    ``StopExecution`` would not end a ``.waitForTaskToken`` task before its
+    timeout (AWS ends it at once); stopping interrupts the execution's
+    callback waits, and the error that ends the interrupted task does not
+    turn the stopped execution into a failed one: it ends ``ABORTED`` at once.
 
 Lambda ``Invoke``: the functions' own calls reach the same emulators
     ``POST /2015-03-31/functions/<FunctionName>/invocations`` on moto's

@@ -603,6 +603,34 @@ def wrap_lambda_invoke(moto_invoke: Callable[..., Any]) -> Callable[..., Any]:
     return invoke
 
 
+def wrap_set_stop(moto_set_stop: Callable[..., Any]) -> Callable[..., Any]:
+    """StopExecution ends an execution at once on AWS, also while a task
+    waits for its token; moto's interpreter would wait out the task's
+    timeout. Stopping interrupts every callback wait of the execution, so
+    the task ends now and the stopped execution with it (ABORTED)."""
+
+    def set_stop(self: Any, stop_date: Any, cause: str | None, error: str | None) -> None:
+        moto_set_stop(self, stop_date=stop_date, cause=cause, error=error)
+        for endpoint in list(self.callback_pool_manager._pool.values()):
+            endpoint.interrupt_all()
+
+    return set_stop
+
+
+def wrap_set_error(moto_set_error: Callable[..., Any]) -> Callable[..., Any]:
+    """A stopped execution stays ABORTED: the task its stop interrupted
+    ends with an error, which moto's interpreter would make the
+    execution's (FAILED)."""
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
+
+    def set_error(self: Any, error: Any) -> None:
+        if isinstance(self.program_state(), ProgramStopped):
+            return
+        moto_set_error(self, error=error)
+
+    return set_error
+
+
 # ---------------------------------------------------------------------------
 # The list
 # ---------------------------------------------------------------------------
@@ -636,6 +664,17 @@ PATCHES = [
     Patch("stepfunctions-lambda-client", f"{LAMBDA_EVAL_UTILS}:boto_client_for", wrap_boto_client_for),
     # The functions' own Invoke calls would go to moto's Lambda too.
     Patch("lambda-invoke", "moto.awslambda.responses:LambdaResponse.invoke", wrap_lambda_invoke),
+    # A stopped execution would wait in a .waitForTaskToken task until its timeout.
+    Patch(
+        "stepfunctions-stop-ends-callback-waits",
+        "moto.stepfunctions.parser.asl.eval.environment:Environment.set_stop",
+        wrap_set_stop,
+    ),
+    Patch(
+        "stepfunctions-stopped-stays-aborted",
+        "moto.stepfunctions.parser.asl.eval.environment:Environment.set_error",
+        wrap_set_error,
+    ),
     # Read on every Step Functions request: executions run in moto's interpreter.
     Patch(
         "stepfunctions-execute-state-machine",

@@ -45,7 +45,7 @@ def workflow_states(template: dict) -> set[str]:
 
 def test_scenario_names_are_unique_and_crashloop_is_the_default() -> None:
     names = [s.name for s in drill.SCENARIOS]
-    assert len(names) == len(set(names)) == 18
+    assert len(names) == len(set(names)) == 22
     assert "crashloop" in names
     assert "transient" in names
 
@@ -85,6 +85,12 @@ def test_each_scenario_is_well_formed(
     assert scenario.readiness in (None, drill.READINESS_FIRST, drill.READINESS_ONLY)
     # A readiness drill injects no failure: its outcome is the report's.
     assert (scenario.readiness == drill.READINESS_ONLY) == (scenario.expect in {"not_ready", "ready"})
+    # Only approve mode asks, and people answer only what was asked.
+    if scenario.replies:
+        assert scenario.config.get("APPROVAL_MODE") == "approve"
+    for reply in scenario.replies:
+        assert reply.verdict in {"approve", "reject"} and reply.text.strip()
+        assert reply.person.isalpha() and reply.person.islower()
     if scenario.fault is not None:
         assert scenario.fault.until in (*drill.OPEN_PHASES, drill.FIRST_ATTEMPT)
         assert scenario.fault.suffix.isupper() and " " not in scenario.fault.suffix
@@ -266,3 +272,100 @@ def test_seconds_between_needs_both_times() -> None:
     assert drill.seconds_between(incident, "detected_at", "recovered_at") == 42.2
     assert drill.seconds_between(incident, "detected_at", "acted_at") is None
     assert drill.seconds_between(None, "detected_at", "recovered_at") is None
+
+
+# --- approve mode ------------------------------------------------------------------
+
+ALICE = "arn:aws:iam::123456789012:user/alice@drill"
+BOB = "arn:aws:iam::123456789012:user/bob@drill"
+
+
+def given(
+    person: str, code: int = 0, refused: bool = False, state: str = "AwaitApproval", **extra: object
+) -> dict:
+    reply = {
+        "person": person,
+        "verdict": "approve",
+        "code": code,
+        "said": "",
+        "expect_refused": refused,
+        "patches_before": 0,
+        "state": state,
+    }
+    reply.update(extra)
+    return reply
+
+
+def approved(identity: str, n: int, of: int) -> dict:
+    return {
+        "kind": "approval",
+        "message": f"approved by {identity} (with failoverctl) ({n} of {of}) to restart",
+    }
+
+
+REQUEST = {
+    "subject": "[WARNING] APPROVAL NEEDED: us-east-1 platform",
+    "body": "failoverctl approve i-1 --comment",
+}
+
+
+def approval_result(replies: list[dict], entries: list[dict], **extra: object) -> drill.Result:
+    fields: dict = {
+        "notices": [REQUEST],
+        "replies": replies,
+        "entries": entries,
+        "identities": {"alice": ALICE, "bob": BOB},
+    }
+    fields.update(extra)
+    return result(["rollout_restart"], **fields)
+
+
+def test_the_approval_drill_wants_the_request_the_approver_and_one_restart() -> None:
+    check = scenario("approval").checks
+    assert check(approval_result([given("alice")], [approved(ALICE, 1, 1)])) == []
+    # Nobody on the timeline, no request, or acted before the answer.
+    assert check(approval_result([given("alice")], [])) != []
+    assert check(approval_result([given("alice")], [approved(ALICE, 1, 1)], notices=[])) != []
+    early = given("alice", patches_before=1)
+    assert check(approval_result([early], [approved(ALICE, 1, 1)])) != []
+    # The answer failed.
+    assert check(approval_result([given("alice", code=1)], [approved(ALICE, 1, 1)])) != []
+
+
+def test_four_eyes_wants_the_repeat_refused_and_the_workflow_waiting_for_the_second_person() -> None:
+    check = scenario("approval-four-eyes").checks
+    entries = [approved(ALICE, 1, 2), approved(BOB, 2, 2)]
+    repeat = given("alice", code=2, refused=True, said="incident i-1 was already answered by alice")
+    assert check(approval_result([given("alice"), repeat, given("bob")], entries)) == []
+    # One approval was enough: the workflow had moved on before bob.
+    moved_on = given("bob", state="Restore")
+    assert check(approval_result([given("alice"), repeat, moved_on], entries)) != []
+    # The same person twice was taken.
+    taken = given("alice", refused=True)
+    assert check(approval_result([given("alice"), taken, given("bob")], entries)) != []
+    # Only one person on the timeline.
+    assert check(approval_result([given("alice"), repeat, given("bob")], entries[:1])) != []
+
+
+def test_rejection_and_timeout_want_their_escalation_and_nothing_changed() -> None:
+    reason = "the database team is failing over; a restart now would not help"
+    rejected = {"kind": "escalated", "message": f"rejected by {BOB} (with failoverctl), because: {reason}"}
+    incident = {"id": "i-1", "actions": [], "escalation": "approval_rejected"}
+    check = scenario("approval-rejected").checks
+    ok = approval_result([given("bob", verdict="reject")], [rejected], incident=incident)
+    assert check(ok) == []
+    assert check(approval_result([given("bob")], [], incident=incident)) != []
+    changed = approval_result(
+        [given("bob")], [rejected], incident=incident, patches={drill.FAILED: ["PATCH"]}
+    )
+    assert check(changed) != []
+
+    timeout = scenario("approval-timeout").checks
+    why = {
+        "kind": "escalated",
+        "message": "no approval within 1 minute to restart (0 of 1 approvals: nobody)",
+    }
+    no_answer = {"id": "i-1", "actions": [], "escalation": "no_approval"}
+    assert timeout(approval_result([], [why], incident=no_answer)) == []
+    assert timeout(approval_result([], [], incident=no_answer)) != []
+    assert timeout(approval_result([], [why], incident=incident)) != []

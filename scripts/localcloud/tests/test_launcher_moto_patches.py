@@ -69,6 +69,8 @@ def test_every_patch_target_exists_in_the_pinned_moto() -> None:
         "eks-describe-cluster",
         "stepfunctions-lambda-client",
         "lambda-invoke",
+        "stepfunctions-stop-ends-callback-waits",
+        "stepfunctions-stopped-stays-aborted",
         "stepfunctions-execute-state-machine",
     ]
     by_name = {entry.patch.name: entry for entry in resolved}
@@ -345,3 +347,52 @@ def test_only_lambda_goes_to_the_emulators(monkeypatch: pytest.MonkeyPatch) -> N
     assert calls == [("us-east-1", "sns", {"k": "v"})]
     assert isinstance(boto_client_for("us-east-1", "lambda"), moto_patches.EmulatorLambdaClient)
     assert len(calls) == 1
+
+
+# --- a stopped execution ------------------------------------------------------------------
+
+
+def test_stopping_an_execution_ends_its_callback_waits_at_once() -> None:
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackPoolManager
+
+    stops: list[tuple] = []
+
+    class Environment:
+        def __init__(self) -> None:
+            self.callback_pool_manager = CallbackPoolManager(activity_store={})
+
+    set_stop = moto_patches.wrap_set_stop(lambda env, **kw: stops.append((env, kw)))
+    env = Environment()
+    waiting = env.callback_pool_manager.generate()
+    other = env.callback_pool_manager.generate()
+    ended = threading.Event()
+
+    def wait() -> None:
+        waiting.wait(timeout=30)
+        ended.set()
+
+    threading.Thread(target=wait, daemon=True).start()
+    set_stop(env, stop_date="now", cause="a person", error=None)
+    assert ended.wait(timeout=5), "the callback wait did not end"
+    assert stops == [(env, {"stop_date": "now", "cause": "a person", "error": None})]
+    # No outcome: the task ends without a result, and so does the execution.
+    assert waiting.get_outcome() is None and other.get_outcome() is None
+
+
+def test_a_stopped_execution_keeps_its_stop_over_the_error_of_the_interrupted_task() -> None:
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramRunning, ProgramStopped
+
+    errors: list[str] = []
+
+    class Environment:
+        def __init__(self, state: object) -> None:
+            self.state = state
+
+        def program_state(self) -> object:
+            return self.state
+
+    set_error = moto_patches.wrap_set_error(lambda env, error: errors.append(error))
+    set_error(Environment(ProgramStopped(stop_date=None, cause=None, error=None)), error="States.Timeout")
+    assert errors == []
+    set_error(Environment(ProgramRunning()), error="States.Timeout")
+    assert errors == ["States.Timeout"]

@@ -129,7 +129,9 @@ pub async fn wait_for_approval(
     let summary = format!(
         "{incident_id}: waiting for {} approval(s) until {}",
         approval.required,
-        approval.deadline.to_rfc3339()
+        approval
+            .deadline
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     );
     Ok(report(&delivered, false, summary))
 }

@@ -147,9 +147,12 @@ pub(crate) fn rejected(
 
 /// What a timeout says: `no approval within N minutes`, and who had approved.
 pub fn timed_out(approval: &Approval) -> String {
+    let minutes = match approval.minutes() {
+        1 => "1 minute".to_owned(),
+        n => format!("{n} minutes"),
+    };
     format!(
-        "no approval within {} minutes to {} ({} of {} approvals: {})",
-        approval.minutes(),
+        "no approval within {minutes} to {} ({} of {} approvals: {})",
         ask_text(approval.remedy),
         approval.approvals.len(),
         approval.required,

@@ -1,7 +1,7 @@
 //! The approval rules: when a decided remedy waits for people, when an
 //! approval given earlier still holds, and which answers are taken.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::config::ApprovalPolicy;
 use crate::error::{Error, Result};
@@ -133,14 +133,14 @@ pub fn take(
     if now > approval.deadline {
         return refuse(format!(
             "is no longer waiting: its approval window closed at {} (the workflow escalates it)",
-            approval.deadline.to_rfc3339()
+            approval.deadline.to_rfc3339_opts(SecondsFormat::Secs, true)
         ));
     }
     if let Some(answer) = earlier {
         return refuse(format!(
             "was already answered by {} at {}: approvals must come from {} distinct people",
             answer.by,
-            answer.at.to_rfc3339(),
+            answer.at.to_rfc3339_opts(SecondsFormat::Secs, true),
             approval.required
         ));
     }

@@ -295,6 +295,44 @@ mod tests {
     }
 
     #[test]
+    fn a_long_approval_wait_is_left_while_its_execution_waits_and_escalated_once_it_ended() {
+        use crate::model::approval::Approval;
+        use crate::model::remedy::Remedy;
+        let now = at("2026-11-22T13:00:00Z");
+        let takeover = Duration::from_secs(120);
+        // Asked three hours ago, nothing written since: people take their time.
+        let mut waiting = incident(Phase::Confirmed, "2026-11-22T10:00:00Z");
+        waiting.approval = Some(Approval::asked(
+            Remedy::RolloutRestart,
+            2,
+            at("2026-11-22T10:00:00Z"),
+            Duration::from_secs(24 * 3600),
+        ));
+        let table: &[(Option<ExecutionStatus>, OpenRepair)] = &[
+            (Some(ExecutionStatus::Running), OpenRepair::Leave),
+            (
+                Some(ExecutionStatus::Aborted),
+                OpenRepair::Escalate(
+                    "its recovery workflow ended ABORTED without closing it".into(),
+                ),
+            ),
+            (
+                Some(ExecutionStatus::TimedOut),
+                OpenRepair::Escalate(
+                    "its recovery workflow ended TIMED_OUT without closing it".into(),
+                ),
+            ),
+        ];
+        for (execution, expected) in table {
+            assert_eq!(
+                open_repair(&waiting, *execution, now, takeover),
+                *expected,
+                "{execution:?}"
+            );
+        }
+    }
+
+    #[test]
     fn regions_without_an_open_incident() {
         use AlarmState::{Alarm, Ok as Fine};
         use Health::{Healthy as H, Unhealthy as U, Unknown as X};
