@@ -743,7 +743,7 @@ def free_port() -> int:
 class Emulator:
     """``cargo lambda watch`` serving the workspace's functions with one configuration."""
 
-    def __init__(self, env_file: Path, log: Path, concurrency: int) -> None:
+    def __init__(self, env_file: Path, log: Path, concurrency: int, profile: str) -> None:
         self.log = log
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -762,6 +762,7 @@ class Emulator:
                 str(concurrency),
                 "--env-file",
                 str(env_file),
+                *(["--release"] if profile == "release" else []),
             ],
             cwd=ROOT,
             stdin=subprocess.DEVNULL,
@@ -816,7 +817,9 @@ class Functions:
     it) and runs the alarm's and the reconciler's invocations: swapping it
     is a dependency going down or coming back for every function at once."""
 
-    def __init__(self, cloud: Cloud, env: dict, work: Path, fault: Fault | None, alarms: int) -> None:
+    def __init__(
+        self, cloud: Cloud, env: dict, work: Path, fault: Fault | None, alarms: int, profile: str
+    ) -> None:
         self.cloud, self.env = cloud, env
         # Set when the run ends: retries and schedules stop waiting.
         self.closing = threading.Event()
@@ -824,7 +827,9 @@ class Functions:
         # function's first call while the first one starts (each a `cargo
         # run`), so no more than a run calls at once: one workflow task and
         # a late attempt of it, or the alarms of a storm.
-        self.healthy = Emulator(work / "functions.env", work / "emulator.log", 8 if alarms > 1 else 2)
+        self.healthy = Emulator(
+            work / "functions.env", work / "emulator.log", 8 if alarms > 1 else 2, profile
+        )
         self.faulty: Emulator | None = None
         if fault is not None:
             broken = work / "functions-broken.env"
@@ -834,7 +839,7 @@ class Functions:
                 + "\n"
             )
             try:
-                self.faulty = Emulator(broken, work / "emulator-broken.log", 2)
+                self.faulty = Emulator(broken, work / "emulator-broken.log", 2, profile)
             except BaseException:
                 self.healthy.stop()
                 raise
@@ -906,8 +911,8 @@ class Approvers:
     names them), a few seconds after the workflow starts to wait, one after
     the other."""
 
-    def __init__(self, env: dict, work: Path, replies: tuple[Reply, ...]) -> None:
-        self.replies = replies
+    def __init__(self, env: dict, work: Path, replies: tuple[Reply, ...], profile: str) -> None:
+        self.replies, self.profile = replies, profile
         self.target = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
         self.env_file = work / "failoverctl-env.json"
         self.env_file.write_text(json.dumps({"name": env["name"], "function_env": env["function_env"]}))
@@ -952,7 +957,7 @@ class Approvers:
         key_id, secret = self.keys[reply.person]
         asked = utcnow()
         done = subprocess.run(
-            [str(self.target / "debug" / "failoverctl"), *command[1:]],
+            [str(self.target / self.profile / "failoverctl"), *command[1:]],
             cwd=ROOT,
             env=os.environ
             | {
@@ -1369,7 +1374,7 @@ def seconds_between(incident: dict | None, start: str, end: str) -> float | None
     return round((parse_time(incident[end]) - parse_time(incident[start])).total_seconds(), 1)
 
 
-def run(scenario: Scenario) -> int:
+def run(scenario: Scenario, profile: str = "debug") -> int:
     cloud = Cloud()
     stamp = dt.datetime.now(dt.UTC).strftime("%H%M%S")
     name = f"drill-{scenario.name}-{stamp}-{os.getpid()}"
@@ -1413,9 +1418,9 @@ def run(scenario: Scenario) -> int:
     if scenario.config:
         print(f"  scenario configuration: {', '.join(f'{k}={v}' for k, v in scenario.config.items())}")
 
-    functions = Functions(cloud, env, work, scenario.fault, scenario.alarms)
+    functions = Functions(cloud, env, work, scenario.fault, scenario.alarms, profile)
     try:
-        return follow(scenario, cloud, env, regions, functions, work)
+        return follow(scenario, cloud, env, regions, functions, work, profile)
     finally:
         functions.stop()
 
@@ -1523,11 +1528,11 @@ def readiness_drill(scenario: Scenario, cloud: Cloud, env: dict, regions: dict, 
 
 
 def follow(
-    scenario: Scenario, cloud: Cloud, env: dict, regions: dict, functions: Functions, work: Path
+    scenario: Scenario, cloud: Cloud, env: dict, regions: dict, functions: Functions, work: Path, profile: str
 ) -> int:
     fault = scenario.fault
     approve = scenario.config.get("APPROVAL_MODE") == "approve"
-    approvers = Approvers(env, work, scenario.replies) if approve else None
+    approvers = Approvers(env, work, scenario.replies, profile) if approve else None
     # Until its fault ends, a broken dependency breaks it for every function.
     functions.serve(
         functions.faulty if fault and fault.until != FIRST_ATTEMPT and functions.faulty else functions.healthy
@@ -1772,6 +1777,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="scripts/drill", description="Failover drill on the local cloud.")
     parser.add_argument("scenario", nargs="?", default="crashloop")
     parser.add_argument("--list", action="store_true", help="list the scenarios")
+    parser.add_argument("--release", action="store_true", help="on release builds of the functions")
     args = parser.parse_args(argv)
     by_name = {s.name: s for s in SCENARIOS}
     if args.list:
@@ -1781,7 +1787,7 @@ def main(argv: list[str]) -> int:
     if args.scenario not in by_name:
         print(f"drill: unknown scenario {args.scenario!r}; scenarios: {', '.join(by_name)}", file=sys.stderr)
         return 2
-    return run(by_name[args.scenario])
+    return run(by_name[args.scenario], "release" if args.release else "debug")
 
 
 def _interrupt(signum: int, _frame: object) -> None:
