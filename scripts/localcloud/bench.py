@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import drill  # noqa: E402
 import provision  # noqa: E402
 import short_waits  # noqa: E402
 
@@ -330,16 +331,7 @@ def environment() -> dict:
     Failure, pods crash-looping, its alarm OK), eu-west-1 healthy."""
     name = f"bench-{dt.datetime.now(dt.UTC).strftime('%H%M%S')}-{os.getpid()}"
     config = short_waits.read_profile() | BENCH_CONFIG
-    provisioned = subprocess.run(
-        [str(ROOT / "scripts/local-cloud"), "provision", "--name", name, "--regions", f"{FAILED},{PEER}"]
-        + [a for k, v in config.items() for a in ("--env", f"{k}={v}")],
-        check=False,
-        capture_output=True,
-        text=True,
-    )
-    if provisioned.returncode != 0:
-        raise RuntimeError(f"provisioning {name} failed: {provisioned.stderr.strip()}")
-    env = json.loads(provisioned.stdout)
+    env = drill.provision_environment(name, (FAILED, PEER), config)
     regions = {r["name"]: r for r in env["regions"]}
     route53, cloudwatch = provision.client("route53"), provision.client("cloudwatch")
     for region, status in ((FAILED, "Failure"), (PEER, "Success")):

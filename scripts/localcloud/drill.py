@@ -1374,6 +1374,24 @@ def seconds_between(incident: dict | None, start: str, end: str) -> float | None
     return round((parse_time(incident[end]) - parse_time(incident[start])).total_seconds(), 1)
 
 
+def provision_environment(
+    name: str, regions: tuple[str, ...], config: dict[str, str], env_file: Path | None = None
+) -> dict:
+    """A new environment of the local cloud (``scripts/local-cloud provision``)
+    with ``config`` for its functions; RuntimeError with provision's words."""
+    provisioned = subprocess.run(
+        [str(ROOT / "scripts/local-cloud"), "provision", "--name", name, "--regions", ",".join(regions)]
+        + (["--env-file", str(env_file)] if env_file else [])
+        + [a for k, v in config.items() for a in ("--env", f"{k}={v}")],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    if provisioned.returncode != 0:
+        raise RuntimeError(f"provisioning {name} failed: {provisioned.stderr.strip()}")
+    return json.loads(provisioned.stdout)
+
+
 def run(scenario: Scenario, profile: str = "debug") -> int:
     cloud = Cloud()
     stamp = dt.datetime.now(dt.UTC).strftime("%H%M%S")
@@ -1382,18 +1400,7 @@ def run(scenario: Scenario, profile: str = "debug") -> int:
     work.mkdir(parents=True, exist_ok=True)
     waits = drill_waits()
     config = waits | scenario.config
-    env_file = work / "functions.env"
-    provisioned = subprocess.run(
-        [str(ROOT / "scripts/local-cloud"), "provision", "--name", name, "--env-file", str(env_file)]
-        + ["--regions", ",".join(scenario.regions)]
-        + [a for k, v in config.items() for a in ("--env", f"{k}={v}")],
-        check=False,
-        capture_output=True,
-        text=True,
-    )
-    if provisioned.returncode != 0:
-        raise RuntimeError(f"provisioning {name} failed: {provisioned.stderr.strip()}")
-    env = json.loads(provisioned.stdout)
+    env = provision_environment(name, scenario.regions, config, work / "functions.env")
     regions = {r["name"]: r for r in env["regions"]}
     document = provision.load_template()
     defaults = template_defaults(document)
