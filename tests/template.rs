@@ -556,6 +556,64 @@ fn every_function_is_named_as_evaluate_readiness_names_it() {
     }
 }
 
+/// `sam build` builds every function with the Makefile: one cargo build of
+/// all their binaries for the template's architecture, then each target
+/// copies its own function's binary.
+#[test]
+fn the_makefile_builds_every_function_once_for_the_templates_architecture() {
+    let template = template();
+    let makefile = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Makefile"))
+        .expect("the Makefile");
+    let lines: Vec<&str> = makefile.lines().collect();
+    let mut listed = Vec::new();
+    let mut in_list = false;
+    for line in &lines {
+        if let Some(rest) = line.strip_prefix("FUNCTIONS :=") {
+            in_list = true;
+            listed.extend(rest.split_whitespace());
+        } else if in_list {
+            listed.extend(line.split_whitespace());
+        }
+        in_list = in_list && line.trim_end().ends_with('\\');
+    }
+    listed.retain(|word| *word != "\\");
+
+    let functions = resources(&template, "AWS::Serverless::Function");
+    let mut binaries = Vec::new();
+    for (name, function) in &functions {
+        assert_eq!(function["Metadata"]["BuildMethod"], "makefile", "{name}");
+        let binary = function["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name} has no Binary"));
+        let target = format!("build-{name}: functions");
+        let at = lines
+            .iter()
+            .position(|l| *l == target)
+            .unwrap_or_else(|| panic!("the Makefile has no `{target}`"));
+        assert_eq!(
+            lines[at + 1].trim(),
+            format!("$(call artifact,{binary})"),
+            "{name} copies its own binary"
+        );
+        binaries.push(binary);
+    }
+    listed.sort_unstable();
+    binaries.sort_unstable();
+    assert_eq!(listed, binaries, "FUNCTIONS is every function's binary");
+
+    let architectures = &template["Globals"]["Function"]["Architectures"];
+    assert_eq!(architectures, &json!(["arm64"]));
+    let build = lines
+        .iter()
+        .find(|l| l.trim_start().starts_with("cargo lambda build"))
+        .expect("the build line");
+    assert!(build.contains("--release --arm64 --locked"), "{build}");
+    assert!(
+        build.contains("$(addprefix --bin ,$(FUNCTIONS))"),
+        "{build}"
+    );
+}
+
 #[test]
 fn evaluate_readiness_runs_every_30_minutes_unless_turned_off() {
     let template = template();
