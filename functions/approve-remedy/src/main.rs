@@ -43,6 +43,7 @@ async fn handler(
 async fn main() -> Result<(), lambda_runtime::Error> {
     let (settings, config) = cold_start().await?;
     let ports = AwsPorts::new(&config, &settings);
+    ports.warm_up(&settings).await;
     let callbacks = StepFunctionsCallbacks::new(aws_sdk_sfn::Client::new(&config));
     let records = ports.records();
     let waiting = Waiting {

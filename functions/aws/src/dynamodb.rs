@@ -245,6 +245,12 @@ impl DynamoIncidentStore {
         }
     }
 
+    /// Opens the table's connection at the cold start: a read of `region`'s
+    /// live lease (every function may read the table), its answer dropped.
+    pub(crate) async fn warm_up(&self, region: &str) -> Result<()> {
+        self.get_item(lease_key(region, Lane::Live)).await.map(drop)
+    }
+
     pub(crate) async fn get_item(&self, key: Item) -> Result<Option<Item>> {
         let answer = self
             .client
@@ -807,6 +813,31 @@ mod contract_tests {
                 "{case}: the lease, then the incident it names"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn the_warm_up_reads_one_lease_and_passes_on_what_it_found() {
+        let reads = Requests::new();
+        let rules = [
+            get_answer(&reads, None),
+            mock!(Client::get_item)
+                .then_http_response(|| json_error(400, "AccessDeniedException", "not authorized")),
+        ];
+        let store = store(mocked_client!(aws_sdk_dynamodb, &rules));
+
+        assert_eq!(store.warm_up("us-east-1").await, Ok(()));
+        assert!(
+            store.warm_up("us-east-1").await.is_err(),
+            "a refusal is the caller's to log"
+        );
+        assert_eq!(
+            reads.all(),
+            [get_request(item(&[
+                ("pk", s("REGION#us-east-1")),
+                ("sk", s("LEASE"))
+            ]))],
+            "one consistent read of the live lease"
+        );
     }
 
     #[tokio::test]

@@ -103,6 +103,13 @@ pub async fn cold_start() -> Result<(Settings, aws_config::SdkConfig), Error> {
     Ok((settings, crate::load_aws_config().await))
 }
 
+/// How long a cold start's warm-up may hold it ([`crate::AwsPorts::warm_up`],
+/// and the clusters' in failover-kube). A call that is answered takes a
+/// fraction of a second; a cluster that does not answer (the failed region's,
+/// perhaps) must not hold up the cold start of the function sent to restore
+/// it by more than this.
+pub const WARM_UP_WITHIN: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// A function's JSON answer.
 pub fn answer<T: Serialize>(report: &T) -> Result<Value, Diagnostic> {
     serde_json::to_value(report).map_err(|e| {

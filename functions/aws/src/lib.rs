@@ -38,7 +38,8 @@ pub use cloudwatch::CloudWatchAlarms;
 pub use dynamodb::DynamoIncidentStore;
 pub use invoke_policy::{ALARMS_PRINCIPAL, ANY_SOURCE, LambdaInvokePolicy};
 pub use lambda::{
-    answer, cold_start, failure, in_span, init_tracing, log_subscriber, may_log, record,
+    WARM_UP_WITHIN, answer, cold_start, failure, in_span, init_tracing, log_subscriber, may_log,
+    record,
 };
 pub use metrics::EmfMetrics;
 pub use probes::{CLUSTER_READER, LambdaProbes};
@@ -100,6 +101,27 @@ impl AwsPorts {
             settings,
             health: &self.health,
             records: self.records(),
+        }
+    }
+
+    /// Opens the incident table's connection during the cold start, so the
+    /// first invocation does not pay its TLS handshake on the small share of
+    /// a CPU a small function runs with (its init phase gets more): a read of
+    /// the first region's live lease. Best effort, within [`WARM_UP_WITHIN`]:
+    /// a failure here is the first invocation's to meet and report.
+    pub async fn warm_up(&self, settings: &Settings) {
+        let Some(region) = settings.regions.first() else {
+            return;
+        };
+        match tokio::time::timeout(WARM_UP_WITHIN, self.store.warm_up(&region.name)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                tracing::info!("cold start: the incident table did not answer: {error}")
+            }
+            Err(_) => tracing::info!(
+                "cold start: the incident table did not answer within {} s",
+                WARM_UP_WITHIN.as_secs()
+            ),
         }
     }
 

@@ -45,6 +45,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let (settings, config) = cold_start().await?;
     let ports = AwsPorts::new(&config, &settings);
     let peers = KubePlatform::new(EksClusters::new(config), settings.platform.clone());
+    tokio::join!(ports.warm_up(&settings), peers.warm_up(&settings.regions));
     let records = ports.records();
     let function = ClusterFunction::CheckDerpPeers;
     let wanted = function.needs(&settings.platform);

@@ -40,6 +40,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let workflow = StepFunctionsWorkflow::configured(&config, &settings)
         .inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
     let ports = AwsPorts::new(&config, &settings);
+    ports.warm_up(&settings).await;
     let deps = ports.context(&settings);
     lambda_runtime::run(service_fn(|event| handler(&deps, &workflow, event))).await
 }

@@ -26,6 +26,7 @@ async fn handler(records: &Records<'_>, event: LambdaEvent<Value>) -> Result<Val
 async fn main() -> Result<(), lambda_runtime::Error> {
     let (settings, config) = cold_start().await?;
     let ports = AwsPorts::new(&config, &settings);
+    ports.warm_up(&settings).await;
     let records = ports.records();
     lambda_runtime::run(service_fn(|event| handler(&records, event))).await
 }

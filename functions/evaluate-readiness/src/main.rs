@@ -49,6 +49,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let targets = ReadinessTargets::from_env()
         .inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
     let ports = AwsPorts::new(&config, &settings);
+    ports.warm_up(&settings).await;
     // A probe waits for the probed function's reviews in every region,
     // which may take longer than a single AWS call is allowed; the
     // function's own timeout (the template's) still bounds the whole.

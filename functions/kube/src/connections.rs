@@ -6,9 +6,10 @@
 //!
 //! A diagnosis always asks EKS afresh: the cluster's status is part of what
 //! it reports, and an invocation must see a cluster that stopped being
-//! ACTIVE since the last one. Only a diagnosis keeps its connection; a call
-//! that finds none young enough connects for itself alone, so invocations
-//! that never diagnose (a DERP check) never share a stale look either.
+//! ACTIVE since the last one. Only a diagnosis and the cold start's warm-up
+//! (`warm_up.rs`) keep their connection; a call that finds none young enough
+//! connects for itself alone, so no call works from a look older than
+//! `REUSE_FOR`.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

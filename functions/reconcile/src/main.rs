@@ -42,6 +42,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
     let alarms = CloudWatchAlarms::new(aws_sdk_cloudwatch::Client::new(&config));
     let ports = AwsPorts::new(&config, &settings);
+    ports.warm_up(&settings).await;
     let deps = ports.context(&settings);
     lambda_runtime::run(service_fn(|event| {
         handler(&deps, &workflow, &alarms, event)

@@ -41,6 +41,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let (settings, config) = cold_start().await?;
     let ports = AwsPorts::new(&config, &settings);
     let platform = KubePlatform::new(EksClusters::new(config), settings.platform.clone());
+    tokio::join!(
+        ports.warm_up(&settings),
+        platform.warm_up(&settings.regions)
+    );
     let deps = ports.context(&settings);
     let function = ClusterFunction::RestorePlatform;
     let wanted = function.needs(&settings.platform);

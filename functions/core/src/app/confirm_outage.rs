@@ -2,6 +2,7 @@
 //! region, records what was seen, and tells people.
 
 use crate::app::context::{Context, read};
+use futures::future::join_all;
 use serde::Serialize;
 
 use crate::app::commit::{Delivered, commit, deliver, release_dangling};
@@ -236,13 +237,17 @@ async fn confirm(
     }
     let mut others = Vec::new();
     if target.iter().all(|r| r.health == Health::Unhealthy) {
-        for other in deps
-            .settings
-            .regions
-            .iter()
-            .filter(|r| r.name != region.name)
-        {
-            let reading = read(deps, other).await?;
+        // Read at once: one round trip for every other region, not one each.
+        let readings = join_all(
+            deps.settings
+                .regions
+                .iter()
+                .filter(|r| r.name != region.name)
+                .map(|other| read(deps, other)),
+        )
+        .await;
+        for reading in readings {
+            let reading = reading?;
             entries.push(journal.entry(
                 &incident,
                 reading.at,
