@@ -26,9 +26,15 @@ be made, those columns say why.
 Each function gets an event that makes it do its real reads against the
 local cloud and change nothing: us-east-1 of the bench's own environment
 reads unhealthy with crash-looping pods (its alarm OK, so the reconciler
-leaves it alone), eu-west-1 is healthy. The three functions that act only
-on an incident get one that does not exist: one DynamoDB read, then their
-refusal (counted as an answer; the table marks it).
+leaves it alone), eu-west-1 is healthy. restore-platform and
+verify-recovery act only on an open incident, so they get the probes
+evaluate-readiness sends them (``events/probe-*.json``): restore-platform
+reviews each Kubernetes request it makes in every region, verify-recovery
+reads us-east-1's cluster, Kubernetes version, platform deployment and
+DERP peers; each connects through EKS as a recovery does.
+escalate-incident and approve-remedy get an incident that does not exist:
+one DynamoDB read, then their refusal (counted as an answer; the table
+marks it).
 
 Last, the orchestrator's own overhead in a recovery: ``--drills`` runs of
 ``scripts/drill --release crashloop`` (default 5), each's detection to
@@ -79,8 +85,8 @@ def events(env: dict) -> dict[str, dict]:
     """What each function is asked: its real reads, no change."""
     return {
         "confirm-outage": {"region": PEER, "reason": "bench: a healthy region", "dry_run": True},
-        "restore-platform": {"region": FAILED, "dry_run": True},
-        "verify-recovery": {"incident_id": NO_INCIDENT},
+        "restore-platform": {"probe": "permissions"},
+        "verify-recovery": {"probe": "cluster", "region": FAILED},
         "check-derp-peers": {},
         "escalate-incident": {"incident_id": NO_INCIDENT, "failure": {"Error": "Bench", "Cause": ""}},
         "reconcile": {"reason": "bench"},
@@ -90,6 +96,16 @@ def events(env: dict) -> dict[str, dict]:
 
 
 # --- a Lambda Runtime API for one process -----------------------------------
+
+
+class QuietServer(http.server.ThreadingHTTPServer):
+    """Says nothing of a connection the function's process dropped: the
+    bench stops each process while it waits on its next event."""
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class RuntimeApi:
@@ -153,7 +169,7 @@ class RuntimeApi:
                     api.answers.put((parts[-2], at, kind if kind == "ok" else error_type(body)))
                 self.reply(202, b"{}", {"Content-Type": "application/json"})
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.address = f"127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -405,6 +421,59 @@ def table(rows: list[dict], share: CpuShare) -> str:
     return "\n".join(lines)
 
 
+RATIOS = (
+    ("init", "full_cpu", "init_ms"),
+    ("first", "full_cpu", "first_ms"),
+    ("p50", "full_cpu", "warm_p50_ms"),
+    ("p99", "full_cpu", "warm_p99_ms"),
+    ("RSS", "full_cpu", "peak_rss_mb"),
+    ("zip", None, "zip_mb"),
+    ("128MB init", "small_cpu", "init_ms"),
+    ("128MB first", "small_cpu", "first_ms"),
+    ("128MB p50", "small_cpu", "warm_p50_ms"),
+)
+
+
+def ratio(now: dict, before: dict, part: str | None, key: str) -> float | None:
+    """``now`` over ``before`` for one figure; None where either lacks it or it was 0."""
+    a = now.get(part) if part else now
+    b = before.get(part) if part else before
+    if not a or not b or not b.get(key) or a.get(key) is None:
+        return None
+    return round(a[key] / b[key], 2)
+
+
+def ratio_table(rows: list[dict], before: list[dict]) -> str:
+    """Each figure of this build over the same figure of the compared one."""
+    head = f"{'function':<20}" + "".join(f" {label:>11}" for label, _, _ in RATIOS)
+    lines = [head, "-" * len(head)]
+    for now, then in zip(rows, before, strict=True):
+        cells = []
+        for _label, part, key in RATIOS:
+            value = ratio(now, then, part, key)
+            cells.append(f" {'-' if value is None else f'{value:.2f}x':>11}")
+        lines.append(f"{now['function']:<20}" + "".join(cells))
+    return "\n".join(lines)
+
+
+def measured_row(binary: Path, name: str, env: dict, event: dict, invokes: int, share: CpuShare) -> dict:
+    """One function's figures: full CPU, then the small share where there is one."""
+    if not binary.exists():
+        raise RuntimeError(f"no release binary {binary}: run scripts/bench (it builds them)")
+    full = measure(binary, name, env["function_env"], event, invokes, None)
+    small = measure(binary, name, env["function_env"], event, invokes, share) if share.procs else None
+    bootstrap, packed = sizes(binary)
+    row = {
+        "function": name,
+        "full_cpu": full.summary(),
+        "bootstrap_mb": round(bootstrap / 2**20, 2),
+        "zip_mb": round(packed / 2**20, 2),
+    }
+    if small:
+        row["small_cpu"] = small.summary()
+    return row
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="scripts/bench", description="Benchmark the functions (release builds)."
@@ -414,14 +483,20 @@ def main(argv: list[str]) -> int:
         "--drills", type=int, default=5, help="crashloop drills for the own overhead (0: none)"
     )
     parser.add_argument("--functions", help="only these, comma-separated (default: every function)")
+    parser.add_argument(
+        "--compare",
+        metavar="DIR",
+        type=Path,
+        help="also measure the binaries in DIR (another build), each right before its"
+        " counterpart here, and print this build's figures over theirs",
+    )
     args = parser.parse_args(argv)
     if args.invokes < 20:
         parser.error(f"--invokes {args.invokes}: at least 20, for a p99 worth the name")
     if args.drills < 0:
         parser.error(f"--drills {args.drills}: 0 or more")
     target = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target") / "release"
-    env = environment()
-    asked = events(env)
+    asked = events({})
     names = list(asked)
     if args.functions:
         wanted = [n.strip() for n in args.functions.split(",") if n.strip()]
@@ -429,6 +504,11 @@ def main(argv: list[str]) -> int:
         if unknown:
             parser.error(f"--functions: unknown {', '.join(unknown)}; the functions: {', '.join(asked)}")
         names = wanted
+    if args.compare and not all((args.compare / name).is_file() for name in names):
+        missing = [name for name in names if not (args.compare / name).is_file()]
+        parser.error(f"--compare {args.compare}: no binary {', '.join(missing)} there")
+    env = environment()
+    asked = events(env)
     share = CpuShare.make(SMALL_MB)
     print(f"bench: environment {env['name']}; release binaries in {target}")
     if share.why_not:
@@ -438,34 +518,27 @@ def main(argv: list[str]) -> int:
             f"bench: the 128 MB share: a cgroup with a CPU quota of {share.percent:g} % of one CPU"
             f" ({share.procs.parent if share.procs else '?'})"
         )
-    rows = []
+    rows, compared = [], []
     try:
         for name in names:
-            binary = target / name
-            if not binary.exists():
-                raise RuntimeError(f"no release binary {binary}: run scripts/bench (it builds them)")
-            full = measure(binary, name, env["function_env"], asked[name], args.invokes, None)
-            small = (
-                measure(binary, name, env["function_env"], asked[name], args.invokes, share)
-                if share.procs
-                else None
-            )
-            bootstrap, packed = sizes(binary)
-            row = {
-                "function": name,
-                "full_cpu": full.summary(),
-                "bootstrap_mb": round(bootstrap / 2**20, 2),
-                "zip_mb": round(packed / 2**20, 2),
-            }
-            if small:
-                row["small_cpu"] = small.summary()
-            rows.append(row)
+            if args.compare:
+                compared.append(
+                    measured_row(args.compare / name, name, env, asked[name], args.invokes, share)
+                )
+            rows.append(measured_row(target / name, name, env, asked[name], args.invokes, share))
             print(f"  {name}: measured")
     finally:
         share.remove()
     overhead = drill_overhead(args.drills) if args.drills else None
     print()
+    if args.compare:
+        print(f"compared: {args.compare}")
+        print(table(compared, share))
+        print(f"\nthis build: {target}")
     print(table(rows, share))
+    if args.compare:
+        print(f"\nthis build over {args.compare} (below 1.00x: less)")
+        print(ratio_table(rows, compared))
     if overhead:
         print(
             f"\nown overhead in scripts/drill --release crashloop (detection to action minus"
@@ -479,6 +552,8 @@ def main(argv: list[str]) -> int:
         "functions": rows,
         "drill_overhead": overhead,
     }
+    if args.compare:
+        report["compared"] = {"binaries": str(args.compare), "functions": compared}
     print(json.dumps(report), flush=True)
     return 0
 

@@ -1371,7 +1371,7 @@ def shortened(waits: dict[str, str], document: dict) -> list[str]:
 def seconds_between(incident: dict | None, start: str, end: str) -> float | None:
     if not incident or not incident.get(start) or not incident.get(end):
         return None
-    return round((parse_time(incident[end]) - parse_time(incident[start])).total_seconds(), 1)
+    return round((parse_time(incident[end]) - parse_time(incident[start])).total_seconds(), 2)
 
 
 def provision_environment(

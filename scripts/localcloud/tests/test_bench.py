@@ -81,3 +81,69 @@ def test_bad_arguments_are_named(capsys: pytest.CaptureFixture[str]) -> None:
         bench.main(["--invokes", "5"])
     assert exit_.value.code == 2
     assert "--invokes 5: at least 20" in capsys.readouterr().err
+
+
+def test_a_compared_build_must_hold_every_binary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "reconcile").write_bytes(b"")
+    with pytest.raises(SystemExit) as exit_:
+        bench.main(["--functions", "reconcile,escalate-incident", "--compare", str(tmp_path)])
+    assert exit_.value.code == 2
+    assert f"--compare {tmp_path}: no binary escalate-incident there" in capsys.readouterr().err
+
+
+def row(function: str, first: float, zip_mb: float, small_first: float | None) -> dict:
+    figures = {
+        "init_ms": 10.0,
+        "first_ms": first,
+        "warm_p50_ms": 2.0,
+        "warm_p99_ms": 4.0,
+        "peak_rss_mb": 12.0,
+    }
+    out = {"function": function, "full_cpu": figures, "bootstrap_mb": 10.0, "zip_mb": zip_mb}
+    if small_first is not None:
+        out["small_cpu"] = {**figures, "first_ms": small_first}
+    return out
+
+
+def test_ratios_are_this_build_over_the_compared_one() -> None:
+    now, before = row("reconcile", 50.0, 3.0, 100.0), row("reconcile", 100.0, 4.0, 400.0)
+    assert bench.ratio(now, before, "full_cpu", "first_ms") == 0.5
+    assert bench.ratio(now, before, None, "zip_mb") == 0.75
+    assert bench.ratio(now, before, "small_cpu", "first_ms") == 0.25
+    # No small share on one side, or a zero to divide by: no ratio, not a guess.
+    assert bench.ratio(row("reconcile", 50.0, 3.0, None), before, "small_cpu", "first_ms") is None
+    assert bench.ratio(now, row("reconcile", 0.0, 4.0, 400.0), "full_cpu", "first_ms") is None
+    table = bench.ratio_table([now], [before]).splitlines()
+    assert table[0].split()[:3] == ["function", "init", "first"]
+    assert table[2].split() == [
+        "reconcile",
+        "1.00x",
+        "0.50x",
+        "1.00x",
+        "1.00x",
+        "1.00x",
+        "0.75x",
+        "1.00x",
+        "0.25x",
+        "1.00x",
+    ]
+
+
+def test_a_dropped_connection_is_not_reported_but_other_errors_are(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    api = bench.RuntimeApi()
+    try:
+        for error in (ConnectionResetError(104, "reset by peer"), BrokenPipeError(32, "broken pipe")):
+            try:
+                raise error
+            except ConnectionError:
+                api.server.handle_error(None, ("127.0.0.1", 1))
+        assert capsys.readouterr().err == "", "a process the bench stopped dropped its connection"
+        try:
+            raise ValueError("a bug in the handler")
+        except ValueError:
+            api.server.handle_error(None, ("127.0.0.1", 1))
+        assert "ValueError: a bug in the handler" in capsys.readouterr().err
+    finally:
+        api.close()

@@ -269,7 +269,7 @@ def test_an_ended_execution_becomes_eventbridges_status_change() -> None:
 
 def test_seconds_between_needs_both_times() -> None:
     incident = {"detected_at": "2026-12-01T08:00:00Z", "recovered_at": "2026-12-01T08:00:42.25Z"}
-    assert drill.seconds_between(incident, "detected_at", "recovered_at") == 42.2
+    assert drill.seconds_between(incident, "detected_at", "recovered_at") == 42.25
     assert drill.seconds_between(incident, "detected_at", "acted_at") is None
     assert drill.seconds_between(None, "detected_at", "recovered_at") is None
 
