@@ -9,7 +9,9 @@
 //! ACTIVE since the last one. Only a diagnosis and the cold start's warm-up
 //! (`warm_up.rs`) keep their connection; a call that finds none young enough
 //! connects for itself alone, so no call works from a look older than
-//! `REUSE_FOR`.
+//! `REUSE_FOR`. The warm-up's connection serves one call, the first
+//! invocation's: a process that only ever reuses (a DERP check) would
+//! otherwise report a later invocation from the cold start's look.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -66,6 +68,8 @@ struct Kept {
     id: u64,
     made: Instant,
     described: Described,
+    /// Served to one call, then dropped (the warm-up's connection).
+    once: bool,
 }
 
 /// A connection for one port call. `kept` names the kept connection it is,
@@ -98,6 +102,16 @@ impl Connections {
     /// A new connection (`DescribeCluster`, a new token), kept for the calls
     /// that follow it.
     pub(crate) async fn fresh(&self, region: &RegionSettings) -> Result<Connection> {
+        self.keep(region, false).await
+    }
+
+    /// A new connection kept for the next call alone: the cold start's, for
+    /// the first invocation.
+    pub(crate) async fn for_one_call(&self, region: &RegionSettings) -> Result<Connection> {
+        self.keep(region, true).await
+    }
+
+    async fn keep(&self, region: &RegionSettings, once: bool) -> Result<Connection> {
         // Taken before the token is signed: the window never outlasts the token.
         let made = Instant::now();
         match self.connector.connect(region).await {
@@ -109,6 +123,7 @@ impl Connections {
                         id,
                         made,
                         described: described.clone(),
+                        once,
                     },
                 );
                 Ok(Connection {
@@ -156,10 +171,14 @@ impl Connections {
             slots.remove(&key);
             return None;
         }
-        Some(Connection {
+        let connection = Connection {
             described: kept.described.clone(),
             kept: Some(kept.id),
-        })
+        };
+        if kept.once {
+            slots.remove(&key);
+        }
+        Some(connection)
     }
 
     fn slots(&self) -> MutexGuard<'_, HashMap<Key, Kept>> {
@@ -211,12 +230,22 @@ mod tests {
         );
     }
 
+    #[derive(Clone, Copy)]
+    enum Call {
+        /// `fresh`: asks EKS and keeps the connection.
+        Diagnosis,
+        /// `for_one_call`: asks EKS and keeps it for the next call alone.
+        WarmUp,
+        /// `reuse`: any other call.
+        Other,
+    }
+
     #[tokio::test(start_paused = true)]
     async fn which_calls_connect_afresh() {
+        use Call::{Diagnosis, Other, WarmUp};
         struct Row {
             name: &'static str,
-            /// `true`: a diagnosis (`fresh`); `false`: any other call (`reuse`).
-            calls: &'static [bool],
+            calls: &'static [Call],
             /// How long after the previous call each call comes.
             gap: Duration,
             describes: usize,
@@ -224,53 +253,77 @@ mod tests {
         let rows = [
             Row {
                 name: "every diagnosis asks EKS afresh, so a status change is seen",
-                calls: &[true, true],
+                calls: &[Diagnosis, Diagnosis],
                 gap: Duration::ZERO,
                 describes: 2,
             },
             Row {
                 name: "calls without a diagnosis keep nothing for each other",
-                calls: &[false, false],
+                calls: &[Other, Other],
                 gap: Duration::ZERO,
                 describes: 2,
             },
             Row {
                 name: "a diagnosis serves every call inside the window",
-                calls: &[true, false, false],
+                calls: &[Diagnosis, Other, Other],
                 gap: Duration::from_secs(9),
                 describes: 1,
             },
             Row {
                 name: "just inside the window the connection still serves",
-                calls: &[true, false],
+                calls: &[Diagnosis, Other],
                 gap: REUSE_FOR - Duration::from_millis(1),
                 describes: 1,
             },
             Row {
                 name: "at the end of the window the call connects again",
-                calls: &[true, false],
+                calls: &[Diagnosis, Other],
                 gap: REUSE_FOR,
                 describes: 2,
             },
             Row {
                 name: "an expired connection is not revived by the calls after it",
-                calls: &[true, false, false],
+                calls: &[Diagnosis, Other, Other],
                 gap: REUSE_FOR,
                 describes: 3,
             },
+            Row {
+                name: "the warm-up's connection serves the first call",
+                calls: &[WarmUp, Other],
+                gap: Duration::from_secs(1),
+                describes: 1,
+            },
+            Row {
+                name: "and only that one: the next invocation sees the cluster anew",
+                calls: &[WarmUp, Other, Other],
+                gap: Duration::from_secs(1),
+                describes: 2,
+            },
+            Row {
+                name: "the warm-up's connection expires like any other",
+                calls: &[WarmUp, Other],
+                gap: REUSE_FOR,
+                describes: 2,
+            },
+            Row {
+                name: "a diagnosis after the warm-up is kept as a diagnosis",
+                calls: &[WarmUp, Diagnosis, Other, Other],
+                gap: Duration::ZERO,
+                describes: 2,
+            },
         ];
         for row in rows {
-            let eks = FakeEks::answering(["CREATING"; 3]);
+            let eks = FakeEks::answering(["CREATING"; 4]);
             let connections = connections(&eks);
             let east = region("us-east-1");
-            for (i, &diagnosis) in row.calls.iter().enumerate() {
+            for (i, &call) in row.calls.iter().enumerate() {
                 if i > 0 {
                     tokio::time::advance(row.gap).await;
                 }
-                let connected = if diagnosis {
-                    connections.fresh(&east).await
-                } else {
-                    connections.reuse(&east).await
+                let connected = match call {
+                    Diagnosis => connections.fresh(&east).await,
+                    WarmUp => connections.for_one_call(&east).await,
+                    Other => connections.reuse(&east).await,
                 };
                 assert!(connected.is_ok(), "{}: call {i}", row.name);
             }

@@ -15,9 +15,11 @@ use crate::platform::KubePlatform;
 impl KubePlatform {
     /// Connects to every region's cluster at once: `DescribeCluster`, a
     /// token, and `GET /version` over the new client (public, so it needs
-    /// no grant), kept as a diagnosis keeps its connection, for
-    /// [`crate::connections::REUSE_FOR`]. A call that must see the cluster
-    /// afresh (a diagnosis) still asks EKS again; the others use this one.
+    /// no grant), kept for the first call that would reuse a connection,
+    /// within [`crate::connections::REUSE_FOR`]. A call that must see the
+    /// cluster afresh (a diagnosis) still asks EKS again, and so does every
+    /// call after that first one: a later invocation sees the cluster as it
+    /// is then, not as it was at the cold start.
     ///
     /// Best effort and bounded by [`WARM_UP_WITHIN`]: a region that cannot
     /// be reached now is for the first invocation to find and report, so
@@ -48,7 +50,7 @@ impl KubePlatform {
 
     async fn warm(&self, region: &RegionSettings) -> bool {
         let cluster = region.cluster.as_str();
-        match self.connections.fresh(region).await {
+        match self.connections.for_one_call(region).await {
             Ok(connection) => match connection.described {
                 Described::Active(client) => match client.apiserver_version().await {
                     Ok(_) => true,
@@ -97,10 +99,11 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn every_region_is_connected_once_and_the_next_call_uses_that_connection() {
+    async fn every_region_is_connected_once_and_the_first_call_uses_that_connection() {
         let (east, east_server) = api_server(vec![(200, version()), (200, no_peers())]);
         let (west, west_server) = api_server(vec![(200, version())]);
-        let eks = FakeEks::connecting([east, west]);
+        let (east_later, east_later_server) = api_server(vec![(200, no_peers())]);
+        let eks = FakeEks::connecting([east, west, east_later]);
         let kube = platform(&eks);
         let regions = [region("us-east-1"), region("eu-west-1")];
 
@@ -113,6 +116,12 @@ mod tests {
 
         kube.peers(&regions[0]).await.unwrap();
         assert_eq!(eks.calls().len(), 2, "the DERP read asked EKS nothing more");
+        kube.peers(&regions[0]).await.unwrap();
+        assert_eq!(
+            eks.calls(),
+            ["us-east-1", "eu-west-1", "us-east-1"],
+            "the next read sees the cluster as it is now, not at the cold start"
+        );
         drop(kube);
         let east_seen = requests(east_server).await;
         assert_eq!(east_seen[0], Seen::get("/version"));
@@ -120,6 +129,8 @@ mod tests {
             east_seen[1].uri.contains("/networkpeers"),
             "then the peers, over the same client: {east_seen:?}"
         );
+        assert_eq!(east_seen.len(), 2, "{east_seen:?}");
+        assert_eq!(requests(east_later_server).await.len(), 1);
         assert_eq!(requests(west_server).await, [Seen::get("/version")]);
     }
 
