@@ -436,8 +436,21 @@ async fn an_api_that_keeps_failing_is_escalated_after_retries() {
         json!({"decision": "escalate", "cause": "api_unreachable"}),
         "{answer:?}"
     );
-    let reads = outage.kube().requests();
+    // The cold start's warm-up asked first (GET /version) and met the fault too.
+    let (warm_up, reads): (Vec<_>, Vec<_>) = outage
+        .kube()
+        .requests()
+        .into_iter()
+        .partition(|request| request["path"] == "/version");
+    assert_eq!(warm_up.len(), 1, "one warm-up: {warm_up:?}");
     assert_eq!(reads.len(), 3, "three attempts, then escalation: {reads:?}");
+    assert!(
+        reads.iter().all(|read| read["path"]
+            .as_str()
+            .is_some_and(|path| path.ends_with("/deployments/loft"))
+            && read["status"] == 503),
+        "{reads:?}"
+    );
     outage.kube().clear_faults();
     assert!(outage.patches().is_empty());
 }
@@ -557,10 +570,12 @@ async fn expired_and_malformed_tokens_are_refused_by_the_local_api() {
 #[ignore = "needs the local cloud: scripts/local-cloud up (scripts/test runs it)"]
 async fn an_api_that_times_out_is_retried_then_escalated() {
     let outage = Outage::new("apislow", json!({"pods": "crashloop"}), &[]).await;
-    // Longer than the client's 10 s read timeout, three times: every attempt times out.
-    outage
-        .kube()
-        .fault(json!({"delay_seconds": 12, "count": 3}));
+    // Longer than the client's 10 s read timeout, three times: every attempt
+    // to read the deployment times out (the cold start's GET /version does
+    // not take one of them; the warm-up gives up after a second anyway).
+    outage.kube().fault(json!({
+        "delay_seconds": 12, "count": 3, "path_prefix": "/apis/apps/v1/"
+    }));
     let answer = outage.restore(json!({}));
     assert_eq!(
         answer.body["decision"],
