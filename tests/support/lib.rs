@@ -97,7 +97,7 @@ impl LocalCloud {
             None,
             "local-cloud",
         );
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        let sdk = failover_aws::aws_config_loader()
             .region(aws_config::Region::new(get("AWS_REGION")))
             .credentials_provider(credentials)
             .endpoint_url(get("AWS_ENDPOINT_URL"))

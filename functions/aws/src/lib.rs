@@ -47,6 +47,8 @@ pub use route53::Route53HealthChecks;
 pub use sns::SnsNotifier;
 pub use stepfunctions::StepFunctionsWorkflow;
 
+use aws_smithy_http_client::tls::Provider;
+use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
 use failover_core::app::context::{Context, Records};
 use failover_core::config::Settings;
 
@@ -64,7 +66,18 @@ pub async fn load_aws_config() -> aws_config::SdkConfig {
         .operation_attempt_timeout(std::time::Duration::from_secs(10))
         .operation_timeout(std::time::Duration::from_secs(25))
         .build();
-    aws_config::from_env().timeout_config(timeouts).load().await
+    aws_config_loader().timeout_config(timeouts).load().await
+}
+
+/// Where every AWS configuration starts, the functions' and the tools':
+/// one HTTPS client, rustls over ring (the crypto the Kubernetes client
+/// uses too, so a binary links one crypto library, not two), verifying
+/// certificates against the system's roots.
+pub fn aws_config_loader() -> aws_config::ConfigLoader {
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https)
 }
 
 /// The adapters one function needs, built once per cold start.
