@@ -81,18 +81,17 @@ ANSWER_TIMEOUT = 120.0
 BENCH_CONFIG = {"CONFIRM_SAMPLES": "2", "CONFIRM_INTERVAL_SECONDS": "0", "DRY_RUN": "false"}
 
 
-def events(env: dict) -> dict[str, dict]:
-    """What each function is asked: its real reads, no change."""
-    return {
-        "confirm-outage": {"region": PEER, "reason": "bench: a healthy region", "dry_run": True},
-        "restore-platform": {"probe": "permissions"},
-        "verify-recovery": {"probe": "cluster", "region": FAILED},
-        "check-derp-peers": {},
-        "escalate-incident": {"incident_id": NO_INCIDENT, "failure": {"Error": "Bench", "Cause": ""}},
-        "reconcile": {"reason": "bench"},
-        "evaluate-readiness": {"reason": "bench"},
-        "approve-remedy": {"incident_id": NO_INCIDENT, "answer": "approve", "by": "bench"},
-    }
+# What each function is asked: its real reads, no change.
+EVENTS: dict[str, dict] = {
+    "confirm-outage": {"region": PEER, "reason": "bench: a healthy region", "dry_run": True},
+    "restore-platform": {"probe": "permissions"},
+    "verify-recovery": {"probe": "cluster", "region": FAILED},
+    "check-derp-peers": {},
+    "escalate-incident": {"incident_id": NO_INCIDENT, "failure": {"Error": "Bench", "Cause": ""}},
+    "reconcile": {"reason": "bench"},
+    "evaluate-readiness": {"reason": "bench"},
+    "approve-remedy": {"incident_id": NO_INCIDENT, "answer": "approve", "by": "bench"},
+}
 
 
 # --- a Lambda Runtime API for one process -----------------------------------
@@ -496,19 +495,17 @@ def main(argv: list[str]) -> int:
     if args.drills < 0:
         parser.error(f"--drills {args.drills}: 0 or more")
     target = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target") / "release"
-    asked = events({})
-    names = list(asked)
+    names = list(EVENTS)
     if args.functions:
         wanted = [n.strip() for n in args.functions.split(",") if n.strip()]
-        unknown = sorted(set(wanted) - set(asked))
+        unknown = sorted(set(wanted) - set(EVENTS))
         if unknown:
-            parser.error(f"--functions: unknown {', '.join(unknown)}; the functions: {', '.join(asked)}")
+            parser.error(f"--functions: unknown {', '.join(unknown)}; the functions: {', '.join(EVENTS)}")
         names = wanted
-    if args.compare and not all((args.compare / name).is_file() for name in names):
-        missing = [name for name in names if not (args.compare / name).is_file()]
+    missing = [name for name in names if args.compare and not (args.compare / name).is_file()]
+    if missing:
         parser.error(f"--compare {args.compare}: no binary {', '.join(missing)} there")
     env = environment()
-    asked = events(env)
     share = CpuShare.make(SMALL_MB)
     print(f"bench: environment {env['name']}; release binaries in {target}")
     if share.why_not:
@@ -523,9 +520,9 @@ def main(argv: list[str]) -> int:
         for name in names:
             if args.compare:
                 compared.append(
-                    measured_row(args.compare / name, name, env, asked[name], args.invokes, share)
+                    measured_row(args.compare / name, name, env, EVENTS[name], args.invokes, share)
                 )
-            rows.append(measured_row(target / name, name, env, asked[name], args.invokes, share))
+            rows.append(measured_row(target / name, name, env, EVENTS[name], args.invokes, share))
             print(f"  {name}: measured")
     finally:
         share.remove()
